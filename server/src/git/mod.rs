@@ -1,0 +1,307 @@
+//! The git backend: configured repositories opened in process through libgit2.
+//!
+//! Nothing here knows MCP. Every operation takes validated inputs (see [`safety`]) and returns an
+//! [`Output`]: compact text in the shape of git's own plus the same records as JSON for projection.
+//!
+//! Why libgit2 (git2) and not gitoxide: every operation gitgate needs (status, blame, diff with
+//! rename detection, index writes, checkout for `switch`, commit) exists and is mature there, and
+//! libgit2 runs none of the programs a repository can configure (hooks, fsmonitor, filter drivers,
+//! textconv, external diff, ssh command), which the hostile-repository tests pin.
+
+pub mod safety;
+
+mod blame;
+mod branches;
+mod diff;
+mod files;
+mod grep;
+mod log;
+mod show;
+mod status;
+#[cfg(test)]
+pub(crate) mod testutil;
+mod write;
+
+pub use blame::{BlameArgs, blame};
+pub use branches::{BranchesArgs, branches};
+pub use diff::{DiffArgs, diff};
+pub use files::{LsFilesArgs, ReadFileArgs, ls_files, read_file};
+pub use grep::{GrepArgs, grep};
+pub use log::{LogArgs, log};
+pub use show::{ShowArgs, show};
+pub use status::{StatusArgs, status};
+pub use write::{
+    AddArgs, CommitArgs, CreateBranchArgs, RestoreArgs, SwitchArgs, add, commit, create_branch,
+    restore, switch,
+};
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use serde_json::Value;
+
+/// What a git operation hands back to the tools layer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Compact text in the shape of git's own output. When the list was cut, the last line says
+    /// how many more there are and which argument fetches them.
+    pub text: String,
+    /// The same information as JSON: an array of flat-ish records for lists, an object otherwise.
+    /// `json: [fields]` projects each record (or the object) onto the requested keys.
+    pub data: Value,
+    /// The field names a record can have, offered when a caller asks for an unknown one.
+    pub fields: &'static [&'static str],
+    /// The "N more ..." line when a list was cut (also the last line of `text`).
+    pub more: Option<String>,
+}
+
+/// Who is acting: the author and committer of commits made through gitgate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub name: String,
+    pub email: String,
+}
+
+/// Everything that can go wrong in a git operation, worded for the agent that asked.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("unknown repository '{name}'; configured: {}", configured.join(", "))]
+    UnknownRepo {
+        name: String,
+        configured: Vec<String>,
+    },
+    #[error("several repositories are configured ({}); pass repo", configured.join(", "))]
+    RepoRequired { configured: Vec<String> },
+    #[error("cannot open repository '{name}' at {}: {message}", path.display())]
+    Open {
+        name: String,
+        path: PathBuf,
+        message: String,
+    },
+    #[error("bad path '{path}': {reason}")]
+    BadPath { path: String, reason: String },
+    #[error("bad revision '{rev}': {reason}")]
+    BadRevision { rev: String, reason: String },
+    #[error("unknown revision '{rev}'{}", nearest_hint(nearest))]
+    UnknownRevision { rev: String, nearest: Vec<String> },
+    #[error("bad branch name '{name}': {reason}")]
+    BadBranchName { name: String, reason: String },
+    #[error("no branch '{name}'{}", nearest_hint(nearest))]
+    UnknownBranch { name: String, nearest: Vec<String> },
+    #[error("branch '{name}' already exists")]
+    BranchExists { name: String },
+    #[error("path '{path}' not found at {at}")]
+    PathNotFound { path: String, at: String },
+    #[error("bad pattern '{pattern}': {reason}")]
+    BadPattern { pattern: String, reason: String },
+    #[error("{0}")]
+    Refused(String),
+    #[error("the repository has no commits yet")]
+    EmptyRepository,
+    #[error("git: {0}")]
+    Git(#[from] git2::Error),
+}
+
+fn nearest_hint(nearest: &[String]) -> String {
+    if nearest.is_empty() {
+        String::new()
+    } else {
+        format!("; nearest: {}", nearest.join(", "))
+    }
+}
+
+/// One configured repository: its name, its worktree and the open libgit2 handle.
+///
+/// The handle is kept open because opening reads config files and refs (about a tenth of a
+/// millisecond); calls on one repository are serialised by the mutex, which libgit2 requires
+/// anyway (a `Repository` is `Send` but not `Sync`).
+pub struct Repo {
+    name: String,
+    root: PathBuf,
+    handle: Mutex<git2::Repository>,
+}
+
+impl std::fmt::Debug for Repo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Repo")
+            .field("name", &self.name)
+            .field("root", &self.root)
+            .finish()
+    }
+}
+
+impl Repo {
+    /// Opens the repository whose worktree is exactly `path` (no search upwards, no `GIT_DIR`
+    /// from the environment). Opening runs nothing the repository configures.
+    pub fn open(name: &str, path: &Path) -> Result<Self, Error> {
+        let open_err = |message: String| Error::Open {
+            name: name.to_owned(),
+            path: path.to_owned(),
+            message,
+        };
+        let root = path.canonicalize().map_err(|e| open_err(e.to_string()))?;
+        let repo = git2::Repository::open_ext(
+            &root,
+            git2::RepositoryOpenFlags::NO_SEARCH,
+            std::iter::empty::<&std::ffi::OsStr>(),
+        )
+        .map_err(|e| open_err(e.message().to_owned()))?;
+        let workdir = repo
+            .workdir()
+            .ok_or_else(|| open_err("bare repositories are not served".into()))?
+            .canonicalize()
+            .map_err(|e| open_err(e.to_string()))?;
+        if workdir != root {
+            return Err(open_err(format!(
+                "the worktree is {}, not the configured path",
+                workdir.display()
+            )));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            root,
+            handle: Mutex::new(repo),
+        })
+    }
+
+    /// The configured name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The canonical worktree root; every [`safety::RepoPath`] resolves under it.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Locks the libgit2 handle for one operation.
+    pub fn lock(&self) -> MutexGuard<'_, git2::Repository> {
+        // A panic inside an operation cannot leave the handle half-changed in a way a later
+        // call would trip over (libgit2 state lives on disk), so a poisoned lock is reused.
+        self.handle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The configured repositories, by name.
+#[derive(Debug, Default)]
+pub struct Repos {
+    by_name: BTreeMap<String, Repo>,
+}
+
+impl Repos {
+    /// Opens every configured `(name, path)`; fails on the first that cannot be served.
+    pub fn open<'a>(specs: impl IntoIterator<Item = (&'a str, &'a Path)>) -> Result<Self, Error> {
+        let mut by_name = BTreeMap::new();
+        for (name, path) in specs {
+            by_name.insert(name.to_owned(), Repo::open(name, path)?);
+        }
+        Ok(Self { by_name })
+    }
+
+    /// The configured names, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.by_name.keys().cloned().collect()
+    }
+
+    /// Resolves the `repo` argument: a configured name, or nothing when exactly one is configured.
+    pub fn get(&self, name: Option<&str>) -> Result<&Repo, Error> {
+        match name {
+            Some(name) => self.by_name.get(name).ok_or_else(|| Error::UnknownRepo {
+                name: name.to_owned(),
+                configured: self.names(),
+            }),
+            None if self.by_name.len() == 1 => {
+                Ok(self.by_name.values().next().expect("length checked above"))
+            }
+            None => Err(Error::RepoRequired {
+                configured: self.names(),
+            }),
+        }
+    }
+}
+
+/// Names from `candidates` closest to `wanted` (edit distance), for "did you mean" hints.
+pub fn nearest(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = String>,
+    max: usize,
+) -> Vec<String> {
+    let mut scored: Vec<(usize, String)> = candidates
+        .into_iter()
+        .map(|c| (edit_distance(wanted, &c), c))
+        .collect();
+    scored.sort();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(max).map(|(_, c)| c).collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+/// Resolves a validated revision to a commit, naming the nearest refs when it does not exist.
+pub fn resolve_commit<'r>(
+    repo: &'r git2::Repository,
+    rev: &safety::RevSpec,
+) -> Result<git2::Commit<'r>, Error> {
+    match repo.revparse_single(rev.as_str()) {
+        Ok(obj) => obj.peel_to_commit().map_err(|_| Error::BadRevision {
+            rev: rev.as_str().to_owned(),
+            reason: "does not name a commit".into(),
+        }),
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Err(Error::EmptyRepository),
+        Err(_) if repo.is_empty().unwrap_or(false) => Err(Error::EmptyRepository),
+        Err(_) => Err(Error::UnknownRevision {
+            rev: rev.as_str().to_owned(),
+            nearest: nearest(rev.as_str(), ref_short_names(repo), 3),
+        }),
+    }
+}
+
+/// Short names of all branches and tags, for hints.
+pub fn ref_short_names(repo: &git2::Repository) -> Vec<String> {
+    let Ok(refs) = repo.references() else {
+        return Vec::new();
+    };
+    refs.filter_map(Result::ok)
+        .filter_map(|r| r.shorthand().ok().map(str::to_owned))
+        .collect()
+}
+
+/// Appends the "N more" line to `text` when `more > 0`, returning it for [`Output::more`].
+pub fn more_line(text: &mut String, more: usize, what: &str, how: &str) -> Option<String> {
+    if more == 0 {
+        return None;
+    }
+    let line = format!("... {more} more {what}; {how}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&line);
+    Some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_orders_by_distance() {
+        let got = nearest("mian", ["main".into(), "dev".into(), "maint".into()], 2);
+        assert_eq!(got, vec!["main".to_string(), "maint".to_string()]);
+    }
+}
