@@ -282,6 +282,34 @@ pub fn ref_short_names(repo: &git2::Repository) -> Vec<String> {
         .collect()
 }
 
+/// Renders a path as git names it in output: UTF-8 as is, other bytes (and control characters)
+/// as C-style octal escapes inside double quotes, like git's `core.quotePath` does for them.
+pub fn display_path(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(|c| c.is_control() || c == '"' || c == '\\') => s.to_owned(),
+        _ => {
+            let mut out = String::from("\"");
+            for chunk in bytes.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\t' => out.push_str("\\t"),
+                        c if c.is_control() => out.push_str(&format!("\\{:03o}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\{b:03o}"));
+                }
+            }
+            out.push('"');
+            out
+        }
+    }
+}
+
 /// Appends the "N more" line to `text` when `more > 0`, returning it for [`Output::more`].
 pub fn more_line(text: &mut String, more: usize, what: &str, how: &str) -> Option<String> {
     if more == 0 {
@@ -303,5 +331,12 @@ mod tests {
     fn nearest_orders_by_distance() {
         let got = nearest("mian", ["main".into(), "dev".into(), "maint".into()], 2);
         assert_eq!(got, vec!["main".to_string(), "maint".to_string()]);
+    }
+
+    #[test]
+    fn paths_are_quoted_only_when_needed() {
+        assert_eq!(display_path("src/é.rs".as_bytes()), "src/é.rs");
+        assert_eq!(display_path(b"bad\xffname"), "\"bad\\377name\"");
+        assert_eq!(display_path(b"a\nb"), "\"a\\nb\"");
     }
 }
