@@ -3,3 +3,9 @@
 //! See ARCHITECTURE.md for the path a tool call takes through these modules.
 
 pub mod git;
+pub mod identity;
+pub mod tools;
+pub mod service;
+pub mod config;
+pub mod transport;
+pub mod schemas;

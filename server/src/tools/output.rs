@@ -1,0 +1,103 @@
+//! Turns a backend [`Output`] into an MCP result: compact text by default, or with `json: [fields]`
+//! only those fields, as JSON text and as `structuredContent`.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
+
+use super::ToolError;
+use crate::git::Output;
+
+/// Renders `output`; `fields` is the caller's `json` argument.
+pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResult, ToolError> {
+    let Some(fields) = fields else {
+        return Ok(CallToolResult::success(vec![ContentBlock::text(output.text.clone())]));
+    };
+    if let Some(unknown) = fields.iter().find(|f| !output.fields.contains(&f.as_str())) {
+        return Err(ToolError::new(format!(
+            "unknown json field '{unknown}'; available: {}",
+            output.fields.join(", ")
+        )));
+    }
+    let projected = match &output.data {
+        Value::Array(items) => Value::Array(items.iter().map(|i| project(i, fields)).collect()),
+        other => project(other, fields),
+    };
+    let mut text = projected.to_string();
+    if let Some(more) = &output.more {
+        text.push('\n');
+        text.push_str(more);
+    }
+    // structuredContent must be an object; lists go under "items".
+    let mut structured = match &projected {
+        Value::Object(map) => map.clone(),
+        other => {
+            let mut map = Map::new();
+            map.insert("items".into(), other.clone());
+            map
+        }
+    };
+    if let Some(more) = &output.more {
+        structured.insert("more".into(), json!(more));
+    }
+    let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(Value::Object(structured));
+    Ok(result)
+}
+
+/// Keeps only `fields` of an object, in the order asked; other values pass through.
+fn project(value: &Value, fields: &[String]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            fields
+                .iter()
+                .filter_map(|f| map.get(f).map(|v| (f.clone(), v.clone())))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(data: Value, more: Option<&str>) -> Output {
+        Output {
+            text: "t".into(),
+            data,
+            fields: &["a", "b", "c"],
+            more: more.map(str::to_owned),
+        }
+    }
+
+    fn check(data: Value, fields: &[&str], more: Option<&str>, expected_text: &str) {
+        let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
+        let result = render(&output(data, more), Some(&fields)).expect("renders");
+        let text = match &result.content[0] {
+            ContentBlock::Text(t) => t.text.clone(),
+            other => panic!("not text: {other:?}"),
+        };
+        assert_eq!(text, expected_text);
+        assert!(result.structured_content.expect("structured").is_object());
+    }
+
+    #[test]
+    fn projection() {
+        check(json!([{"a":1,"b":2,"c":3}]), &["c", "a"], None, r#"[{"c":3,"a":1}]"#);
+        check(json!({"a":1,"b":2}), &["b"], None, r#"{"b":2}"#);
+        check(json!([{"a":1}]), &["a"], Some("... 3 more"), "[{\"a\":1}]\n... 3 more");
+    }
+
+    #[test]
+    fn unknown_field_names_the_available_ones() {
+        let err = render(&output(json!([]), None), Some(&["zz".into()])).expect_err("unknown");
+        assert_eq!(err.message, "unknown json field 'zz'; available: a, b, c");
+    }
+
+    #[test]
+    fn text_by_default() {
+        let result = render(&output(json!([]), None), None).expect("renders");
+        assert!(result.structured_content.is_none());
+        assert_eq!(result.is_error, Some(false));
+    }
+}

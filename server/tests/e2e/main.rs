@@ -1,0 +1,8 @@
+//! End-to-end tests of the gitgate binary through a real MCP client (rmcp's), over stdio and HTTP.
+
+#![allow(clippy::unwrap_used, clippy::disallowed_methods)]
+
+mod cli;
+mod harness;
+mod http_auth;
+mod protocol;
