@@ -89,7 +89,8 @@ struct ServeArgs {
     /// Accepted Host header values (DNS-rebinding protection); default the loopback names.
     #[arg(long = "allowed-host", value_name = "HOST", env = "GITGATE_ALLOWED_HOSTS", value_delimiter = ',')]
     allowed_hosts: Vec<String>,
-    /// Accepted browser Origins (scheme://host[:port]); requests with another Origin get 403.
+    /// Accepted browser Origins (scheme://host[:port], port may be *); requests with another
+    /// Origin get 403. Default: loopback origins on any port.
     #[arg(long = "allowed-origin", value_name = "ORIGIN", env = "GITGATE_ALLOWED_ORIGINS", value_delimiter = ',')]
     allowed_origins: Vec<String>,
     /// The user name of the local (stdio) or static-token (HTTP) caller; default "local".
@@ -213,7 +214,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     let allowed_origins = if !args.allowed_origins.is_empty() {
         args.allowed_origins
     } else {
-        file.http.allowed_origins.clone().unwrap_or_default()
+        file.http.allowed_origins.clone().unwrap_or_else(transport::http::loopback_origins)
     };
     let options = transport::http::Options { authenticator, allowed_hosts, allowed_origins };
     let gate = GitGate::new(backends, catalogue, None);

@@ -32,6 +32,18 @@ pub fn loopback_hosts() -> Vec<String> {
     ["localhost", "127.0.0.1", "::1", "[::1]"].map(String::from).to_vec()
 }
 
+/// Default `Origin` allow-list: pages served from loopback, on any port. A page elsewhere (the
+/// DNS-rebinding attack) carries its own origin and is refused.
+pub fn loopback_origins() -> Vec<String> {
+    let mut origins = Vec::new();
+    for scheme in ["http", "https"] {
+        for host in ["localhost", "127.0.0.1", "[::1]"] {
+            origins.push(format!("{scheme}://{host}:*"));
+        }
+    }
+    origins
+}
+
 /// The router: `/mcp` behind authentication.
 pub fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> Router {
     let mut config = StreamableHttpServerConfig::default()

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Runs the official MCP conformance suite (npm @modelcontextprotocol/conformance, pinned in
+# tests/node/package.json) against `gitgate serve --http --no-auth` on a loopback port.
+# Only the scenarios that apply to a server without the suite's demo tools are run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-target/debug/gitgate}
+scenarios=(server-initialize ping tools-list dns-rebinding-protection)
+
+repo=$(mktemp -d)
+log=$(mktemp)
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$repo" "$log"' EXIT
+git init -q "$repo"
+"$bin" serve --http 127.0.0.1:0 --no-auth --repo "conformance=$repo" 2>"$log" &
+pid=$!
+url=""
+for _ in $(seq 1 100); do
+  url=$(sed -n 's/^gitgate: serving MCP at //p' "$log")
+  [ -n "$url" ] && break
+  kill -0 "$pid" 2>/dev/null || { cat "$log"; echo "gitgate exited before listening"; exit 1; }
+  sleep 0.1
+done
+[ -n "$url" ] || { cat "$log"; echo "gitgate did not start"; exit 1; }
+
+passed=0; failed=0
+for s in "${scenarios[@]}"; do
+  if out=$(cd tests/node && npx --no-install conformance server --url "$url" --scenario "$s" 2>&1) \
+     && grep -q ', 0 failed' <<<"$out"; then
+    echo "conformance $s ... ok"; passed=$((passed + 1))
+  else
+    echo "conformance $s ... FAILED"; echo "$out" | tail -20; failed=$((failed + 1))
+  fi
+done
+echo "conformance: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
