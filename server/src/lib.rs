@@ -9,3 +9,8 @@ pub mod service;
 pub mod config;
 pub mod transport;
 pub mod schemas;
+pub mod audit;
+pub mod jwt;
+pub mod policy;
+pub mod secrets;
+pub mod store;

@@ -1,0 +1,1 @@
+//! JWT bearer validation: signature, issuer, audience and expiry against configured keys or a JWKS file.

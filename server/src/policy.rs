@@ -1,0 +1,1 @@
+//! Authorization: scopes, repository grants, per-user rate limits, the read-only switch.

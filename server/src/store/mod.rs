@@ -1,0 +1,1 @@
+//! Persistent state shared by replicas: users, tokens, grants, audit events (sqlx; SQLite or PostgreSQL).
