@@ -48,7 +48,7 @@ enum Command {
     ///   allowed_hosts = ["localhost", "127.0.0.1"]
     ///   allowed_origins = ["http://localhost:3000"]
     #[command(verbatim_doc_comment)]
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Write the tool schemas (tools.json, tools/*.json, TOKENS.md) to a directory.
     Schemas {
         /// Directory to write into (the repository keeps them in schemas/).
@@ -137,7 +137,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve(args) => serve(args),
+        Command::Serve(args) => serve(*args),
     }
 }
 

@@ -1,1 +1,116 @@
 //! The tamper-evident audit log: events, the HMAC hash chain, query, verify, export.
+//!
+//! This module owns what an event is and how the chain is computed and checked; persistence lives
+//! in [`crate::store`] (`Store::append_audit`, `query_audit`, `verify_audit`, `export_audit`,
+//! `checkpoint`). The chain:
+//!
+//! ```text
+//! hash(n) = hex(HMAC-SHA256(key, prev_hash(n) || canonical_json(event(n))))
+//! prev_hash(1) = "000…0" (64 zeros), prev_hash(n) = hash(n-1)
+//! ```
+//!
+//! where `prev_hash` enters the MAC as its 64 ASCII hex characters and `canonical_json` is
+//! [`canonical_json`]: object keys sorted recursively, no whitespace. The store keeps the exact
+//! canonical text that was hashed, so verification never depends on re-serialising numbers.
+
+mod chain;
+mod event;
+mod mirror;
+
+pub use chain::{
+    AuditKey, ChainRow, ChainVerifier, Checkpoint, GENESIS_HASH, IndexedColumns, Tamper,
+    TamperKind, VerifyReport,
+};
+pub use event::{
+    AuditEvent, ClientInfo, Decision, Outcome, REDACTED, Target, canonical_json, event_schema,
+    format_time, new_event_id, now_rfc3339, redact,
+};
+pub use mirror::JsonlMirror;
+
+/// Errors of the audit module's own operations (keys, the mirror file).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("audit key is {len} bytes; at least {min} random bytes are required")]
+    KeyTooShort { len: usize, min: usize },
+    #[error("audit mirror {path}")]
+    Mirror {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What `query_audit` and `export_audit` select. Every field is optional; `None` matches all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    pub user: Option<String>,
+    pub tool: Option<String>,
+    /// Exact `owner/name` or local repository name, as recorded in `target.repo`.
+    pub repo: Option<String>,
+    /// `Some(true)`: only allowed calls; `Some(false)`: only denied ones.
+    pub allowed: Option<bool>,
+    /// `Some(false)`: only calls whose outcome was an error; `Some(true)`: only successes.
+    pub ok: Option<bool>,
+    /// Events at or after this instant.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Events strictly before this instant.
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Keep only the most recent `limit` matches (results are still in sequence order).
+    pub limit: Option<u64>,
+}
+
+/// One event as stored: its place in the chain and the event itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: u64,
+    pub prev_hash: String,
+    pub hash: String,
+    pub event: AuditEvent,
+    /// The canonical JSON text of `event` exactly as hashed.
+    pub event_json: String,
+}
+
+impl StoredEvent {
+    /// The JSON Lines form used by export and the mirror:
+    /// `{"seq":N,"prev_hash":"…","hash":"…","event":{…}}` (no trailing newline). The event is the
+    /// stored canonical text verbatim, so a line can be re-verified byte for byte.
+    pub fn to_jsonl(&self) -> String {
+        jsonl_line(self.seq, &self.prev_hash, &self.hash, &self.event_json)
+    }
+}
+
+/// The receipt of an append: where the event landed in the chain. Returned only after commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Appended {
+    pub seq: u64,
+    pub prev_hash: String,
+    pub hash: String,
+    /// The canonical JSON text that was hashed and stored (arguments already redacted).
+    pub event_json: String,
+}
+
+impl Appended {
+    /// The JSON Lines form, the same as [`StoredEvent::to_jsonl`].
+    pub fn to_jsonl(&self) -> String {
+        jsonl_line(self.seq, &self.prev_hash, &self.hash, &self.event_json)
+    }
+
+    /// This entry as a checkpoint (e.g. to export the head after a batch).
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            seq: self.seq,
+            hash: self.hash.clone(),
+        }
+    }
+}
+
+fn jsonl_line(seq: u64, prev_hash: &str, hash: &str, event_json: &str) -> String {
+    // `event_json` is already JSON; the hashes are quoted properly even if a tampered row holds
+    // something other than hex.
+    let prev_hash = serde_json::Value::from(prev_hash);
+    let hash = serde_json::Value::from(hash);
+    format!(r#"{{"seq":{seq},"prev_hash":{prev_hash},"hash":{hash},"event":{event_json}}}"#)
+}
+
+#[cfg(test)]
+mod tests;

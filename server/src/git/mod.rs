@@ -21,6 +21,8 @@ mod status;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod write;
+#[cfg(test)]
+mod hostile_tests;
 
 pub use blame::{BlameArgs, blame};
 pub use branches::{BranchesArgs, branches};
@@ -264,12 +266,20 @@ pub fn resolve_commit<'r>(
             reason: "does not name a commit".into(),
         }),
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Err(Error::EmptyRepository),
-        Err(_) if repo.is_empty().unwrap_or(false) => Err(Error::EmptyRepository),
+        // libgit2's `is_empty` only knows an unborn `master`; an unborn HEAD with no refs at all
+        // is empty whatever the default branch is called.
+        Err(_) if is_empty(repo) => Err(Error::EmptyRepository),
         Err(_) => Err(Error::UnknownRevision {
             rev: rev.as_str().to_owned(),
             nearest: nearest(rev.as_str(), ref_short_names(repo), 3),
         }),
     }
+}
+
+/// Whether the repository has no commits: HEAD is unborn and no reference exists.
+pub fn is_empty(repo: &git2::Repository) -> bool {
+    repo.head().is_err_and(|e| e.code() == git2::ErrorCode::UnbornBranch)
+        && repo.references().is_ok_and(|mut refs| refs.next().is_none())
 }
 
 /// Short names of all branches and tags, for hints.

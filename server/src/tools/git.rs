@@ -41,7 +41,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     use Effect::{Destructive, Read, Write};
     vec![
         git_tool!("git_status", "Working tree status (git status -sb).", Read, git::StatusArgs, git::status, Some(STATUS_FIELDS)),
-        git_tool!("git_log", "Commit history (git log), one line per commit.", Read, git::LogArgs, git::log, Some(LOG_FIELDS)),
+        git_tool!("git_log", "Commit history (git log).", Read, git::LogArgs, git::log, Some(LOG_FIELDS)),
         git_tool!("git_show", "A commit with its patch (git show).", Read, git::ShowArgs, git::show, Some(SHOW_FIELDS)),
         git_tool!("git_diff", "Changes: worktree vs index; staged; from vs worktree; from vs to.", Read, git::DiffArgs, git::diff, Some(DIFF_FIELDS)),
         git_tool!("git_blame", "Who last changed each line (git blame -L).", Read, git::BlameArgs, git::blame, Some(BLAME_FIELDS)),
@@ -50,7 +50,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         git_tool!("git_ls_files", "Tracked files (git ls-files), or a revision's tree.", Read, git::LsFilesArgs, git::ls_files, Some(LS_FIELDS)),
         git_tool!("git_read_file", "File contents from the worktree or at a revision.", Read, git::ReadFileArgs, git::read_file, None),
         git_tool!("git_add", "Stage paths (git add).", Write, git::AddArgs, git::add, None),
-        git_tool!("git_restore", "Unstage (staged) or discard worktree changes (worktree).", Destructive, git::RestoreArgs, git::restore, None),
+        git_tool!("git_restore", "Unstage (staged) or discard (worktree) changes.", Destructive, git::RestoreArgs, git::restore, None),
         ToolSpec {
             tool: define::<git::CommitArgs>("git_commit", "Commit the index as you (git commit).", Write, None),
             effect: Write,

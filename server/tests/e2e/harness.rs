@@ -1,6 +1,6 @@
 //! Test scaffolding: a fixture repository, and the gitgate binary started on stdio or HTTP.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock};
@@ -137,8 +137,3 @@ pub fn text(result: &CallToolResult) -> String {
 
 /// Both transports, for scenarios that must behave the same on each.
 pub const TRANSPORTS: [Transport; 2] = [Transport::Stdio, Transport::Http];
-
-/// The path of a temp dir as a String.
-pub fn path_str(p: &Path) -> String {
-    PathBuf::from(p).display().to_string()
-}

@@ -1,0 +1,494 @@
+//! The audit log: redaction, canonical JSON, the chain, and (on SQLite and PostgreSQL) append,
+//! query, export, verify and each kind of tampering.
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::store::testing::{TestDb, backend_tests};
+use crate::store::{Store, bench};
+
+fn key() -> AuditKey {
+    AuditKey::from_bytes(&[7u8; 32]).expect("32-byte key")
+}
+
+/// An event by `user` calling `tool` on `repo`, allowed or not, ok or not, numbered `n`.
+fn event(
+    user: &str,
+    tool: &str,
+    repo: Option<&str>,
+    allowed: bool,
+    ok: bool,
+    n: u64,
+) -> AuditEvent {
+    let mut event = AuditEvent::new(
+        "test-instance",
+        user,
+        "token",
+        tool,
+        &json!({ "n": n, "repo": repo }),
+        Decision {
+            allowed,
+            rule: "test".to_owned(),
+        },
+        Outcome {
+            ok,
+            code: (!ok).then(|| "not_found".to_owned()),
+            message: (!ok).then(|| "no such thing".to_owned()),
+        },
+    );
+    event.target.repo = repo.map(str::to_owned);
+    event.duration_ms = 1.5;
+    event
+}
+
+async fn append_n(store: &Store, n: u64) -> Vec<Appended> {
+    let mut appended = Vec::new();
+    for i in 1..=n {
+        let e = event("alice", "git_status", Some("acme/widgets"), true, true, i);
+        appended.push(store.append_audit(&e, &key()).await.expect("append"));
+    }
+    appended
+}
+
+#[test]
+fn redaction() {
+    fn check(input: Value, expected: Value) {
+        assert_eq!(redact(&input), expected, "{input}");
+    }
+    check(
+        json!({"repo": "a/b", "rev": "main"}),
+        json!({"repo": "a/b", "rev": "main"}),
+    );
+    check(json!({"token": "x"}), json!({"token": REDACTED}));
+    check(
+        json!({"GitHub_Token": 123}),
+        json!({"GitHub_Token": REDACTED}),
+    );
+    check(
+        json!({"Authorization": "Bearer abc"}),
+        json!({"Authorization": REDACTED}),
+    );
+    check(
+        json!({"client_secret": {"a": 1}}),
+        json!({"client_secret": REDACTED}),
+    );
+    check(
+        json!({"password": null, "api_key": "k"}),
+        json!({"password": REDACTED, "api_key": REDACTED}),
+    );
+    check(
+        json!({"outer": {"inner": [{"x-api-key": "k"}, {"ok": 1}]}}),
+        json!({"outer": {"inner": [{"x-api-key": REDACTED}, {"ok": 1}]}}),
+    );
+    check(json!({"body": "ghp_abcdef"}), json!({"body": REDACTED}));
+    check(json!(["ggt_abc", "plain"]), json!([REDACTED, "plain"]));
+    check(json!("Bearer xyz"), json!(REDACTED));
+}
+
+#[test]
+fn canonical_json_sorts_keys_at_every_level() {
+    fn check(a: &str, b: &str, expected: &str) {
+        let a: Value = serde_json::from_str(a).expect("json");
+        let b: Value = serde_json::from_str(b).expect("json");
+        assert_eq!(canonical_json(&a), expected);
+        assert_eq!(canonical_json(&b), expected);
+    }
+    check(
+        r#"{"b":1,"a":2}"#,
+        r#"{ "a" : 2 , "b" : 1 }"#,
+        r#"{"a":2,"b":1}"#,
+    );
+    check(
+        r#"{"z":{"y":[{"b":true,"a":null}],"x":"é\n"},"a":[3,1.5,"s"]}"#,
+        r#"{"a":[3,1.5,"s"],"z":{"x":"é\n","y":[{"a":null,"b":true}]}}"#,
+        r#"{"a":[3,1.5,"s"],"z":{"x":"é\n","y":[{"a":null,"b":true}]}}"#,
+    );
+    // Maps built in different insertion orders (as with `preserve_order`) agree.
+    let mut m1 = serde_json::Map::new();
+    m1.insert("beta".into(), json!(1));
+    m1.insert("alpha".into(), json!({"d": 1, "c": 2}));
+    let mut m2 = serde_json::Map::new();
+    m2.insert("alpha".into(), json!({"c": 2, "d": 1}));
+    m2.insert("beta".into(), json!(1));
+    assert_eq!(
+        canonical_json(&Value::Object(m1)),
+        canonical_json(&Value::Object(m2))
+    );
+}
+
+#[test]
+fn events_serialize_canonically_and_redacted() {
+    let mut e = event("alice", "gh_issue_create", None, true, true, 1);
+    e.arguments = json!({"title": "t", "token": "leak"});
+    let text = e.to_canonical_json().expect("serialize");
+    assert!(!text.contains("leak") && text.contains(REDACTED), "{text}");
+    let parsed: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(canonical_json(&parsed), text);
+    let back: AuditEvent = serde_json::from_str(&text).expect("parse back");
+    assert_eq!(back.tool, "gh_issue_create");
+    assert_eq!(e.time.len(), "2026-05-01T12:00:00.123Z".len());
+    assert_eq!(e.id.len(), 32);
+}
+
+#[test]
+fn keys_and_hashes() {
+    assert!(matches!(
+        AuditKey::from_bytes(&[1; 31]),
+        Err(Error::KeyTooShort { len: 31, .. })
+    ));
+    let bytes = AuditKey::generate_bytes().expect("os rng");
+    let key = AuditKey::from_bytes(&bytes).expect("key");
+    assert_eq!(format!("{key:?}"), "AuditKey([redacted])");
+    let h = key.chain_hash(GENESIS_HASH, "{}");
+    assert_eq!(h.len(), 64);
+    assert_ne!(
+        h,
+        AuditKey::from_bytes(&[1; 32])
+            .expect("key")
+            .chain_hash(GENESIS_HASH, "{}")
+    );
+}
+
+#[test]
+fn schema_describes_the_event() {
+    let schema = event_schema();
+    let properties = schema["properties"].as_object().expect("properties");
+    for field in [
+        "id",
+        "time",
+        "instance",
+        "session",
+        "user",
+        "auth_method",
+        "client",
+        "tool",
+        "arguments",
+        "target",
+        "decision",
+        "outcome",
+        "duration_ms",
+        "bytes_in",
+        "bytes_out",
+        "upstream_request_ids",
+        "parent",
+    ] {
+        assert!(properties.contains_key(field), "{field}");
+    }
+}
+
+/// Asserts what verify reports: `None` for a clean log, else the first bad seq and kind.
+async fn check_verify(
+    store: &Store,
+    checkpoint: Option<&Checkpoint>,
+    expected: Option<(u64, TamperKind)>,
+) {
+    let report = store
+        .verify_audit(&key(), checkpoint)
+        .await
+        .expect("verify");
+    let found = report.first_bad.as_ref().map(|t| (t.seq, t.kind));
+    assert_eq!(found, expected, "{report:?}");
+}
+
+/// Lets the test change `audit_events` as an attacker with database access would.
+async fn drop_append_only_triggers(db: &TestDb, store: &Store) {
+    db.exec(
+        store,
+        "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;",
+        "DROP TRIGGER audit_events_no_update ON audit_events; \
+         DROP TRIGGER audit_events_no_delete ON audit_events;",
+    )
+    .await;
+}
+
+/// Runs the same SQL on either backend.
+async fn tamper(db: &TestDb, store: &Store, sql: &str) {
+    db.exec(store, sql, sql).await;
+}
+
+backend_tests! {
+    async fn append_and_query_with_each_filter(db) {
+        let store = db.store().await;
+        let rows = [
+            ("alice", "git_status", Some("acme/widgets"), true, true),
+            ("alice", "git_log", Some("acme/gadgets"), true, false),
+            ("bob", "gh_pr_merge", Some("acme/widgets"), false, false),
+            ("bob", "git_status", None, true, true),
+        ];
+        let mut appended = Vec::new();
+        for (i, (user, tool, repo, allowed, ok)) in rows.into_iter().enumerate() {
+            let e = event(user, tool, repo, allowed, ok, i as u64);
+            appended.push(store.append_audit(&e, &key()).await.expect("append"));
+        }
+        assert_eq!(appended.iter().map(|a| a.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
+        assert_eq!(appended[0].prev_hash, GENESIS_HASH);
+        assert_eq!(appended[1].prev_hash, appended[0].hash);
+
+        async fn check(store: &Store, filter: AuditFilter, expected: &[u64]) {
+            let found: Vec<u64> = store.query_audit(&filter).await.expect("query").iter().map(|e| e.seq).collect();
+            assert_eq!(found, expected, "{filter:?}");
+        }
+        let all = AuditFilter::default;
+        check(&store, all(), &[1, 2, 3, 4]).await;
+        check(&store, AuditFilter { user: Some("bob".into()), ..all() }, &[3, 4]).await;
+        check(&store, AuditFilter { tool: Some("git_status".into()), ..all() }, &[1, 4]).await;
+        check(&store, AuditFilter { repo: Some("acme/widgets".into()), ..all() }, &[1, 3]).await;
+        check(&store, AuditFilter { allowed: Some(false), ..all() }, &[3]).await;
+        check(&store, AuditFilter { allowed: Some(true), ..all() }, &[1, 2, 4]).await;
+        check(&store, AuditFilter { ok: Some(false), ..all() }, &[2, 3]).await;
+        check(&store, AuditFilter { user: Some("alice".into()), ok: Some(true), ..all() }, &[1]).await;
+        check(&store, AuditFilter { limit: Some(2), ..all() }, &[3, 4]).await;
+        check(&store, AuditFilter { user: Some("carol".into()), ..all() }, &[]).await;
+
+        let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&chrono::Utc);
+        let past = t("2000-01-01T00:00:00Z");
+        let future = t("2999-01-01T00:00:00Z");
+        check(&store, AuditFilter { since: Some(past), until: Some(future), ..all() }, &[1, 2, 3, 4]).await;
+        check(&store, AuditFilter { since: Some(future), ..all() }, &[]).await;
+        check(&store, AuditFilter { until: Some(past), ..all() }, &[]).await;
+        let third = store.query_audit(&all()).await.expect("query")[2].event.time.clone();
+        let third = t(&third);
+        let found = store.query_audit(&AuditFilter { since: Some(third), ..all() }).await.expect("query");
+        assert!(found.first().is_some_and(|e| e.seq <= 3) && found.last().is_some_and(|e| e.seq == 4));
+
+        // Stored events come back exactly, with the text that was hashed.
+        let stored = store.query_audit(&all()).await.expect("query");
+        assert_eq!(stored[2].event.user, "bob");
+        assert_eq!(stored[2].event_json, appended[2].event_json);
+        assert_eq!(stored[2].hash, key().chain_hash(&stored[2].prev_hash, &stored[2].event_json));
+    }
+
+    async fn export_writes_json_lines(db) {
+        let store = db.store().await;
+        let appended = append_n(&store, 3).await;
+        let mut out = Vec::new();
+        let n = store.export_audit(&mut out, &AuditFilter::default()).await.expect("export");
+        assert_eq!(n, 3);
+        let text = String::from_utf8(out).expect("utf-8");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[1], appended[1].to_jsonl());
+        let line: Value = serde_json::from_str(lines[2]).expect("json line");
+        assert_eq!(line["seq"], 3);
+        assert_eq!(line["hash"], appended[2].hash.as_str());
+        assert_eq!(line["event"]["user"], "alice");
+        // The line's event, canonicalised again, is exactly the hashed text.
+        assert_eq!(key().chain_hash(line["prev_hash"].as_str().expect("str"), &canonical_json(&line["event"])), appended[2].hash);
+    }
+
+    async fn mirror_appends_one_line_per_event(db) {
+        let store = db.store().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("audit.jsonl");
+        for _ in 0..2 {
+            // Reopening appends rather than truncating.
+            let mirror = JsonlMirror::open(&path).expect("open mirror");
+            for a in append_n(&store, 2).await {
+                mirror.write(&a).expect("mirror");
+            }
+        }
+        let text = std::fs::read_to_string(&path).expect("read mirror");
+        let seqs: Vec<u64> = text.lines().map(|l| serde_json::from_str::<Value>(l).expect("json")["seq"].as_u64().expect("seq")).collect();
+        assert_eq!(seqs, [1, 2, 3, 4]);
+    }
+
+    async fn untouched_log_verifies(db) {
+        let store = db.store().await;
+        check_verify(&store, None, None).await;
+        check_verify(&store, Some(&Checkpoint::genesis()), None).await;
+        append_n(&store, 5).await;
+        let checkpoint = store.save_checkpoint().await.expect("checkpoint");
+        assert_eq!(checkpoint.seq, 5);
+        append_n(&store, 3).await;
+        check_verify(&store, Some(&checkpoint), None).await;
+        let report = store.verify_audit(&key(), None).await.expect("verify");
+        assert_eq!((report.events, report.last.seq), (8, 8));
+        assert_eq!(report.last, store.checkpoint().await.expect("head"));
+        // The wrong key fails at the first event.
+        let wrong = AuditKey::from_bytes(&[8u8; 32]).expect("key");
+        let report = store.verify_audit(&wrong, None).await.expect("verify");
+        assert_eq!(report.first_bad.map(|t| (t.seq, t.kind)), Some((1, TamperKind::Edited)));
+    }
+
+    async fn log_is_append_only_without_dropping_triggers(db) {
+        let store = db.store().await;
+        append_n(&store, 2).await;
+        let update = store.execute_raw("UPDATE audit_events SET tool = 'x' WHERE seq = 1".to_owned()).await;
+        assert!(update.is_err());
+        let delete = store.execute_raw("DELETE FROM audit_events WHERE seq = 2".to_owned()).await;
+        assert!(delete.is_err());
+        check_verify(&store, None, None).await;
+    }
+
+    async fn tampering_edited_event(db) {
+        let store = db.store().await;
+        append_n(&store, 6).await;
+        drop_append_only_triggers(&db, &store).await;
+        tamper(&db, &store, r#"UPDATE audit_events SET event = replace(event, '"rule":"test"', '"rule":"forged"') WHERE seq = 3"#).await;
+        check_verify(&store, None, Some((3, TamperKind::Edited))).await;
+    }
+
+    async fn tampering_edited_indexed_column(db) {
+        let store = db.store().await;
+        append_n(&store, 6).await;
+        drop_append_only_triggers(&db, &store).await;
+        tamper(&db, &store, "UPDATE audit_events SET user_name = 'mallory' WHERE seq = 4").await;
+        check_verify(&store, None, Some((4, TamperKind::Edited))).await;
+    }
+
+    async fn tampering_deleted_event(db) {
+        let store = db.store().await;
+        append_n(&store, 6).await;
+        drop_append_only_triggers(&db, &store).await;
+        tamper(&db, &store, "DELETE FROM audit_events WHERE seq = 3").await;
+        check_verify(&store, None, Some((3, TamperKind::Missing))).await;
+        // Closing the gap by renumbering breaks the chain at the same place.
+        tamper(&db, &store, "UPDATE audit_events SET seq = -seq WHERE seq > 3; UPDATE audit_events SET seq = -seq - 1 WHERE seq < 0").await;
+        check_verify(&store, None, Some((3, TamperKind::ChainBroken))).await;
+    }
+
+    async fn tampering_inserted_event(db) {
+        let store = db.store().await;
+        let appended = append_n(&store, 6).await;
+        drop_append_only_triggers(&db, &store).await;
+        // Make room at 3 and insert a forged event that links to event 2; the forger lacks the
+        // key, so its hash is made with another one.
+        tamper(&db, &store, "UPDATE audit_events SET seq = -seq WHERE seq >= 3; UPDATE audit_events SET seq = -seq + 1 WHERE seq < 0").await;
+        let forged = event("mallory", "gh_pr_merge", Some("acme/widgets"), true, true, 99);
+        let json = forged.to_canonical_json().expect("json");
+        let hash = AuditKey::from_bytes(&[9u8; 32]).expect("key").chain_hash(&appended[1].hash, &json);
+        let c = IndexedColumns::of(&forged).expect("columns");
+        tamper(&db, &store, &format!(
+            "INSERT INTO audit_events (seq, id, time, user_name, tool, repo, allowed, ok, event, prev_hash, hash) \
+             VALUES (3, '{}', '{}', 'mallory', 'gh_pr_merge', 'acme/widgets', {}, {}, '{}', '{}', '{}')",
+            c.id, c.time, db_bool(&db, true), db_bool(&db, true), json.replace('\'', "''"), appended[1].hash, hash,
+        )).await;
+        check_verify(&store, None, Some((3, TamperKind::Edited))).await;
+    }
+
+    async fn tampering_reordered_events(db) {
+        let store = db.store().await;
+        append_n(&store, 6).await;
+        drop_append_only_triggers(&db, &store).await;
+        tamper(&db, &store, "UPDATE audit_events SET seq = -1 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 4; UPDATE audit_events SET seq = 4 WHERE seq = -1").await;
+        check_verify(&store, None, Some((3, TamperKind::ChainBroken))).await;
+    }
+
+    async fn tampering_truncated_after_checkpoint(db) {
+        let store = db.store().await;
+        append_n(&store, 5).await;
+        let exported = store.checkpoint().await.expect("checkpoint");
+        append_n(&store, 3).await;
+        drop_append_only_triggers(&db, &store).await;
+        tamper(&db, &store, "DELETE FROM audit_events WHERE seq >= 4").await;
+        // The recorded head alone already shows it...
+        check_verify(&store, None, Some((4, TamperKind::Truncated))).await;
+        // ...and when the attacker also rewinds the head, the exported checkpoint still does.
+        tamper(&db, &store, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3) WHERE id = 1").await;
+        check_verify(&store, None, None).await;
+        check_verify(&store, Some(&exported), Some((4, TamperKind::Truncated))).await;
+    }
+
+    async fn tampering_truncated_and_regrown(db) {
+        // Cut back to 3, then append honestly again past the checkpoint: the checkpoint's hash no
+        // longer matches the event now holding its sequence number.
+        let store = db.store().await;
+        append_n(&store, 5).await;
+        let saved = store.save_checkpoint().await.expect("checkpoint");
+        drop_append_only_triggers(&db, &store).await;
+        tamper(&db, &store, "DELETE FROM audit_events WHERE seq >= 4; UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3) WHERE id = 1").await;
+        let fresh = db.store().await;
+        append_n(&fresh, 4).await;
+        check_verify(&fresh, None, Some((5, TamperKind::Truncated))).await;
+        assert_eq!(saved.seq, 5);
+    }
+
+    async fn concurrent_appends_form_one_chain(db) {
+        // Many tasks on each of two pools (two replicas) append at once.
+        let a = db.store().await;
+        let b = db.store().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..16u64 {
+            let store = if t % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.spawn(async move {
+                for i in 0..10 {
+                    let e = event("alice", "git_status", None, true, true, t * 100 + i);
+                    store.append_audit(&e, &key()).await.expect("append");
+                }
+            });
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.expect("task");
+        }
+        let report = a.verify_audit(&key(), None).await.expect("verify");
+        assert_eq!((report.events, report.last.seq, report.first_bad), (160, 160, None));
+        let seqs: Vec<u64> = b.query_audit(&AuditFilter::default()).await.expect("query").iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=160).collect::<Vec<_>>());
+    }
+
+    async fn bench_sample_event_appends(db) {
+        let store = db.store().await;
+        let samples = bench::bench_append(&store, &key(), 5).await.expect("bench");
+        assert_eq!(samples.0.len(), 5);
+        check_verify(&store, None, None).await;
+    }
+}
+
+fn db_bool(db: &TestDb, value: bool) -> &'static str {
+    match (db.kind, value) {
+        (crate::store::BackendKind::Sqlite, true) => "1",
+        (crate::store::BackendKind::Sqlite, false) => "0",
+        (crate::store::BackendKind::Postgres, true) => "TRUE",
+        (crate::store::BackendKind::Postgres, false) => "FALSE",
+    }
+}
+
+#[test]
+fn verifier_reports_the_first_problem() {
+    // The chain logic alone, without a database.
+    let key = key();
+    let mut rows = Vec::new();
+    let mut prev = GENESIS_HASH.to_owned();
+    for seq in 1..=4 {
+        let e = event("alice", "git_status", None, true, true, seq);
+        let event_json = e.to_canonical_json().expect("json");
+        let hash = key.chain_hash(&prev, &event_json);
+        rows.push(ChainRow {
+            seq,
+            prev_hash: prev.clone(),
+            hash: hash.clone(),
+            event_json,
+            columns: IndexedColumns::of(&e).expect("columns"),
+        });
+        prev = hash;
+    }
+    fn check(
+        key: &AuditKey,
+        rows: &[ChainRow],
+        checkpoints: &[Checkpoint],
+        expected: Option<(u64, TamperKind)>,
+    ) {
+        let mut verifier = ChainVerifier::new(key, checkpoints);
+        rows.iter().for_each(|r| verifier.push(r));
+        let report = verifier.finish(None);
+        assert_eq!(report.first_bad.map(|t| (t.seq, t.kind)), expected);
+    }
+    check(&key, &rows, &[], None);
+    check(&key, &rows[1..], &[], Some((1, TamperKind::Missing)));
+    check(
+        &key,
+        &[rows[0].clone(), rows[2].clone()],
+        &[],
+        Some((2, TamperKind::Missing)),
+    );
+    let beyond = Checkpoint {
+        seq: 9,
+        hash: "00".into(),
+    };
+    check(&key, &rows, &[beyond], Some((5, TamperKind::Truncated)));
+    let wrong = Checkpoint {
+        seq: 2,
+        hash: "00".into(),
+    };
+    check(&key, &rows, &[wrong], Some((2, TamperKind::Truncated)));
+}
