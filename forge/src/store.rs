@@ -150,6 +150,8 @@ pub struct Issue {
     pub assignees: Vec<User>,
     /// Number of comments.
     pub comments: i64,
+    /// Who closed it.
+    pub closed_by: Option<User>,
     /// Pull request part, when this is one.
     pub pull: Option<Pull>,
 }
@@ -272,12 +274,17 @@ impl Store {
         Ok(Self { conn })
     }
 
-    /// Runs `f` in one transaction.
-    pub fn transaction<T>(&mut self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
-        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+    /// Runs `f` in one transaction; any error rolls it back.
+    pub fn transaction<T, E: From<Error>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(Error::from)?;
         match f(self) {
             Ok(v) => {
-                self.conn.execute_batch("COMMIT")?;
+                self.conn.execute_batch("COMMIT").map_err(Error::from)?;
                 Ok(v)
             }
             Err(e) => {
@@ -331,7 +338,14 @@ impl Store {
     }
 
     /// Creates a user or organisation.
-    pub fn add_user(&self, login: &str, name: &str, email: &str, kind: &str, at: Time) -> Result<User> {
+    pub fn add_user(
+        &self,
+        login: &str,
+        name: &str,
+        email: &str,
+        kind: &str,
+        at: Time,
+    ) -> Result<User> {
         self.conn.execute(
             "INSERT INTO users(login, name, email, kind, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![login, name, email, kind, at],
@@ -369,7 +383,18 @@ impl Store {
     /// A user by login.
     pub fn user(&self, login: &str) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.login = ?1 COLLATE NOCASE");
-        Ok(self.conn.query_row(&sql, [login], |r| user_from(r, 0)).optional()?)
+        Ok(self
+            .conn
+            .query_row(&sql, [login], |r| user_from(r, 0))
+            .optional()?)
+    }
+
+    /// Every user and organisation, by id.
+    pub fn users(&self) -> Result<Vec<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users u ORDER BY u.id");
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map([], |r| user_from(r, 0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     fn user_by_id(&self, id: i64) -> Result<User> {
@@ -417,15 +442,39 @@ impl Store {
             .optional()?)
     }
 
+    /// Repositories owned by `owner`.
+    pub fn repos_of(&self, owner: &User) -> Result<Vec<Repo>> {
+        let names: Vec<String> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT name FROM repos WHERE owner_id = ?1 ORDER BY name")?;
+            let rows = st.query_map([owner.id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut out = Vec::new();
+        for n in names {
+            out.extend(self.repo(&owner.login, &n)?);
+        }
+        Ok(out)
+    }
+
     /// Marks a repository updated.
     pub fn touch_repo(&self, repo: &Repo, at: Time) -> Result<()> {
-        self.conn
-            .execute("UPDATE repos SET updated_at = ?2 WHERE id = ?1", params![repo.id, at])?;
+        self.conn.execute(
+            "UPDATE repos SET updated_at = ?2 WHERE id = ?1",
+            params![repo.id, at],
+        )?;
         Ok(())
     }
 
     /// Creates a label.
-    pub fn add_label(&self, repo: &Repo, name: &str, color: &str, description: &str) -> Result<Label> {
+    pub fn add_label(
+        &self,
+        repo: &Repo,
+        name: &str,
+        color: &str,
+        description: &str,
+    ) -> Result<Label> {
         self.conn.execute(
             "INSERT INTO labels(repo_id, name, color, description) VALUES (?1, ?2, ?3, ?4)",
             params![repo.id, name, color, description],
@@ -467,12 +516,23 @@ impl Store {
     }
 
     /// Creates an issue or pull request, attributed to `user`, at `at`.
-    pub fn create_issue(&self, repo: &Repo, user: &User, new: &NewIssue, at: Time) -> Result<Issue> {
-        let number: i64 = self.conn.query_row(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM issues WHERE repo_id = ?1",
+    pub fn create_issue(
+        &self,
+        repo: &Repo,
+        user: &User,
+        new: &NewIssue,
+        at: Time,
+    ) -> Result<Issue> {
+        // Numbers are never reused, even after a deletion.
+        let key = format!("last_number:{}", repo.id);
+        let highest: i64 = self.conn.query_row(
+            "SELECT COALESCE(MAX(number), 0) FROM issues WHERE repo_id = ?1",
             [repo.id],
             |r| r.get(0),
         )?;
+        let recorded = self.meta(&key)?.and_then(|v| v.parse().ok()).unwrap_or(0);
+        let number = highest.max(recorded) + 1;
+        self.set_meta(&key, &number.to_string())?;
         let (head, base, draft) = match &new.pull {
             Some((h, b, d)) => (Some(h.as_str()), Some(b.as_str()), *d),
             None => (None, None, false),
@@ -503,8 +563,10 @@ impl Store {
     }
 
     fn set_assignees(&self, issue_id: i64, logins: &[String]) -> Result<()> {
-        self.conn
-            .execute("DELETE FROM issue_assignees WHERE issue_id = ?1", [issue_id])?;
+        self.conn.execute(
+            "DELETE FROM issue_assignees WHERE issue_id = ?1",
+            [issue_id],
+        )?;
         for login in logins {
             // GitHub silently drops assignees it cannot assign.
             if let Some(u) = self.user(login)? {
@@ -518,23 +580,42 @@ impl Store {
     }
 
     /// Applies `patch` to issue `number`, attributed to `user` at `at`.
-    pub fn update_issue(&self, repo: &Repo, number: i64, user: &User, patch: &IssuePatch, at: Time) -> Result<Option<Issue>> {
+    pub fn update_issue(
+        &self,
+        repo: &Repo,
+        number: i64,
+        user: &User,
+        patch: &IssuePatch,
+        at: Time,
+    ) -> Result<Option<Issue>> {
         let Some(old) = self.issue(repo, number)? else {
             return Ok(None);
         };
         if let Some(t) = &patch.title {
-            self.conn.execute("UPDATE issues SET title = ?2 WHERE id = ?1", params![old.id, t])?;
+            self.conn.execute(
+                "UPDATE issues SET title = ?2 WHERE id = ?1",
+                params![old.id, t],
+            )?;
         }
         if let Some(b) = &patch.body {
-            self.conn.execute("UPDATE issues SET body = ?2 WHERE id = ?1", params![old.id, b])?;
+            self.conn.execute(
+                "UPDATE issues SET body = ?2 WHERE id = ?1",
+                params![old.id, b],
+            )?;
         }
         if let Some(b) = &patch.base {
-            self.conn.execute("UPDATE issues SET base_ref = ?2 WHERE id = ?1", params![old.id, b])?;
+            self.conn.execute(
+                "UPDATE issues SET base_ref = ?2 WHERE id = ?1",
+                params![old.id, b],
+            )?;
         }
         if let Some(state) = &patch.state {
             if state != &old.state {
                 if state == "closed" {
-                    let reason = patch.state_reason.clone().unwrap_or_else(|| "completed".into());
+                    let reason = patch
+                        .state_reason
+                        .clone()
+                        .unwrap_or_else(|| "completed".into());
                     self.conn.execute(
                         "UPDATE issues SET state = 'closed', state_reason = ?2, closed_at = ?3, closed_by = ?4 WHERE id = ?1",
                         params![old.id, reason, at, user.id],
@@ -546,10 +627,16 @@ impl Store {
                     )?;
                 }
             } else if let Some(r) = &patch.state_reason {
-                self.conn.execute("UPDATE issues SET state_reason = ?2 WHERE id = ?1", params![old.id, r])?;
+                self.conn.execute(
+                    "UPDATE issues SET state_reason = ?2 WHERE id = ?1",
+                    params![old.id, r],
+                )?;
             }
         } else if let Some(r) = &patch.state_reason {
-            self.conn.execute("UPDATE issues SET state_reason = ?2 WHERE id = ?1", params![old.id, r])?;
+            self.conn.execute(
+                "UPDATE issues SET state_reason = ?2 WHERE id = ?1",
+                params![old.id, r],
+            )?;
         }
         if let Some(l) = &patch.labels {
             self.set_labels(repo, old.id, l)?;
@@ -557,20 +644,32 @@ impl Store {
         if let Some(a) = &patch.assignees {
             self.set_assignees(old.id, a)?;
         }
-        self.conn.execute("UPDATE issues SET updated_at = ?2 WHERE id = ?1", params![old.id, at])?;
+        self.conn.execute(
+            "UPDATE issues SET updated_at = ?2 WHERE id = ?1",
+            params![old.id, at],
+        )?;
         self.touch_repo(repo, at)?;
         Ok(Some(self.issue_by_id(old.id)?))
     }
 
     /// Adds labels to an issue (keeping existing ones).
-    pub fn add_labels(&self, repo: &Repo, number: i64, names: &[String], at: Time) -> Result<Option<Issue>> {
+    pub fn add_labels(
+        &self,
+        repo: &Repo,
+        number: i64,
+        names: &[String],
+        at: Time,
+    ) -> Result<Option<Issue>> {
         let Some(old) = self.issue(repo, number)? else {
             return Ok(None);
         };
         let mut all: Vec<String> = old.labels.iter().map(|l| l.name.clone()).collect();
         all.extend(names.iter().cloned());
         self.set_labels(repo, old.id, &all)?;
-        self.conn.execute("UPDATE issues SET updated_at = ?2 WHERE id = ?1", params![old.id, at])?;
+        self.conn.execute(
+            "UPDATE issues SET updated_at = ?2 WHERE id = ?1",
+            params![old.id, at],
+        )?;
         Ok(Some(self.issue_by_id(old.id)?))
     }
 
@@ -610,10 +709,61 @@ impl Store {
         Ok(v.remove(0))
     }
 
+    /// An issue or pull request by its id.
+    pub fn find_issue(&self, id: i64) -> Result<Option<Issue>> {
+        let mut v = self.issues_where("i.id = ?1", &[&id])?;
+        Ok(if v.is_empty() {
+            None
+        } else {
+            Some(v.remove(0))
+        })
+    }
+
+    /// A repository by id.
+    pub fn repo_by_id(&self, id: i64) -> Result<Option<Repo>> {
+        let found: Option<(String, String)> = self
+            .conn
+            .query_row(
+                "SELECT u.login, r.name FROM repos r JOIN users u ON u.id = r.owner_id WHERE r.id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match found {
+            Some((o, n)) => self.repo(&o, &n),
+            None => Ok(None),
+        }
+    }
+
+    /// A label by id.
+    pub fn label_by_id(&self, id: i64) -> Result<Option<Label>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, name, color, description FROM labels WHERE id = ?1",
+                [id],
+                label_from,
+            )
+            .optional()?)
+    }
+
+    /// A user by id.
+    pub fn find_user(&self, id: i64) -> Result<Option<User>> {
+        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
+        Ok(self
+            .conn
+            .query_row(&sql, [id], |r| user_from(r, 0))
+            .optional()?)
+    }
+
     /// Issue or pull request `number`.
     pub fn issue(&self, repo: &Repo, number: i64) -> Result<Option<Issue>> {
         let mut v = self.issues_where("i.repo_id = ?1 AND i.number = ?2", &[&repo.id, &number])?;
-        Ok(if v.is_empty() { None } else { Some(v.remove(0)) })
+        Ok(if v.is_empty() {
+            None
+        } else {
+            Some(v.remove(0))
+        })
     }
 
     /// Every issue and pull request of a repository, by number.
@@ -631,13 +781,14 @@ impl Store {
             "SELECT i.id, i.repo_id, i.number, i.title, i.body, i.state, i.state_reason, i.created_at,
                     i.updated_at, i.closed_at, i.locked, i.is_pull, i.head_ref, i.base_ref, i.head_sha,
                     i.base_sha, i.merged_at, i.merged_by, i.merge_commit_sha, i.draft,
-                    (SELECT COUNT(*) FROM comments c WHERE c.issue_id = i.id), {USER_COLS}
+                    (SELECT COUNT(*) FROM comments c WHERE c.issue_id = i.id), {USER_COLS}, i.closed_by
              FROM issues i JOIN users u ON u.id = i.user_id WHERE {cond} ORDER BY i.repo_id, i.number"
         );
         let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map(args, |r| {
             let is_pull: bool = r.get(11)?;
             let merged_by: Option<i64> = r.get(17)?;
+            let closed_by: Option<i64> = r.get(27)?;
             Ok((
                 Issue {
                     id: r.get(0)?,
@@ -653,6 +804,7 @@ impl Store {
                     locked: r.get(10)?,
                     comments: r.get(20)?,
                     user: user_from(r, 21)?,
+                    closed_by: None,
                     labels: Vec::new(),
                     assignees: Vec::new(),
                     pull: if is_pull {
@@ -671,11 +823,15 @@ impl Store {
                     },
                 },
                 merged_by,
+                closed_by,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (mut issue, merged_by) = row?;
+            let (mut issue, merged_by, closed_by) = row?;
+            if let Some(c) = closed_by {
+                issue.closed_by = Some(self.user_by_id(c)?);
+            }
             issue.labels = self.issue_labels(issue.id)?;
             issue.assignees = self.issue_assignees(issue.id)?;
             if let (Some(p), Some(m)) = (issue.pull.as_mut(), merged_by) {
@@ -704,8 +860,28 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Deletes an issue with its comments, labels and assignees (GitHub keeps the number used).
+    pub fn delete_issue(&self, issue: &Issue) -> Result<()> {
+        for sql in [
+            "DELETE FROM comments WHERE issue_id = ?1",
+            "DELETE FROM issue_labels WHERE issue_id = ?1",
+            "DELETE FROM issue_assignees WHERE issue_id = ?1",
+            "DELETE FROM issues WHERE id = ?1",
+        ] {
+            self.conn.execute(sql, [issue.id])?;
+        }
+        Ok(())
+    }
+
     /// Adds a comment to issue `number`.
-    pub fn add_comment(&self, repo: &Repo, number: i64, user: &User, body: &str, at: Time) -> Result<Option<Comment>> {
+    pub fn add_comment(
+        &self,
+        repo: &Repo,
+        number: i64,
+        user: &User,
+        body: &str,
+        at: Time,
+    ) -> Result<Option<Comment>> {
         let Some(issue) = self.issue(repo, number)? else {
             return Ok(None);
         };
@@ -713,8 +889,10 @@ impl Store {
             "INSERT INTO comments(issue_id, user_id, body, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
             params![issue.id, user.id, body, at],
         )?;
-        self.conn
-            .execute("UPDATE issues SET updated_at = ?2 WHERE id = ?1", params![issue.id, at])?;
+        self.conn.execute(
+            "UPDATE issues SET updated_at = ?2 WHERE id = ?1",
+            params![issue.id, at],
+        )?;
         Ok(Some(Comment {
             id: self.conn.last_insert_rowid(),
             issue_number: number,
@@ -810,16 +988,36 @@ mod tests {
     fn issues_number_in_one_sequence_and_clock_ticks() {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("forge.db")).expect("open");
-        let u = store.add_user("alice", "Alice", "a@x", "User", EPOCH).expect("user");
+        let u = store
+            .add_user("alice", "Alice", "a@x", "User", EPOCH)
+            .expect("user");
         let repo = store.add_repo(&u, "r", "", EPOCH).expect("repo");
         let t1 = store.tick().expect("tick");
         let t2 = store.tick().expect("tick");
         assert_eq!(t2 - t1, 60);
         let i = store
-            .create_issue(&repo, &u, &NewIssue { title: "a".into(), labels: vec!["bug".into()], ..Default::default() }, t1)
+            .create_issue(
+                &repo,
+                &u,
+                &NewIssue {
+                    title: "a".into(),
+                    labels: vec!["bug".into()],
+                    ..Default::default()
+                },
+                t1,
+            )
             .expect("issue");
         let p = store
-            .create_issue(&repo, &u, &NewIssue { title: "b".into(), pull: Some(("f".into(), "main".into(), false)), ..Default::default() }, t2)
+            .create_issue(
+                &repo,
+                &u,
+                &NewIssue {
+                    title: "b".into(),
+                    pull: Some(("f".into(), "main".into(), false)),
+                    ..Default::default()
+                },
+                t2,
+            )
             .expect("pull");
         assert_eq!((i.number, p.number), (1, 2));
         assert_eq!(i.labels[0].name, "bug");

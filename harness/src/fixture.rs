@@ -17,7 +17,10 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String> {
         .output()
         .with_context(|| format!("running git {args:?}"))?;
     if !out.status.success() {
-        bail!("git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
@@ -28,7 +31,12 @@ pub fn linear_history(dir: &Path, commits: usize) -> Result<()> {
     git(dir, &["init", "-q", "-b", "main"])?;
     git(dir, &["config", "user.name", "Bench"])?;
     git(dir, &["config", "user.email", "bench@example.com"])?;
-    let authors = ["Alice <alice@example.com>", "Bob <bob@example.com>", "Carol <carol@example.com>", "Dan <dan@example.com>"];
+    let authors = [
+        "Alice <alice@example.com>",
+        "Bob <bob@example.com>",
+        "Carol <carol@example.com>",
+        "Dan <dan@example.com>",
+    ];
     let mut stream = Vec::new();
     for i in 0..commits {
         let author = authors[i % authors.len()];
@@ -36,9 +44,16 @@ pub fn linear_history(dir: &Path, commits: usize) -> Result<()> {
         let file = format!("src/module_{:02}.rs", i % 20);
         let body = format!("// revision {i}\npub fn f_{i}() -> usize {{\n    {i}\n}}\n");
         let msg = format!("Change {file} (step {i})\n");
-        write!(stream, "commit refs/heads/main\nauthor {author} {when} +0000\ncommitter {author} {when} +0000\n")?;
+        write!(
+            stream,
+            "commit refs/heads/main\nauthor {author} {when} +0000\ncommitter {author} {when} +0000\n"
+        )?;
         write!(stream, "data {}\n{msg}", msg.len())?;
-        write!(stream, "M 100644 inline {file}\ndata {}\n{body}\n", body.len())?;
+        write!(
+            stream,
+            "M 100644 inline {file}\ndata {}\n{body}\n",
+            body.len()
+        )?;
     }
     let mut child = Command::new("git")
         .args(["fast-import", "--quiet"])
@@ -54,7 +69,11 @@ pub fn linear_history(dir: &Path, commits: usize) -> Result<()> {
         .context("fast-import stdin")?
         .write_all(&stream)
         .context("feeding git fast-import")?;
-    if !child.wait().context("waiting for git fast-import")?.success() {
+    if !child
+        .wait()
+        .context("waiting for git fast-import")?
+        .success()
+    {
         bail!("git fast-import failed");
     }
     git(dir, &["reset", "-q", "--hard", "main"])?;

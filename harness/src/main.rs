@@ -57,7 +57,13 @@ fn sibling_gitgate() -> PathBuf {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Micro { gitgate, commits, iterations, warmup, json } => {
+        Command::Micro {
+            gitgate,
+            commits,
+            iterations,
+            warmup,
+            json,
+        } => {
             let config = gitgate_bench::micro::Config {
                 gitgate: gitgate.unwrap_or_else(sibling_gitgate),
                 commits,
@@ -71,7 +77,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", gitgate_bench::micro::table(&results));
             if let Some(path) = json {
                 let text = serde_json::to_string_pretty(&results)?;
-                std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, text)
+                    .with_context(|| format!("writing {}", path.display()))?;
             }
             Ok(())
         }

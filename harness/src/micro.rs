@@ -1,16 +1,16 @@
 //! `gitgate-bench micro`: per-call latency of git tools through a real stdio MCP client against
 //! the same information from `bash -c 'git ...'`, measured side by side in one run.
 //!
-//! Samples alternate between the two arms call by call, so drift on a noisy machine hits both.
+//! Samples alternate between the two arms in short blocks, so drift on a noisy machine hits both.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, ContentBlock};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::ServiceExt;
 use serde_json::{Map, Value, json};
 
 use crate::stats::{Summary, summarize};
@@ -46,8 +46,18 @@ pub fn ops() -> Vec<Op> {
             args: json!({"max_count": 5}),
             shell: "git log -5 --format='%h %ad %an %s' --date=short",
         },
-        Op { name: "status", tool: "git_status", args: json!({}), shell: "git status --short --branch" },
-        Op { name: "diff", tool: "git_diff", args: json!({}), shell: "git diff" },
+        Op {
+            name: "status",
+            tool: "git_status",
+            args: json!({}),
+            shell: "git status --short --branch",
+        },
+        Op {
+            name: "diff",
+            tool: "git_diff",
+            args: json!({}),
+            shell: "git diff",
+        },
     ]
 }
 
@@ -71,16 +81,15 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
     let cmd = tokio::process::Command::new(&bin).configure(|c| {
         c.args(["serve", "--stdio", "--repo", &repo_arg]);
     });
-    let transport = TokioChildProcess::new(cmd)
-        .with_context(|| format!("starting {}", bin.display()))?;
+    let transport =
+        TokioChildProcess::new(cmd).with_context(|| format!("starting {}", bin.display()))?;
     let client = ().serve(transport).await.context("MCP handshake with gitgate")?;
 
     let mut results = Vec::new();
     for op in ops() {
         let args: Map<String, Value> = op.args.as_object().cloned().unwrap_or_default();
-        let call = || {
-            client.call_tool(CallToolRequestParams::new(op.tool).with_arguments(args.clone()))
-        };
+        let call =
+            || client.call_tool(CallToolRequestParams::new(op.tool).with_arguments(args.clone()));
         let shell = || {
             Command::new("bash")
                 .args(["-c", op.shell])
@@ -97,7 +106,10 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
         let cli_out = shell().context("running bash")?;
         let cli_text = String::from_utf8_lossy(&cli_out.stdout);
         if op.tool == "git_log" && mcp_text.lines().take(5).ne(cli_text.lines()) {
-            bail!("git_log and `{}` disagree:\n{mcp_text}\n---\n{cli_text}", op.shell);
+            bail!(
+                "git_log and `{}` disagree:\n{mcp_text}\n---\n{cli_text}",
+                op.shell
+            );
         }
         for _ in 0..config.warmup {
             call().await?;
@@ -105,23 +117,39 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
         }
         let mut mcp = Vec::with_capacity(config.iterations);
         let mut cli = Vec::with_capacity(config.iterations);
-        for _ in 0..config.iterations {
-            let t = Instant::now();
-            let r = call().await?;
-            mcp.push(t.elapsed());
-            if r.is_error == Some(true) {
-                bail!("{} failed during the run", op.tool);
+        // Alternate in short blocks: drift on a noisy machine hits both arms, while each arm
+        // still runs warm (a process spawn between every MCP call would evict its caches).
+        const BLOCK: usize = 10;
+        while mcp.len() < config.iterations {
+            let n = BLOCK.min(config.iterations - mcp.len());
+            for _ in 0..n {
+                let t = Instant::now();
+                let r = call().await?;
+                mcp.push(t.elapsed());
+                if r.is_error == Some(true) {
+                    bail!("{} failed during the run", op.tool);
+                }
             }
-            let t = Instant::now();
-            let out = shell()?;
-            cli.push(t.elapsed());
-            if !out.status.success() {
-                bail!("`{}` failed during the run", op.shell);
+            for _ in 0..n {
+                let t = Instant::now();
+                let out = shell()?;
+                cli.push(t.elapsed());
+                if !out.status.success() {
+                    bail!("`{}` failed during the run", op.shell);
+                }
             }
         }
         let (m, c) = (summarize(&mcp), summarize(&cli));
-        progress(&format!("{}: mcp p50 {:.0} us, cli p50 {:.0} us", op.name, m.p50_us, c.p50_us));
-        results.push(OpResult { name: op.name, mcp: m, cli: c, speedup_p50: c.p50_us / m.p50_us });
+        progress(&format!(
+            "{}: mcp p50 {:.0} us, cli p50 {:.0} us",
+            op.name, m.p50_us, c.p50_us
+        ));
+        results.push(OpResult {
+            name: op.name,
+            mcp: m,
+            cli: c,
+            speedup_p50: c.p50_us / m.p50_us,
+        });
     }
     client.cancel().await.ok();
     Ok(results)
@@ -147,5 +175,9 @@ pub fn table(results: &[OpResult]) -> String {
 }
 
 fn fmt_us(us: f64) -> String {
-    if us >= 1000.0 { format!("{:.2} ms", us / 1000.0) } else { format!("{us:.0} us") }
+    if us >= 1000.0 {
+        format!("{:.2} ms", us / 1000.0)
+    } else {
+        format!("{us:.0} us")
+    }
 }

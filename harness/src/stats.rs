@@ -55,8 +55,14 @@ mod tests {
 
     #[test]
     fn summary_in_microseconds() {
-        let d: Vec<Duration> = [3u64, 1, 2, 4].iter().map(|&x| Duration::from_micros(x)).collect();
+        let d: Vec<Duration> = [3u64, 1, 2, 4]
+            .iter()
+            .map(|&x| Duration::from_micros(x))
+            .collect();
         let s = summarize(&d);
-        assert_eq!((s.n, s.p50_us, s.p95_us, s.min_us, s.max_us), (4, 2.0, 4.0, 1.0, 4.0));
+        assert_eq!(
+            (s.n, s.p50_us, s.p95_us, s.min_us, s.max_us),
+            (4, 2.0, 4.0, 1.0, 4.0)
+        );
     }
 }

@@ -60,9 +60,15 @@ pub struct HttpSection {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot read config {}: {source}", path.display())]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid config {}: {source}", path.display())]
-    Parse { path: PathBuf, source: toml::de::Error },
+    Parse {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("bad --repo '{0}': expected PATH or NAME=PATH")]
     RepoFlag(String),
     #[error("repository name '{0}' is configured twice")]
@@ -72,26 +78,38 @@ pub enum Error {
     #[error("no repositories configured: pass --repo PATH or add [[repos]] to the config")]
     NoRepos,
     #[error("cannot read token file {}: {source}", path.display())]
-    TokenFile { path: PathBuf, source: std::io::Error },
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("--no-auth is only allowed on a loopback address, not {0}")]
     NoAuthNotLoopback(SocketAddr),
-    #[error("HTTP needs a bearer token (http.token, --token or GITGATE_TOKEN), or --no-auth on loopback")]
+    #[error(
+        "HTTP needs a bearer token (http.token, --token or GITGATE_TOKEN), or --no-auth on loopback"
+    )]
     NoToken,
 }
 
 impl FileConfig {
     /// Reads and parses a config file.
     pub fn load(path: &Path) -> Result<Self, Error> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| Error::Read { path: path.to_owned(), source })?;
-        toml::from_str(&text).map_err(|source| Error::Parse { path: path.to_owned(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| Error::Parse {
+            path: path.to_owned(),
+            source,
+        })
     }
 }
 
 /// Parses a `--repo` value: `NAME=PATH` or `PATH` (named after its last directory).
 pub fn parse_repo_flag(value: &str) -> Result<RepoEntry, Error> {
     let (name, path) = match value.split_once('=') {
-        Some((name, path)) if !name.is_empty() && !name.contains('/') => (name.to_owned(), PathBuf::from(path)),
+        Some((name, path)) if !name.is_empty() && !name.contains('/') => {
+            (name.to_owned(), PathBuf::from(path))
+        }
         _ => {
             let path = PathBuf::from(value);
             let name = path
@@ -116,7 +134,9 @@ pub fn validate_repos(repos: &[RepoEntry]) -> Result<(), Error> {
     let mut seen = std::collections::BTreeSet::new();
     for r in repos {
         let plain = !r.name.is_empty()
-            && r.name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && r.name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
             && !r.name.starts_with(['-', '.']);
         if !plain {
             return Err(Error::RepoName(r.name.clone()));
@@ -172,11 +192,23 @@ mod tests {
 
     #[test]
     fn repo_names_are_checked() {
-        let entry = |n: &str| RepoEntry { name: n.into(), path: "/x".into() };
+        let entry = |n: &str| RepoEntry {
+            name: n.into(),
+            path: "/x".into(),
+        };
         assert!(validate_repos(&[entry("app"), entry("lib-2")]).is_ok());
-        assert!(matches!(validate_repos(&[entry("a"), entry("a")]), Err(Error::DuplicateRepo(_))));
-        assert!(matches!(validate_repos(&[entry("-x")]), Err(Error::RepoName(_))));
-        assert!(matches!(validate_repos(&[entry("a b")]), Err(Error::RepoName(_))));
+        assert!(matches!(
+            validate_repos(&[entry("a"), entry("a")]),
+            Err(Error::DuplicateRepo(_))
+        ));
+        assert!(matches!(
+            validate_repos(&[entry("-x")]),
+            Err(Error::RepoName(_))
+        ));
+        assert!(matches!(
+            validate_repos(&[entry("a b")]),
+            Err(Error::RepoName(_))
+        ));
         assert!(matches!(validate_repos(&[]), Err(Error::NoRepos)));
     }
 

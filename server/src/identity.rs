@@ -74,7 +74,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// case-insensitive).
 pub fn bearer_token(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim()).filter(|t| !t.is_empty())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]
@@ -84,14 +87,20 @@ mod tests {
     fn caller() -> Caller {
         Caller {
             user: "alice".into(),
-            identity: Identity { name: "Alice".into(), email: "alice@example.com".into() },
+            identity: Identity {
+                name: "Alice".into(),
+                email: "alice@example.com".into(),
+            },
             auth: AuthMethod::StaticToken,
         }
     }
 
     #[test]
     fn static_token() {
-        let auth = Authenticator::StaticToken { token: "s3cret".into(), caller: caller() };
+        let auth = Authenticator::StaticToken {
+            token: "s3cret".into(),
+            caller: caller(),
+        };
         assert_eq!(auth.authenticate(Some("s3cret")), Ok(caller()));
         assert_eq!(auth.authenticate(Some("s3cre")), Err(Error::Invalid));
         assert_eq!(auth.authenticate(Some("s3cret ")), Err(Error::Invalid));

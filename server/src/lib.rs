@@ -2,15 +2,15 @@
 //!
 //! See ARCHITECTURE.md for the path a tool call takes through these modules.
 
+pub mod audit;
+pub mod config;
 pub mod git;
 pub mod identity;
-pub mod tools;
-pub mod service;
-pub mod config;
-pub mod transport;
-pub mod schemas;
-pub mod audit;
 pub mod jwt;
 pub mod policy;
+pub mod schemas;
 pub mod secrets;
+pub mod service;
 pub mod store;
+pub mod tools;
+pub mod transport;

@@ -74,7 +74,12 @@ struct ServeArgs {
     config: Option<PathBuf>,
     /// A repository to serve: PATH (named after its directory) or NAME=PATH. Repeatable; adds to
     /// the config's [[repos]]. GITGATE_REPOS takes a comma-separated list.
-    #[arg(long = "repo", value_name = "[NAME=]PATH", env = "GITGATE_REPOS", value_delimiter = ',')]
+    #[arg(
+        long = "repo",
+        value_name = "[NAME=]PATH",
+        env = "GITGATE_REPOS",
+        value_delimiter = ','
+    )]
     repos: Vec<String>,
     /// The bearer token HTTP clients must send (overrides http.token).
     #[arg(long, env = "GITGATE_TOKEN", hide_env_values = true)]
@@ -87,11 +92,21 @@ struct ServeArgs {
     #[arg(long, env = "GITGATE_NO_AUTH")]
     no_auth: bool,
     /// Accepted Host header values (DNS-rebinding protection); default the loopback names.
-    #[arg(long = "allowed-host", value_name = "HOST", env = "GITGATE_ALLOWED_HOSTS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-host",
+        value_name = "HOST",
+        env = "GITGATE_ALLOWED_HOSTS",
+        value_delimiter = ','
+    )]
     allowed_hosts: Vec<String>,
     /// Accepted browser Origins (scheme://host[:port], port may be *); requests with another
     /// Origin get 403. Default: loopback origins on any port.
-    #[arg(long = "allowed-origin", value_name = "ORIGIN", env = "GITGATE_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-origin",
+        value_name = "ORIGIN",
+        env = "GITGATE_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     allowed_origins: Vec<String>,
     /// The user name of the local (stdio) or static-token (HTTP) caller; default "local".
     #[arg(long, env = "GITGATE_USER")]
@@ -153,8 +168,14 @@ fn serve(args: ServeArgs) -> Result<()> {
     config::validate_repos(&repos)?;
     let opened = Repos::open(repos.iter().map(|r| (r.name.as_str(), r.path.as_path())))
         .context("opening the configured repositories")?;
-    let first = repos.first().and_then(|r| git2::Repository::open(&r.path).ok());
-    let mut user = file.user.clone().unwrap_or(config::UserEntry { name: None, git_name: None, git_email: None });
+    let first = repos
+        .first()
+        .and_then(|r| git2::Repository::open(&r.path).ok());
+    let mut user = file.user.clone().unwrap_or(config::UserEntry {
+        name: None,
+        git_name: None,
+        git_email: None,
+    });
     if args.user.is_some() {
         user.name = args.user.clone();
     }
@@ -169,12 +190,24 @@ fn serve(args: ServeArgs) -> Result<()> {
     let backends = Arc::new(Backends { repos: opened });
     let catalogue = Arc::new(Catalogue::new());
 
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     if args.stdio {
-        let caller = Caller { user: user_name, identity, auth: AuthMethod::Local };
+        // One client on one pipe: a single-threaded reactor avoids cross-thread wake-ups on
+        // every message; git work still runs on the blocking pool.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime")?;
+        let caller = Caller {
+            user: user_name,
+            identity,
+            auth: AuthMethod::Local,
+        };
         let gate = GitGate::new(backends, catalogue, Some(caller));
-        return runtime.block_on(transport::stdio::serve(gate)).map_err(Into::into);
+        return runtime
+            .block_on(transport::stdio::serve(gate))
+            .map_err(Into::into);
     }
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
 
     let addr_text = match args.http.as_deref() {
         Some("") | None => file.http.addr.map(|a| a.to_string()),
@@ -190,9 +223,19 @@ fn serve(args: ServeArgs) -> Result<()> {
         if !addr.ip().is_loopback() {
             return Err(config::Error::NoAuthNotLoopback(addr).into());
         }
-        Authenticator::NoAuth { caller: Caller { user: user_name, identity, auth: AuthMethod::None } }
+        Authenticator::NoAuth {
+            caller: Caller {
+                user: user_name,
+                identity,
+                auth: AuthMethod::None,
+            },
+        }
     } else {
-        let token = match (args.token, args.token_file.or(file.http.token_file.clone()), file.http.token.clone()) {
+        let token = match (
+            args.token,
+            args.token_file.or(file.http.token_file.clone()),
+            file.http.token.clone(),
+        ) {
             (Some(t), _, _) => t,
             (None, Some(path), _) => std::fs::read_to_string(&path)
                 .map_err(|source| config::Error::TokenFile { path, source })?
@@ -204,19 +247,36 @@ fn serve(args: ServeArgs) -> Result<()> {
         if token.is_empty() {
             return Err(config::Error::NoToken.into());
         }
-        Authenticator::StaticToken { token, caller: Caller { user: user_name, identity, auth: AuthMethod::StaticToken } }
+        Authenticator::StaticToken {
+            token,
+            caller: Caller {
+                user: user_name,
+                identity,
+                auth: AuthMethod::StaticToken,
+            },
+        }
     };
     let allowed_hosts = if !args.allowed_hosts.is_empty() {
         args.allowed_hosts
     } else {
-        file.http.allowed_hosts.clone().unwrap_or_else(transport::http::loopback_hosts)
+        file.http
+            .allowed_hosts
+            .clone()
+            .unwrap_or_else(transport::http::loopback_hosts)
     };
     let allowed_origins = if !args.allowed_origins.is_empty() {
         args.allowed_origins
     } else {
-        file.http.allowed_origins.clone().unwrap_or_else(transport::http::loopback_origins)
+        file.http
+            .allowed_origins
+            .clone()
+            .unwrap_or_else(transport::http::loopback_origins)
     };
-    let options = transport::http::Options { authenticator, allowed_hosts, allowed_origins };
+    let options = transport::http::Options {
+        authenticator,
+        allowed_hosts,
+        allowed_origins,
+    };
     let gate = GitGate::new(backends, catalogue, None);
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr)

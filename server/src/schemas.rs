@@ -12,7 +12,10 @@ use crate::tools::Catalogue;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot write {}: {source}", path.display())]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("tokenizer unavailable: {0}")]
     Tokenizer(String),
     #[error("{} differs from what the code generates; run `gitgate schemas --out {}`", path.display(), dir.display())]
@@ -44,7 +47,10 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     let bpe = tiktoken_rs::o200k_base().map_err(|e| Error::Tokenizer(e.to_string()))?;
     let count = |t: &str| bpe.encode_with_special_tokens(t).len();
     let list = tools_list(catalogue);
-    let mut files = vec![File { rel: "tools.json".into(), contents: pretty(&list) }];
+    let mut files = vec![File {
+        rel: "tools.json".into(),
+        contents: pretty(&list),
+    }];
     let tools: Vec<Tool> = catalogue.tools();
     let mut table = String::new();
     let mut git_total = 0;
@@ -55,7 +61,10 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
             git_total += tokens;
         }
         let _ = writeln!(table, "| `{}` | {tokens} |", tool.name);
-        files.push(File { rel: format!("tools/{}.json", tool.name), contents: pretty(&value) });
+        files.push(File {
+            rel: format!("tools/{}.json", tool.name),
+            contents: pretty(&value),
+        });
     }
     let total = count(&list.to_string());
     let mut md = String::from(
@@ -72,7 +81,10 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
          Whole `tools/list` result ({} tools): {total} tokens.\n",
         tools.len()
     );
-    files.push(File { rel: "TOKENS.md".into(), contents: md });
+    files.push(File {
+        rel: "TOKENS.md".into(),
+        contents: md,
+    });
     Ok(files)
 }
 
@@ -87,15 +99,22 @@ pub fn write(catalogue: &Catalogue, dir: &Path) -> Result<Vec<PathBuf>, Error> {
     let files = files(catalogue)?;
     let tools_dir = dir.join("tools");
     if tools_dir.exists() {
-        std::fs::remove_dir_all(&tools_dir)
-            .map_err(|source| Error::Write { path: tools_dir.clone(), source })?;
+        std::fs::remove_dir_all(&tools_dir).map_err(|source| Error::Write {
+            path: tools_dir.clone(),
+            source,
+        })?;
     }
-    std::fs::create_dir_all(&tools_dir)
-        .map_err(|source| Error::Write { path: tools_dir.clone(), source })?;
+    std::fs::create_dir_all(&tools_dir).map_err(|source| Error::Write {
+        path: tools_dir.clone(),
+        source,
+    })?;
     let mut written = Vec::new();
     for f in files {
         let path = dir.join(&f.rel);
-        std::fs::write(&path, f.contents).map_err(|source| Error::Write { path: path.clone(), source })?;
+        std::fs::write(&path, f.contents).map_err(|source| Error::Write {
+            path: path.clone(),
+            source,
+        })?;
         written.push(path);
     }
     Ok(written)
@@ -106,7 +125,10 @@ pub fn check(catalogue: &Catalogue, dir: &Path) -> Result<(), Error> {
     for f in files(catalogue)? {
         let path = dir.join(&f.rel);
         if std::fs::read_to_string(&path).ok().as_deref() != Some(f.contents.as_str()) {
-            return Err(Error::Stale { path, dir: dir.to_owned() });
+            return Err(Error::Stale {
+                path,
+                dir: dir.to_owned(),
+            });
         }
     }
     Ok(())
@@ -130,17 +152,33 @@ mod tests {
     #[test]
     fn git_tools_fit_the_token_budget() {
         let catalogue = Catalogue::new();
-        let git: Vec<Tool> = catalogue.tools().into_iter().filter(|t| t.name.starts_with("git_")).collect();
+        let git: Vec<Tool> = catalogue
+            .tools()
+            .into_iter()
+            .filter(|t| t.name.starts_with("git_"))
+            .collect();
         let payload = serde_json::json!({ "tools": git }).to_string();
         let tokens = o200k_tokens(&payload).expect("tokenizer");
-        assert!(tokens <= 1500, "git tools take {tokens} o200k tokens in tools/list; budget 1500");
+        assert!(
+            tokens <= 1500,
+            "git tools take {tokens} o200k tokens in tools/list; budget 1500"
+        );
     }
 
     #[test]
     fn every_tool_schema_is_an_object_with_repo() {
         for tool in Catalogue::new().tools() {
-            assert_eq!(tool.input_schema.get("type"), Some(&serde_json::json!("object")), "{}", tool.name);
-            assert!(tool.input_schema["properties"].get("repo").is_some(), "{}", tool.name);
+            assert_eq!(
+                tool.input_schema.get("type"),
+                Some(&serde_json::json!("object")),
+                "{}",
+                tool.name
+            );
+            assert!(
+                tool.input_schema["properties"].get("repo").is_some(),
+                "{}",
+                tool.name
+            );
         }
     }
 }

@@ -26,8 +26,16 @@ pub struct GitGate {
 }
 
 impl GitGate {
-    pub fn new(backends: Arc<Backends>, catalogue: Arc<Catalogue>, fixed_caller: Option<Caller>) -> Self {
-        Self { backends, catalogue, fixed_caller }
+    pub fn new(
+        backends: Arc<Backends>,
+        catalogue: Arc<Catalogue>,
+        fixed_caller: Option<Caller>,
+    ) -> Self {
+        Self {
+            backends,
+            catalogue,
+            fixed_caller,
+        }
     }
 
     fn caller(&self, ctx: &RequestContext<RoleServer>) -> Option<Caller> {
@@ -67,12 +75,18 @@ impl ServerHandler for GitGate {
         let Some(caller) = self.caller(&ctx) else {
             // The HTTP layer authenticates before the request gets here; reaching this means a
             // transport was wired without identity, which is a server bug, not client input.
-            return Err(McpError::internal_error("no caller identity for this request", None));
+            return Err(McpError::internal_error(
+                "no caller identity for this request",
+                None,
+            ));
         };
         if self.catalogue.get(&request.name).is_none() {
             // The MCP specification lists an unknown tool among the protocol errors (-32602).
             return Err(McpError::invalid_params(
-                format!("unknown tool '{}'; call tools/list for the available tools", request.name),
+                format!(
+                    "unknown tool '{}'; call tools/list for the available tools",
+                    request.name
+                ),
                 None,
             ));
         }

@@ -15,14 +15,14 @@ mod branches;
 mod diff;
 mod files;
 mod grep;
+#[cfg(test)]
+mod hostile_tests;
 mod log;
 mod show;
 mod status;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod write;
-#[cfg(test)]
-mod hostile_tests;
 
 pub use blame::{BlameArgs, blame};
 pub use branches::{BranchesArgs, branches};
@@ -278,8 +278,11 @@ pub fn resolve_commit<'r>(
 
 /// Whether the repository has no commits: HEAD is unborn and no reference exists.
 pub fn is_empty(repo: &git2::Repository) -> bool {
-    repo.head().is_err_and(|e| e.code() == git2::ErrorCode::UnbornBranch)
-        && repo.references().is_ok_and(|mut refs| refs.next().is_none())
+    repo.head()
+        .is_err_and(|e| e.code() == git2::ErrorCode::UnbornBranch)
+        && repo
+            .references()
+            .is_ok_and(|mut refs| refs.next().is_none())
 }
 
 /// Short names of all branches and tags, for hints.

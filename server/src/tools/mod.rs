@@ -51,7 +51,9 @@ pub struct ToolSpec {
 
 impl std::fmt::Debug for ToolSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToolSpec").field("name", &self.tool.name).finish()
+        f.debug_struct("ToolSpec")
+            .field("name", &self.tool.name)
+            .finish()
     }
 }
 
@@ -64,7 +66,9 @@ pub struct ToolError {
 
 impl ToolError {
     pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
+        Self {
+            message: message.into(),
+        }
     }
 }
 
@@ -91,7 +95,9 @@ pub struct Catalogue {
 impl Catalogue {
     /// Every tool gitgate offers.
     pub fn new() -> Self {
-        Self { specs: git::specs() }
+        Self {
+            specs: git::specs(),
+        }
     }
 
     /// Definitions in `tools/list` order.
@@ -138,7 +144,9 @@ pub async fn call(
     let repo = match args.remove("repo") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s),
-        Some(_) => return error_result(&ToolError::new("invalid arguments: repo must be a string")),
+        Some(_) => {
+            return error_result(&ToolError::new("invalid arguments: repo must be a string"));
+        }
     };
     let call = GitCall { repo, args };
     let joined = tokio::task::spawn_blocking(move || handler(&backends, &caller, call)).await;
@@ -147,7 +155,9 @@ pub async fn call(
         Ok(Err(e)) => error_result(&e),
         Err(join) => {
             tracing::error!(tool = %name, error = %join, "tool task failed");
-            error_result(&ToolError::new("internal error while running the tool; retry or report it"))
+            error_result(&ToolError::new(
+                "internal error while running the tool; retry or report it",
+            ))
         }
     }
 }
@@ -159,11 +169,15 @@ fn take_json_fields(args: &mut Map<String, Value>) -> Result<Option<Vec<String>>
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s),
-                _ => Err(ToolError::new("invalid arguments: json must be a list of field names")),
+                _ => Err(ToolError::new(
+                    "invalid arguments: json must be a list of field names",
+                )),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
-        Some(_) => Err(ToolError::new("invalid arguments: json must be a list of field names")),
+        Some(_) => Err(ToolError::new(
+            "invalid arguments: json must be a list of field names",
+        )),
     }
 }
 

@@ -10,7 +10,9 @@ use crate::git::Output;
 /// Renders `output`; `fields` is the caller's `json` argument.
 pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResult, ToolError> {
     let Some(fields) = fields else {
-        return Ok(CallToolResult::success(vec![ContentBlock::text(output.text.clone())]));
+        return Ok(CallToolResult::success(vec![ContentBlock::text(
+            output.text.clone(),
+        )]));
     };
     if let Some(unknown) = fields.iter().find(|f| !output.fields.contains(&f.as_str())) {
         return Err(ToolError::new(format!(
@@ -77,15 +79,32 @@ mod tests {
             ContentBlock::Text(t) => t.text.clone(),
             other => panic!("not text: {other:?}"),
         };
-        assert_eq!(text, expected_text);
+        // Compare as JSON values: key order follows serde_json's map, not the request.
+        let (json_part, more_part) = text.split_once('\n').unwrap_or((&text, ""));
+        let (want_json, want_more) = expected_text
+            .split_once('\n')
+            .unwrap_or((expected_text, ""));
+        let parse = |s: &str| serde_json::from_str::<Value>(s).expect("json");
+        assert_eq!(parse(json_part), parse(want_json));
+        assert_eq!(more_part, want_more);
         assert!(result.structured_content.expect("structured").is_object());
     }
 
     #[test]
     fn projection() {
-        check(json!([{"a":1,"b":2,"c":3}]), &["c", "a"], None, r#"[{"c":3,"a":1}]"#);
+        check(
+            json!([{"a":1,"b":2,"c":3}]),
+            &["c", "a"],
+            None,
+            r#"[{"c":3,"a":1}]"#,
+        );
         check(json!({"a":1,"b":2}), &["b"], None, r#"{"b":2}"#);
-        check(json!([{"a":1}]), &["a"], Some("... 3 more"), "[{\"a\":1}]\n... 3 more");
+        check(
+            json!([{"a":1}]),
+            &["a"],
+            Some("... 3 more"),
+            "[{\"a\":1}]\n... 3 more",
+        );
     }
 
     #[test]

@@ -14,20 +14,33 @@ pub fn minimize(mut schema: Value) -> Value {
 fn strip(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            for key in ["$schema", "title", "format", "default", "additionalProperties"] {
+            for key in [
+                "$schema",
+                "title",
+                "format",
+                "default",
+                "additionalProperties",
+            ] {
                 map.remove(key);
             }
             if map.get("minimum").and_then(Value::as_f64) == Some(0.0) {
                 map.remove("minimum");
             }
             if let Some(Value::Array(types)) = map.get("type") {
-                let non_null: Vec<Value> =
-                    types.iter().filter(|t| t.as_str() != Some("null")).cloned().collect();
+                let non_null: Vec<Value> = types
+                    .iter()
+                    .filter(|t| t.as_str() != Some("null"))
+                    .cloned()
+                    .collect();
                 if non_null.len() == 1 {
                     map.insert("type".into(), non_null[0].clone());
                 }
             }
-            if map.get("required").and_then(Value::as_array).is_some_and(Vec::is_empty) {
+            if map
+                .get("required")
+                .and_then(Value::as_array)
+                .is_some_and(Vec::is_empty)
+            {
                 map.remove("required");
             }
             for (key, v) in map.iter_mut() {

@@ -29,7 +29,9 @@ pub struct Options {
 
 /// Default `Host` allow-list: the loopback names, with any port.
 pub fn loopback_hosts() -> Vec<String> {
-    ["localhost", "127.0.0.1", "::1", "[::1]"].map(String::from).to_vec()
+    ["localhost", "127.0.0.1", "::1", "[::1]"]
+        .map(String::from)
+        .to_vec()
 }
 
 /// Default `Origin` allow-list: pages served from loopback, on any port. A page elsewhere (the
@@ -86,9 +88,10 @@ async fn authenticate(
                 identity::Error::Invalid => r#"Bearer realm="gitgate", error="invalid_token""#,
             };
             let mut response = (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
             response
         }
     }

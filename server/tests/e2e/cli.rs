@@ -6,7 +6,11 @@ use crate::harness::{BIN, fixture_repo};
 
 fn run(args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN).args(args).output().unwrap();
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     (out.status.success(), all)
 }
 
@@ -15,9 +19,22 @@ fn serve_help_documents_every_option() {
     let (ok, help) = run(&["serve", "--help"]);
     assert!(ok);
     for flag in [
-        "--stdio", "--http", "--config", "--repo", "--token", "--token-file", "--no-auth",
-        "--allowed-host", "--allowed-origin", "--user", "--git-name", "--git-email",
-        "GITGATE_CONFIG", "GITGATE_REPOS", "GITGATE_TOKEN", "[[repos]]",
+        "--stdio",
+        "--http",
+        "--config",
+        "--repo",
+        "--token",
+        "--token-file",
+        "--no-auth",
+        "--allowed-host",
+        "--allowed-origin",
+        "--user",
+        "--git-name",
+        "--git-email",
+        "GITGATE_CONFIG",
+        "GITGATE_REPOS",
+        "GITGATE_TOKEN",
+        "[[repos]]",
     ] {
         assert!(help.contains(flag), "serve --help lacks {flag}");
     }
@@ -25,7 +42,12 @@ fn serve_help_documents_every_option() {
 
 #[test]
 fn committed_schemas_pass_the_check() {
-    let (ok, out) = run(&["schemas", "--check", "--out", concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas")]);
+    let (ok, out) = run(&[
+        "schemas",
+        "--check",
+        "--out",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas"),
+    ]);
     assert!(ok, "{out}");
 }
 
@@ -38,13 +60,32 @@ fn config_mistakes_are_explained() {
         assert!(out.contains(expected), "{args:?}: {out}");
     };
     check(&["serve", "--stdio"], "no repositories configured");
-    check(&["serve", "--stdio", "--repo", "/definitely/missing"], "bad --repo");
+    check(
+        &["serve", "--stdio", "--repo", "/definitely/missing"],
+        "bad --repo",
+    );
     let dir = tempfile::tempdir().unwrap();
     let not_repo = dir.path().to_str().unwrap();
-    check(&["serve", "--stdio", "--repo", &format!("x={not_repo}")], "cannot open repository 'x'");
+    check(
+        &["serve", "--stdio", "--repo", &format!("x={not_repo}")],
+        "cannot open repository 'x'",
+    );
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "[http]\ntokn = 'x'\n").unwrap();
-    check(&["serve", "--stdio", "--config", cfg.to_str().unwrap()], "invalid config");
+    check(
+        &["serve", "--stdio", "--config", cfg.to_str().unwrap()],
+        "invalid config",
+    );
     let repo_path = repo.path().to_str().unwrap();
-    check(&["serve", "--stdio", "--repo", &format!("a={repo_path}"), "--repo", &format!("a={repo_path}")], "configured twice");
+    check(
+        &[
+            "serve",
+            "--stdio",
+            "--repo",
+            &format!("a={repo_path}"),
+            "--repo",
+            &format!("a={repo_path}"),
+        ],
+        "configured twice",
+    );
 }

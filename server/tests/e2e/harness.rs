@@ -26,7 +26,11 @@ pub fn fixture_repo() -> tempfile::TempDir {
             .env("GIT_COMMITTER_DATE", "1704067200 +0000")
             .output()
             .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     git(&["init", "-q", "-b", "main"]);
     git(&["config", "user.name", "Fixture"]);
@@ -82,7 +86,10 @@ pub fn spawn_http(repo: &Path, extra: &[&str]) -> ServerProcess {
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
     let url = loop {
-        let line = lines.next().expect("gitgate exited before listening").unwrap();
+        let line = lines
+            .next()
+            .expect("gitgate exited before listening")
+            .unwrap();
         if let Some(rest) = line.strip_prefix("gitgate: serving MCP at ") {
             break rest.trim().to_owned();
         }
@@ -102,14 +109,21 @@ impl Session {
                     c.args(["serve", "--stdio", "--repo", &repo_arg]);
                 });
                 let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
-                Self { client, _server: None }
+                Self {
+                    client,
+                    _server: None,
+                }
             }
             Transport::Http => {
                 let server = spawn_http(repo, &["--token", TOKEN]);
-                let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone()).auth_header(TOKEN);
+                let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone())
+                    .auth_header(TOKEN);
                 let transport = StreamableHttpClientTransport::from_config(config);
                 let client = ().serve(transport).await.unwrap();
-                Self { client, _server: Some(server) }
+                Self {
+                    client,
+                    _server: Some(server),
+                }
             }
         }
     }

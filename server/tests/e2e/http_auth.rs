@@ -29,14 +29,29 @@ async fn requests_without_the_right_token_get_401_with_a_challenge() {
             let resp = post(&url, &hs).await;
             assert_eq!(resp.status().as_u16(), status, "{headers:?}");
             if status == 401 {
-                let www = resp.headers().get("www-authenticate").expect("challenge").to_str().unwrap();
+                let www = resp
+                    .headers()
+                    .get("www-authenticate")
+                    .expect("challenge")
+                    .to_str()
+                    .unwrap();
                 assert!(www.contains(challenge), "{www}");
             }
         }
     };
     check(vec![], 401, "Bearer").await;
-    check(vec![("authorization", "Bearer wrong".into())], 401, "invalid_token").await;
-    check(vec![("authorization", format!("Basic {TOKEN}"))], 401, "Bearer").await;
+    check(
+        vec![("authorization", "Bearer wrong".into())],
+        401,
+        "invalid_token",
+    )
+    .await;
+    check(
+        vec![("authorization", format!("Basic {TOKEN}"))],
+        401,
+        "Bearer",
+    )
+    .await;
     check(vec![("authorization", format!("Bearer {TOKEN}"))], 200, "").await;
 }
 
@@ -45,9 +60,17 @@ async fn foreign_host_and_origin_are_refused() {
     let repo = fixture_repo();
     let server = spawn_http(repo.path(), &["--token", TOKEN]);
     let auth = format!("Bearer {TOKEN}");
-    let resp = post(&server.url, &[("authorization", &auth), ("host", "evil.example:80")]).await;
+    let resp = post(
+        &server.url,
+        &[("authorization", &auth), ("host", "evil.example:80")],
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 403);
-    let resp = post(&server.url, &[("authorization", &auth), ("origin", "http://evil.example")]).await;
+    let resp = post(
+        &server.url,
+        &[("authorization", &auth), ("origin", "http://evil.example")],
+    )
+    .await;
     assert_eq!(resp.status().as_u16(), 403);
 }
 
@@ -68,7 +91,10 @@ fn no_auth_is_refused_off_loopback() {
         .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("--no-auth is only allowed on a loopback address"), "{stderr}");
+    assert!(
+        stderr.contains("--no-auth is only allowed on a loopback address"),
+        "{stderr}"
+    );
 }
 
 #[test]

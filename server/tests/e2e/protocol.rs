@@ -10,7 +10,11 @@ async fn initialize_reports_gitgate_with_tools() {
     for transport in TRANSPORTS {
         let s = Session::start(transport, repo.path()).await;
         let info = s.client.peer_info().expect("initialized");
-        assert_eq!(info.server_info.as_ref().map(|i| i.name.as_str()), Some("gitgate"), "{transport:?}");
+        assert_eq!(
+            info.server_info.as_ref().map(|i| i.name.as_str()),
+            Some("gitgate"),
+            "{transport:?}"
+        );
         assert!(info.capabilities.tools.is_some(), "{transport:?}");
         s.client.cancel().await.unwrap();
     }
@@ -19,14 +23,22 @@ async fn initialize_reports_gitgate_with_tools() {
 #[tokio::test]
 async fn tools_list_is_the_committed_catalogue() {
     let committed: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/tools.json")).unwrap(),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../schemas/tools.json"
+        ))
+        .unwrap(),
     )
     .unwrap();
     let repo = fixture_repo();
     for transport in TRANSPORTS {
         let s = Session::start(transport, repo.path()).await;
         let tools = s.client.list_all_tools().await.unwrap();
-        assert_eq!(serde_json::to_value(&tools).unwrap(), committed["tools"], "{transport:?}");
+        assert_eq!(
+            serde_json::to_value(&tools).unwrap(),
+            committed["tools"],
+            "{transport:?}"
+        );
         s.client.cancel().await.unwrap();
     }
 }
@@ -37,10 +49,21 @@ async fn tools_call_runs_git() {
     for transport in TRANSPORTS {
         let s = Session::start(transport, repo.path()).await;
         let result = s.call("git_log", json!({"max_count": 1})).await;
-        assert_eq!(result.is_error, Some(false), "{transport:?}: {}", text(&result));
-        assert!(text(&result).contains("second commit"), "{transport:?}: {}", text(&result));
+        assert_eq!(
+            result.is_error,
+            Some(false),
+            "{transport:?}: {}",
+            text(&result)
+        );
+        assert!(
+            text(&result).contains("second commit"),
+            "{transport:?}: {}",
+            text(&result)
+        );
         // The single configured repository may also be named.
-        let named = s.call("git_log", json!({"repo": "app", "max_count": 1})).await;
+        let named = s
+            .call("git_log", json!({"repo": "app", "max_count": 1}))
+            .await;
         assert_eq!(text(&named), text(&result), "{transport:?}");
         s.client.cancel().await.unwrap();
     }
@@ -62,9 +85,17 @@ async fn bad_arguments_are_tool_errors() {
         };
         check(json!({"max_count": "ten"}), "invalid arguments").await;
         check(json!({"bogus": 1}), "unknown field `bogus`").await;
-        check(json!({"repo": "nope"}), "unknown repository 'nope'; configured: app").await;
+        check(
+            json!({"repo": "nope"}),
+            "unknown repository 'nope'; configured: app",
+        )
+        .await;
         check(json!({"rev": "--output=/tmp/x"}), "must not start with '-'").await;
-        check(json!({"json": ["nope"]}), "unknown json field 'nope'; available: sha").await;
+        check(
+            json!({"json": ["nope"]}),
+            "unknown json field 'nope'; available: sha",
+        )
+        .await;
         s.client.cancel().await.unwrap();
     }
 }
@@ -79,9 +110,16 @@ async fn unknown_tool_is_a_protocol_error() {
             .call_tool(rmcp::model::CallToolRequestParams::new("git_push"))
             .await
             .expect_err("unknown tool");
-        assert!(err.to_string().contains("unknown tool 'git_push'"), "{transport:?}: {err}");
+        assert!(
+            err.to_string().contains("unknown tool 'git_push'"),
+            "{transport:?}: {err}"
+        );
         // The session survives the error.
-        assert_eq!(s.call("git_status", json!({})).await.is_error, Some(false), "{transport:?}");
+        assert_eq!(
+            s.call("git_status", json!({})).await.is_error,
+            Some(false),
+            "{transport:?}"
+        );
         s.client.cancel().await.unwrap();
     }
 }
@@ -91,8 +129,13 @@ async fn json_fields_are_projected_and_structured() {
     let repo = fixture_repo();
     for transport in TRANSPORTS {
         let s = Session::start(transport, repo.path()).await;
-        let result = s.call("git_log", json!({"json": ["subject"], "max_count": 2})).await;
-        let structured = result.structured_content.clone().expect("structured content");
+        let result = s
+            .call("git_log", json!({"json": ["subject"], "max_count": 2}))
+            .await;
+        let structured = result
+            .structured_content
+            .clone()
+            .expect("structured content");
         assert_eq!(
             structured["items"],
             json!([{"subject": "second commit"}, {"subject": "first commit"}]),
