@@ -14,3 +14,4 @@ pub mod service;
 pub mod store;
 pub mod tools;
 pub mod transport;
+pub mod settings;

@@ -1,5 +1,7 @@
 //! The `gitgate` binary: parses flags, builds the validated configuration, and runs a transport.
 
+mod cli;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +51,22 @@ enum Command {
     ///   allowed_origins = ["http://localhost:3000"]
     #[command(verbatim_doc_comment)]
     Serve(Box<ServeArgs>),
+    /// Manage users: their scopes, repository grants, API tokens and GitHub tokens.
+    Users {
+        #[command(flatten)]
+        state: cli::StateArgs,
+        #[command(subcommand)]
+        command: cli::users::UsersCommand,
+    },
+    /// Query, verify and export the tamper-evident audit log.
+    Audit {
+        #[command(flatten)]
+        state: cli::StateArgs,
+        #[command(subcommand)]
+        command: cli::audit::AuditCommand,
+    },
+    /// Print a new random 32-byte key as hex (for --secret-key-file or --audit-key-file).
+    Keygen,
     /// Write the tool schemas (tools.json, tools/*.json, TOKENS.md) to a directory.
     Schemas {
         /// Directory to write into (the repository keeps them in schemas/).
@@ -153,7 +171,20 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(*args),
+        Command::Users { state, command } => admin_runtime()?.block_on(cli::users::run(&state.config(), command)),
+        Command::Audit { state, command } => admin_runtime()?.block_on(cli::audit::run(&state.config(), command)),
+        Command::Keygen => {
+            println!("{}", gitgate::secrets::SecretKey::generate_hex());
+            Ok(())
+        }
     }
+}
+
+fn admin_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
