@@ -8,10 +8,11 @@ bin=${1:-target/debug/gitgate}
 scenarios=(server-initialize ping tools-list dns-rebinding-protection)
 
 repo=$(mktemp -d)
+data=$(mktemp -d)
 log=$(mktemp)
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$repo" "$log"' EXIT
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$repo" "$data" "$log"' EXIT
 git init -q "$repo"
-"$bin" serve --http 127.0.0.1:0 --no-auth --repo "conformance=$repo" 2>"$log" &
+"$bin" serve --http 127.0.0.1:0 --no-auth --data-dir "$data" --repo "conformance=$repo" 2>"$log" &
 pid=$!
 url=""
 for _ in $(seq 1 100); do

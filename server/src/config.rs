@@ -14,7 +14,27 @@ pub struct FileConfig {
     /// Repositories served, by name.
     #[serde(default)]
     pub repos: Vec<RepoEntry>,
-    /// The local user (stdio), and the default identity of the static HTTP token.
+    /// Directory for the default store and audit key.
+    pub data_dir: Option<PathBuf>,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub store: Option<String>,
+    /// The audit log's HMAC key file.
+    pub audit_key_file: Option<PathBuf>,
+    /// The key file that encrypts users' GitHub tokens.
+    pub secret_key_file: Option<PathBuf>,
+    /// Append every audit event also to this JSON Lines file.
+    pub audit_mirror: Option<PathBuf>,
+    /// Refuse every write tool, for everyone.
+    #[serde(default)]
+    pub read_only: bool,
+    /// Calls per minute per user, unless the user has their own limit.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Audit events survive power loss too (SQLite synchronous=FULL).
+    #[serde(default)]
+    pub durable: bool,
+    /// Accept JWTs from this issuer as well as gitgate's own API tokens.
+    pub jwt: Option<JwtSection>,
+    /// The local user of a stdio server.
     pub user: Option<UserEntry>,
     #[serde(default)]
     pub http: HttpSection,
@@ -28,12 +48,32 @@ pub struct RepoEntry {
     pub path: PathBuf,
 }
 
-/// A user's name and commit identity.
+/// JWT acceptance: tokens must be signed by one of the keys, for this audience, by this issuer.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSection {
+    pub issuer: String,
+    /// Default: the HTTP resource URL.
+    pub audience: Option<String>,
+    /// HS256 shared secret file.
+    pub hs256_secret_file: Option<PathBuf>,
+    /// PEM public keys (RS256, ES256, EdDSA).
+    #[serde(default)]
+    pub public_key_files: Vec<PathBuf>,
+    /// A JSON Web Key Set file.
+    pub jwks_file: Option<PathBuf>,
+}
+
+/// The local (stdio) user: name, commit identity, and what they may do.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct UserEntry {
     /// The account name (policy and audit); defaults to `local`.
     pub name: Option<String>,
+    /// Scopes of the local user; default all (`admin`).
+    pub scopes: Option<Vec<String>>,
+    /// Repository grants of the local user; default every configured repository.
+    pub repos: Option<Vec<String>>,
     /// Commit author name.
     pub git_name: Option<String>,
     /// Commit author email.
@@ -46,10 +86,12 @@ pub struct UserEntry {
 pub struct HttpSection {
     /// Address to listen on, e.g. `127.0.0.1:8080`.
     pub addr: Option<SocketAddr>,
-    /// The one bearer token accepted until per-user tokens exist.
-    pub token: Option<String>,
-    /// Read the bearer token from this file instead (keeps it out of the config).
-    pub token_file: Option<PathBuf>,
+    /// This server's canonical MCP URL (the OAuth protected resource); default
+    /// `http://ADDR/mcp`.
+    pub resource_url: Option<String>,
+    /// Authorization servers issuing tokens for this resource, named in the metadata document.
+    #[serde(default)]
+    pub authorization_servers: Vec<String>,
     /// `Host` header values accepted (DNS-rebinding protection); default loopback names.
     pub allowed_hosts: Option<Vec<String>>,
     /// Browser `Origin`s accepted; requests with any other Origin get 403.
@@ -77,17 +119,10 @@ pub enum Error {
     RepoName(String),
     #[error("no repositories configured: pass --repo PATH or add [[repos]] to the config")]
     NoRepos,
-    #[error("cannot read token file {}: {source}", path.display())]
-    TokenFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     #[error("--no-auth is only allowed on a loopback address, not {0}")]
     NoAuthNotLoopback(SocketAddr),
-    #[error(
-        "HTTP needs a bearer token (http.token, --token or GITGATE_TOKEN), or --no-auth on loopback"
-    )]
-    NoToken,
+    #[error("bad [jwt] configuration: {0}")]
+    Jwt(String),
 }
 
 impl FileConfig {
@@ -215,11 +250,15 @@ mod tests {
     #[test]
     fn file_config_parses_and_rejects_unknown_keys() {
         let cfg: FileConfig = toml::from_str(
-            "[[repos]]\nname='app'\npath='/srv/app'\n[user]\ngit_name='A'\n[http]\naddr='127.0.0.1:9000'\ntoken='t'\n",
+            "store='sqlite://x.db'\n[[repos]]\nname='app'\npath='/srv/app'\n[user]\ngit_name='A'\nscopes=['git:read']\n[http]\naddr='127.0.0.1:9000'\n[jwt]\nissuer='https://id.example'\n",
         )
         .expect("parses");
         assert_eq!(cfg.repos[0].name, "app");
-        assert_eq!(cfg.http.token.as_deref(), Some("t"));
+        assert_eq!(cfg.store.as_deref(), Some("sqlite://x.db"));
+        assert_eq!(
+            cfg.jwt.map(|j| j.issuer).as_deref(),
+            Some("https://id.example")
+        );
         assert!(toml::from_str::<FileConfig>("[http]\ntokn='t'\n").is_err());
     }
 }

@@ -1,73 +1,185 @@
 //! Who is calling: the caller of a tool call, and the seam that resolves a bearer token to one.
 //!
-//! Until per-user auth lands, HTTP knows one static bearer token (or none with `--no-auth`) and
-//! stdio one local user. Everything downstream only sees a [`Caller`], so replacing the
-//! [`Authenticator`] with a store-backed one changes nothing else.
+//! Opaque API tokens are looked up by hash in the store on every request, so a revocation takes
+//! effect on the very next call, on every replica sharing the store. JWTs are checked for
+//! signature, issuer, audience and expiry, and their subject must be a known, unrevoked user;
+//! the token's scopes can only narrow that user's scopes, never widen them.
+
+use std::collections::BTreeSet;
 
 use crate::git::Identity;
+use crate::jwt::JwtValidator;
+use crate::policy::{self, Principal, Scope};
+use crate::store::{Store, UserRecord};
 
 /// How the caller proved who they are; recorded with every call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     /// The local user of a stdio server: whoever started the process.
     Local,
-    /// A bearer token from the configuration.
-    StaticToken,
+    /// An opaque gitgate API token.
+    Token,
+    /// A JWT from the configured issuer.
+    Jwt,
     /// No authentication (`--no-auth`, loopback only).
     None,
+}
+
+impl AuthMethod {
+    /// The name recorded in audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Token => "token",
+            Self::Jwt => "jwt",
+            Self::None => "none",
+        }
+    }
 }
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The user name policy and audit refer to.
-    pub user: String,
     /// Author and committer of commits this caller makes.
     pub identity: Identity,
     pub auth: AuthMethod,
+    /// Name, scopes, grants and rate limit, as policy sees them.
+    pub principal: Principal,
 }
 
-/// Why a request was not authenticated; HTTP turns each into a 401.
+impl Caller {
+    /// The user name policy and audit refer to.
+    pub fn user(&self) -> &str {
+        &self.principal.user
+    }
+}
+
+/// Why a request was not authenticated. HTTP answers 401 for all but `InsufficientScope` (403).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {
     #[error("missing bearer token")]
     Missing,
-    #[error("invalid bearer token")]
+    #[error("invalid, expired or revoked token")]
     Invalid,
+    #[error("token rejected: {0}")]
+    Jwt(String),
+    #[error("the token grants none of gitgate's scopes")]
+    InsufficientScope,
+    #[error("the user store is unavailable")]
+    Store(String),
 }
 
-/// Resolves the bearer token of an HTTP request to a caller.
-#[derive(Debug, Clone)]
-pub enum Authenticator {
-    /// Every request must carry exactly this token; it identifies `caller`.
-    StaticToken { token: String, caller: Caller },
-    /// Every request is `caller` (development on loopback only).
-    NoAuth { caller: Caller },
-}
-
-impl Authenticator {
-    /// The caller for a request whose `Authorization: Bearer` value is `bearer`.
-    pub fn authenticate(&self, bearer: Option<&str>) -> Result<Caller, Error> {
+impl Error {
+    /// The audit rule for this refusal.
+    pub fn rule(&self) -> String {
         match self {
-            Self::NoAuth { caller } => Ok(caller.clone()),
-            Self::StaticToken { token, caller } => {
-                let presented = bearer.ok_or(Error::Missing)?;
-                if constant_time_eq(presented.as_bytes(), token.as_bytes()) {
-                    Ok(caller.clone())
-                } else {
-                    Err(Error::Invalid)
-                }
-            }
+            Self::Missing => "auth:missing-token".into(),
+            Self::Invalid => "auth:invalid-or-revoked-token".into(),
+            Self::Jwt(code) => format!("auth:jwt:{code}"),
+            Self::InsufficientScope => "auth:insufficient-scope".into(),
+            Self::Store(_) => "auth:store-unavailable".into(),
         }
     }
 }
 
-/// Compares without an early exit, so response timing does not reveal a matching prefix.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
+/// Resolves the bearer token of an HTTP request to a caller.
+#[derive(Clone)]
+pub enum Authenticator {
+    /// Users from the store: opaque tokens, and JWTs when a validator is configured.
+    Store {
+        store: Store,
+        jwt: Option<std::sync::Arc<JwtValidator>>,
+    },
+    /// Every request is `caller` (development on loopback only).
+    NoAuth { caller: Caller },
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Store { jwt, .. } => write!(f, "Authenticator::Store(jwt: {})", jwt.is_some()),
+            Self::NoAuth { caller } => write!(f, "Authenticator::NoAuth({})", caller.user()),
+        }
     }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl Authenticator {
+    /// The caller for a request whose `Authorization: Bearer` value is `bearer`.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller, Error> {
+        let (store, jwt) = match self {
+            Self::NoAuth { caller } => return Ok(caller.clone()),
+            Self::Store { store, jwt } => (store, jwt),
+        };
+        let token = bearer.ok_or(Error::Missing)?;
+        if let Some(validator) = jwt.as_deref().filter(|_| crate::jwt::looks_like_jwt(token)) {
+            let claims = validator
+                .validate(token)
+                .map_err(|e| Error::Jwt(e.code().to_owned()))?;
+            let record = store
+                .user_by_jwt_subject(&claims.sub)
+                .await
+                .map_err(|e| Error::Store(e.to_string()))?
+                .ok_or(Error::Invalid)?;
+            let token_scopes = policy::known_scopes(claims.scopes.iter().map(String::as_str));
+            let mut caller = caller_from_record(&record, AuthMethod::Jwt)?;
+            // A token narrows its user's scopes, never widens them: the effective scopes are
+            // those both hold (an admin user holds every scope, an admin token passes all).
+            caller.principal.scopes = narrow(&caller.principal.scopes, &token_scopes);
+            if caller.principal.scopes.is_empty() {
+                return Err(Error::InsufficientScope);
+            }
+            return Ok(caller);
+        }
+        let record = store
+            .authenticate_token(token)
+            .await
+            .map_err(|e| Error::Store(e.to_string()))?
+            .ok_or(Error::Invalid)?;
+        caller_from_record(&record, AuthMethod::Token)
+    }
+}
+
+/// The scopes both the user and the token hold, reading `admin` as "every scope".
+fn narrow(user: &BTreeSet<Scope>, token: &BTreeSet<Scope>) -> BTreeSet<Scope> {
+    let expand = |set: &BTreeSet<Scope>| -> BTreeSet<Scope> {
+        if set.contains(&Scope::Admin) {
+            Scope::ALL.into_iter().collect()
+        } else {
+            set.clone()
+        }
+    };
+    expand(user).intersection(&expand(token)).copied().collect()
+}
+
+/// Builds a caller from a stored user; stored scopes and grants were validated when written,
+/// anything unparseable now is treated as absent rather than widening access.
+pub fn caller_from_record(record: &UserRecord, auth: AuthMethod) -> Result<Caller, Error> {
+    if record.is_revoked() {
+        return Err(Error::Invalid);
+    }
+    let scopes: BTreeSet<Scope> = policy::known_scopes(record.scopes.iter().map(String::as_str));
+    let grants =
+        policy::Grants::new(record.repos.iter()).unwrap_or_else(|_| policy::Grants::none());
+    let identity = Identity {
+        name: record
+            .git_name
+            .clone()
+            .unwrap_or_else(|| record.name.clone()),
+        email: record
+            .git_email
+            .clone()
+            .unwrap_or_else(|| format!("{}@gitgate.invalid", record.name)),
+    };
+    Ok(Caller {
+        identity,
+        auth,
+        principal: Principal {
+            user: record.name.clone(),
+            scopes,
+            grants,
+            rate_limit_per_minute: record.rate_limit_per_minute,
+        },
+    })
 }
 
 /// Extracts the token from an `Authorization` header value (`Bearer <token>`, scheme
@@ -84,29 +196,6 @@ pub fn bearer_token(header: &str) -> Option<&str> {
 mod tests {
     use super::*;
 
-    fn caller() -> Caller {
-        Caller {
-            user: "alice".into(),
-            identity: Identity {
-                name: "Alice".into(),
-                email: "alice@example.com".into(),
-            },
-            auth: AuthMethod::StaticToken,
-        }
-    }
-
-    #[test]
-    fn static_token() {
-        let auth = Authenticator::StaticToken {
-            token: "s3cret".into(),
-            caller: caller(),
-        };
-        assert_eq!(auth.authenticate(Some("s3cret")), Ok(caller()));
-        assert_eq!(auth.authenticate(Some("s3cre")), Err(Error::Invalid));
-        assert_eq!(auth.authenticate(Some("s3cret ")), Err(Error::Invalid));
-        assert_eq!(auth.authenticate(None), Err(Error::Missing));
-    }
-
     #[test]
     fn bearer_header() {
         assert_eq!(bearer_token("Bearer abc"), Some("abc"));
@@ -114,5 +203,49 @@ mod tests {
         assert_eq!(bearer_token("Basic abc"), None);
         assert_eq!(bearer_token("Bearer "), None);
         assert_eq!(bearer_token("Bearer"), None);
+    }
+
+    fn record(scopes: &[&str], revoked: bool) -> UserRecord {
+        UserRecord {
+            name: "alice".into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            repos: vec!["app".into()],
+            git_name: None,
+            git_email: None,
+            jwt_subject: None,
+            rate_limit_per_minute: None,
+            has_github_token: false,
+            created_at: String::new(),
+            revoked_at: revoked.then(String::new),
+        }
+    }
+
+    #[test]
+    fn tokens_narrow_scopes() {
+        let set = |s: &[Scope]| s.iter().copied().collect::<BTreeSet<_>>();
+        use Scope::*;
+        assert_eq!(
+            narrow(&set(&[GitRead, GitWrite]), &set(&[GitRead])),
+            set(&[GitRead])
+        );
+        assert_eq!(narrow(&set(&[GitRead]), &set(&[GitWrite])), set(&[]));
+        assert_eq!(narrow(&set(&[GitRead]), &set(&[Admin])), set(&[GitRead]));
+        assert_eq!(
+            narrow(&set(&[Admin]), &set(&[GithubRead])),
+            set(&[GithubRead])
+        );
+    }
+
+    #[test]
+    fn callers_from_records() {
+        let caller = caller_from_record(&record(&["git:read", "bogus"], false), AuthMethod::Token)
+            .expect("active");
+        assert_eq!(caller.principal.scopes, BTreeSet::from([Scope::GitRead]));
+        assert!(caller.principal.grants.allows("app"));
+        assert_eq!(caller.identity.email, "alice@gitgate.invalid");
+        assert_eq!(
+            caller_from_record(&record(&[], true), AuthMethod::Token),
+            Err(Error::Invalid)
+        );
     }
 }

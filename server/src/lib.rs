@@ -11,7 +11,7 @@ pub mod policy;
 pub mod schemas;
 pub mod secrets;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod tools;
 pub mod transport;
-pub mod settings;

@@ -9,17 +9,20 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
+use gitgate::audit::Recorder;
 use gitgate::config::{self, FileConfig, RepoEntry};
 use gitgate::git::Repos;
 use gitgate::identity::{AuthMethod, Authenticator, Caller};
+use gitgate::jwt::JwtValidator;
+use gitgate::policy::Policy;
 use gitgate::service::GitGate;
-use gitgate::tools::{Backends, Catalogue};
+use gitgate::tools::{Backends, Catalogue, Services};
 use gitgate::transport;
 
 /// gitgate: git and GitHub for AI agents, as MCP tools.
 ///
 /// Serves configured local repositories over stdio (one local user) or Streamable HTTP (at /mcp,
-/// bearer-token authenticated). Git runs in process: nothing a repository configures (hooks,
+/// authenticated per user). Git runs in process: nothing a repository configures (hooks,
 /// fsmonitor, filters, textconv) is ever executed, and no tool reaches outside its repositories.
 #[derive(Debug, Parser)]
 #[command(version, about, long_about)]
@@ -32,23 +35,46 @@ struct Cli {
 enum Command {
     /// Serve MCP over stdio or Streamable HTTP.
     ///
+    /// HTTP callers are users of the store (`gitgate users add/token`), authenticated per request
+    /// by an API token or a JWT; stdio serves one local user. Every tool call, allowed, denied
+    /// or failed, is written to the hash-chained audit log before the reply is sent.
+    ///
     /// Every option can come from the config file (TOML), a flag, or an environment variable;
     /// flags and variables override the file. Example config:
+    ///
+    ///   store = "postgres://gitgate@db/gitgate"   # default sqlite://DATA_DIR/gitgate.db
+    ///   data_dir = "/var/lib/gitgate"
+    ///   audit_key_file = "/etc/gitgate/audit.key"
+    ///   secret_key_file = "/etc/gitgate/secret.key"
+    ///   audit_mirror = "/var/log/gitgate/audit.jsonl"
+    ///   read_only = false
+    ///   rate_limit_per_minute = 600
+    ///   durable = false                           # true: audit survives power loss
     ///
     ///   [[repos]]
     ///   name = "app"
     ///   path = "/srv/app"
     ///
-    ///   [user]              # the local user (stdio) and the static token's user (HTTP)
+    ///   [user]              # the local user of --stdio
     ///   name = "alice"
     ///   git_name = "Alice Example"
     ///   git_email = "alice@example.com"
+    ///   scopes = ["git:read", "git:write"]        # default admin
+    ///   repos = ["app"]                           # default every repository
     ///
     ///   [http]
     ///   addr = "127.0.0.1:8080"
-    ///   token_file = "/etc/gitgate/token"     # or token = "..."
+    ///   resource_url = "https://git.example.com/mcp"
+    ///   authorization_servers = ["https://id.example.com"]
     ///   allowed_hosts = ["localhost", "127.0.0.1"]
     ///   allowed_origins = ["http://localhost:3000"]
+    ///
+    ///   [jwt]               # accept JWTs besides gitgate API tokens
+    ///   issuer = "https://id.example.com"
+    ///   audience = "https://git.example.com/mcp"  # default http.resource_url
+    ///   hs256_secret_file = "/etc/gitgate/jwt.secret"
+    ///   public_key_files = ["/etc/gitgate/idp.pem"]
+    ///   jwks_file = "/etc/gitgate/jwks.json"
     #[command(verbatim_doc_comment)]
     Serve(Box<ServeArgs>),
     /// Manage users: their scopes, repository grants, API tokens and GitHub tokens.
@@ -99,12 +125,6 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     repos: Vec<String>,
-    /// The bearer token HTTP clients must send (overrides http.token).
-    #[arg(long, env = "GITGATE_TOKEN", hide_env_values = true)]
-    token: Option<String>,
-    /// Read the bearer token from this file (overrides http.token_file).
-    #[arg(long, value_name = "FILE", env = "GITGATE_TOKEN_FILE")]
-    token_file: Option<PathBuf>,
     /// Serve HTTP without authentication: local development and conformance runs only. Refused
     /// on any address that is not loopback.
     #[arg(long, env = "GITGATE_NO_AUTH")]
@@ -126,7 +146,7 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     allowed_origins: Vec<String>,
-    /// The user name of the local (stdio) or static-token (HTTP) caller; default "local".
+    /// The user name of the local (stdio) caller; default [user].name, else "local".
     #[arg(long, env = "GITGATE_USER")]
     user: Option<String>,
     /// Commit author name; default [user].git_name, else the first repository's user.name.
@@ -135,6 +155,34 @@ struct ServeArgs {
     /// Commit author email; default [user].git_email, else the first repository's user.email.
     #[arg(long, env = "GITGATE_GIT_EMAIL")]
     git_email: Option<String>,
+    /// Refuse every write tool for every user (a server-wide switch).
+    #[arg(long, env = "GITGATE_READ_ONLY")]
+    read_only: bool,
+    /// Calls per minute per user unless the user has their own limit (default: unlimited).
+    #[arg(long, value_name = "N", env = "GITGATE_RATE_LIMIT")]
+    rate_limit: Option<u32>,
+    /// Also append every audit event to this JSON Lines file (for a SIEM).
+    #[arg(long, value_name = "FILE", env = "GITGATE_AUDIT_MIRROR")]
+    audit_mirror: Option<PathBuf>,
+    /// This server's canonical MCP URL, the OAuth protected resource that tokens are issued
+    /// for (default http://ADDR/mcp); also the default JWT audience.
+    #[arg(long, value_name = "URL", env = "GITGATE_RESOURCE_URL")]
+    resource_url: Option<String>,
+    /// An authorization server issuing tokens for this server (repeatable; published in
+    /// /.well-known/oauth-protected-resource).
+    #[arg(
+        long = "authorization-server",
+        value_name = "URL",
+        env = "GITGATE_AUTHORIZATION_SERVERS",
+        value_delimiter = ','
+    )]
+    authorization_servers: Vec<String>,
+    /// Development only, with --stdio or --no-auth: write no audit events (used to measure
+    /// their cost).
+    #[arg(long, hide = true)]
+    no_audit: bool,
+    #[command(flatten)]
+    state: cli::StateArgs,
 }
 
 fn main() -> ExitCode {
@@ -171,8 +219,12 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve(args) => serve(*args),
-        Command::Users { state, command } => admin_runtime()?.block_on(cli::users::run(&state.config(), command)),
-        Command::Audit { state, command } => admin_runtime()?.block_on(cli::audit::run(&state.config(), command)),
+        Command::Users { state, command } => {
+            admin_runtime()?.block_on(cli::users::run(&state.config(), command))
+        }
+        Command::Audit { state, command } => {
+            admin_runtime()?.block_on(cli::audit::run(&state.config(), command))
+        }
         Command::Keygen => {
             println!("{}", gitgate::secrets::SecretKey::generate_hex());
             Ok(())
@@ -199,14 +251,154 @@ fn serve(args: ServeArgs) -> Result<()> {
     config::validate_repos(&repos)?;
     let opened = Repos::open(repos.iter().map(|r| (r.name.as_str(), r.path.as_path())))
         .context("opening the configured repositories")?;
-    let first = repos
-        .first()
-        .and_then(|r| git2::Repository::open(&r.path).ok());
-    let mut user = file.user.clone().unwrap_or(config::UserEntry {
-        name: None,
-        git_name: None,
-        git_email: None,
-    });
+    let mut state = args.state.config();
+    state.data_dir = state.data_dir.or(file.data_dir.clone());
+    state.store = state.store.or(file.store.clone());
+    state.audit_key_file = state.audit_key_file.or(file.audit_key_file.clone());
+    state.secret_key_file = state.secret_key_file.or(file.secret_key_file.clone());
+    state.durable |= file.durable;
+    if args.no_audit && !(args.no_auth || args.stdio) {
+        bail!("--no-audit is a development switch: only with --stdio or --no-auth");
+    }
+
+    let runtime = if args.stdio {
+        // One client on one pipe: a single-threaded reactor avoids cross-thread wake-ups on
+        // every message; git work still runs on the blocking pool.
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Runtime::new()
+    }
+    .context("starting the async runtime")?;
+
+    runtime.block_on(async move {
+        let store = state.open_store().await.context("opening the store")?;
+        let secret = state.secret_key()?;
+        let with_github = store.count_users_with_github_tokens().await?;
+        if with_github > 0 && secret.is_none() {
+            bail!(
+                "{with_github} user(s) have a stored GitHub token but no secret key is configured; \
+                 pass --secret-key-file or GITGATE_SECRET_KEY"
+            );
+        }
+        let recorder = if args.no_audit {
+            None
+        } else {
+            let mirror_path = args.audit_mirror.clone().or(file.audit_mirror.clone());
+            let mirror = match mirror_path {
+                Some(p) => Some(
+                    gitgate::audit::JsonlMirror::open(&p)
+                        .with_context(|| format!("opening audit mirror {}", p.display()))?,
+                ),
+                None => None,
+            };
+            Some(Recorder::new(store.clone(), state.audit_key()?, mirror))
+        };
+        let policy = Arc::new(Policy::new(
+            args.read_only || file.read_only,
+            args.rate_limit.or(file.rate_limit_per_minute),
+        ));
+        let local = local_caller(&args, &file, &repos)?;
+        let services = Services {
+            backends: Arc::new(Backends { repos: opened }),
+            catalogue: Arc::new(Catalogue::new()),
+            policy,
+            recorder,
+        };
+
+        if args.stdio {
+            let gate = GitGate::new(services, Some(local));
+            return transport::stdio::serve(gate)
+                .await
+                .map_err(anyhow::Error::from);
+        }
+
+        let addr_text = match args.http.as_deref() {
+            Some("") | None => file.http.addr.map(|a| a.to_string()),
+            Some(a) => Some(a.to_owned()),
+        };
+        let Some(addr_text) = addr_text else {
+            bail!("--http needs an address (e.g. 127.0.0.1:8080), or set http.addr in the config");
+        };
+        let addr: SocketAddr = addr_text
+            .parse()
+            .with_context(|| format!("--http '{addr_text}' is not an IP:PORT address"))?;
+        if args.no_auth && !addr.ip().is_loopback() {
+            return Err(config::Error::NoAuthNotLoopback(addr).into());
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr().context("reading the bound address")?;
+        let resource_url = args
+            .resource_url
+            .clone()
+            .or(file.http.resource_url.clone())
+            .unwrap_or_else(|| format!("http://{bound}/mcp"));
+        let authenticator = if args.no_auth {
+            Authenticator::NoAuth {
+                caller: Caller {
+                    auth: AuthMethod::None,
+                    ..local
+                },
+            }
+        } else {
+            let jwt = match &file.jwt {
+                Some(section) => Some(Arc::new(jwt_validator(section, &resource_url)?)),
+                None => None,
+            };
+            Authenticator::Store {
+                store: store.clone(),
+                jwt,
+            }
+        };
+        let allowed_hosts = if !args.allowed_hosts.is_empty() {
+            args.allowed_hosts.clone()
+        } else {
+            file.http
+                .allowed_hosts
+                .clone()
+                .unwrap_or_else(transport::http::loopback_hosts)
+        };
+        let allowed_origins = if !args.allowed_origins.is_empty() {
+            args.allowed_origins.clone()
+        } else {
+            file.http
+                .allowed_origins
+                .clone()
+                .unwrap_or_else(transport::http::loopback_origins)
+        };
+        let mut authorization_servers = args.authorization_servers.clone();
+        authorization_servers.extend(file.http.authorization_servers.iter().cloned());
+        if authorization_servers.is_empty()
+            && let Some(jwt) = &file.jwt
+        {
+            authorization_servers.push(jwt.issuer.clone());
+        }
+        let options = transport::http::Options {
+            authenticator,
+            recorder: services.recorder.clone(),
+            resource_url,
+            authorization_servers,
+            allowed_hosts,
+            allowed_origins,
+        };
+        let gate = GitGate::new(services, None);
+        eprintln!("gitgate: serving MCP at http://{bound}/mcp");
+        let shutdown = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        transport::http::serve(listener, gate, options, shutdown)
+            .await
+            .context("HTTP server failed")
+    })
+}
+
+/// The stdio user (and the `--no-auth` caller): name and identity from flags or `[user]`, scopes
+/// and grants from `[user]`, by default everything on every configured repository.
+fn local_caller(args: &ServeArgs, file: &FileConfig, repos: &[RepoEntry]) -> Result<Caller> {
+    let mut user = file.user.clone().unwrap_or_default();
     if args.user.is_some() {
         user.name = args.user.clone();
     }
@@ -216,110 +408,52 @@ fn serve(args: ServeArgs) -> Result<()> {
     if args.git_email.is_some() {
         user.git_email = args.git_email.clone();
     }
+    let first = repos
+        .first()
+        .and_then(|r| git2::Repository::open(&r.path).ok());
     let identity = config::local_identity(Some(&user), first.as_ref());
-    let user_name = user.name.clone().unwrap_or_else(|| "local".to_owned());
-    let backends = Arc::new(Backends { repos: opened });
-    let catalogue = Arc::new(Catalogue::new());
-
-    if args.stdio {
-        // One client on one pipe: a single-threaded reactor avoids cross-thread wake-ups on
-        // every message; git work still runs on the blocking pool.
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .context("starting the async runtime")?;
-        let caller = Caller {
-            user: user_name,
-            identity,
-            auth: AuthMethod::Local,
-        };
-        let gate = GitGate::new(backends, catalogue, Some(caller));
-        return runtime
-            .block_on(transport::stdio::serve(gate))
-            .map_err(Into::into);
-    }
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-
-    let addr_text = match args.http.as_deref() {
-        Some("") | None => file.http.addr.map(|a| a.to_string()),
-        Some(a) => Some(a.to_owned()),
+    let scopes = match &user.scopes {
+        Some(list) => gitgate::policy::parse_scopes(&list.join(" ")).context("[user].scopes")?,
+        None => [gitgate::policy::Scope::Admin].into_iter().collect(),
     };
-    let Some(addr_text) = addr_text else {
-        bail!("--http needs an address (e.g. 127.0.0.1:8080), or set http.addr in the config");
+    let grants = match &user.repos {
+        Some(globs) => gitgate::policy::Grants::new(globs.iter()).context("[user].repos")?,
+        None => gitgate::policy::Grants::all(),
     };
-    let addr: SocketAddr = addr_text
-        .parse()
-        .with_context(|| format!("--http '{addr_text}' is not an IP:PORT address"))?;
-    let authenticator = if args.no_auth {
-        if !addr.ip().is_loopback() {
-            return Err(config::Error::NoAuthNotLoopback(addr).into());
-        }
-        Authenticator::NoAuth {
-            caller: Caller {
-                user: user_name,
-                identity,
-                auth: AuthMethod::None,
-            },
-        }
-    } else {
-        let token = match (
-            args.token,
-            args.token_file.or(file.http.token_file.clone()),
-            file.http.token.clone(),
-        ) {
-            (Some(t), _, _) => t,
-            (None, Some(path), _) => std::fs::read_to_string(&path)
-                .map_err(|source| config::Error::TokenFile { path, source })?
-                .trim()
-                .to_owned(),
-            (None, None, Some(t)) => t,
-            (None, None, None) => return Err(config::Error::NoToken.into()),
-        };
-        if token.is_empty() {
-            return Err(config::Error::NoToken.into());
-        }
-        Authenticator::StaticToken {
-            token,
-            caller: Caller {
-                user: user_name,
-                identity,
-                auth: AuthMethod::StaticToken,
-            },
-        }
-    };
-    let allowed_hosts = if !args.allowed_hosts.is_empty() {
-        args.allowed_hosts
-    } else {
-        file.http
-            .allowed_hosts
-            .clone()
-            .unwrap_or_else(transport::http::loopback_hosts)
-    };
-    let allowed_origins = if !args.allowed_origins.is_empty() {
-        args.allowed_origins
-    } else {
-        file.http
-            .allowed_origins
-            .clone()
-            .unwrap_or_else(transport::http::loopback_origins)
-    };
-    let options = transport::http::Options {
-        authenticator,
-        allowed_hosts,
-        allowed_origins,
-    };
-    let gate = GitGate::new(backends, catalogue, None);
-    runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let bound = listener.local_addr().context("reading the bound address")?;
-        eprintln!("gitgate: serving MCP at http://{bound}/mcp");
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        transport::http::serve(listener, gate, options, shutdown)
-            .await
-            .context("HTTP server failed")
+    Ok(Caller {
+        identity,
+        auth: AuthMethod::Local,
+        principal: gitgate::policy::Principal {
+            user: user.name.clone().unwrap_or_else(|| "local".to_owned()),
+            scopes,
+            grants,
+            rate_limit_per_minute: None,
+        },
     })
+}
+
+/// Builds the JWT validator of the `[jwt]` section; the audience defaults to the resource URL.
+fn jwt_validator(section: &config::JwtSection, resource_url: &str) -> Result<JwtValidator> {
+    use gitgate::jwt::{JwtConfig, KeySource};
+    let mut keys = Vec::new();
+    if let Some(path) = &section.hs256_secret_file {
+        let secret = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let secret = String::from_utf8_lossy(&secret).trim().as_bytes().to_vec();
+        keys.push(KeySource::Hs256Secret { kid: None, secret });
+    }
+    for path in &section.public_key_files {
+        keys.push(KeySource::pem_file(path, None).map_err(|e| config::Error::Jwt(e.to_string()))?);
+    }
+    if let Some(path) = &section.jwks_file {
+        keys.push(KeySource::JwksFile(path.clone()));
+    }
+    let config = JwtConfig {
+        issuer: section.issuer.clone(),
+        audience: section
+            .audience
+            .clone()
+            .unwrap_or_else(|| resource_url.to_owned()),
+        keys,
+    };
+    JwtValidator::new(config).map_err(|e| config::Error::Jwt(e.to_string()).into())
 }

@@ -1,9 +1,8 @@
 //! The MCP service: answers `initialize`, `tools/list` and `tools/call` for one session.
 //!
 //! The caller comes from the transport: stdio fixes one local user for the process; HTTP puts the
-//! authenticated [`Caller`] into each request's extensions (see `transport::http`).
-
-use std::sync::Arc;
+//! authenticated [`Caller`] into each request's extensions (see `transport::http`), so every
+//! request is judged by the token it carries, even on a session opened by an earlier one.
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
@@ -12,45 +11,59 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
 
+use crate::audit::ClientInfo;
 use crate::identity::Caller;
-use crate::tools::{Backends, Catalogue};
+use crate::tools::{CallContext, Services};
 
-/// Shared, immutable server state; cloned cheaply per session.
+/// Shared server state; cloned cheaply per session.
 #[derive(Debug, Clone)]
 pub struct GitGate {
-    backends: Arc<Backends>,
-    catalogue: Arc<Catalogue>,
-    /// The caller of every request on this service when the transport has no per-request one
-    /// (stdio).
+    services: Services,
+    /// The caller of every request when the transport has no per-request one (stdio).
     fixed_caller: Option<Caller>,
 }
 
 impl GitGate {
-    pub fn new(
-        backends: Arc<Backends>,
-        catalogue: Arc<Catalogue>,
-        fixed_caller: Option<Caller>,
-    ) -> Self {
+    pub fn new(services: Services, fixed_caller: Option<Caller>) -> Self {
         Self {
-            backends,
-            catalogue,
+            services,
             fixed_caller,
         }
     }
 
-    fn caller(&self, ctx: &RequestContext<RoleServer>) -> Option<Caller> {
-        if let Some(caller) = &self.fixed_caller {
-            return Some(caller.clone());
-        }
-        ctx.extensions
-            .get::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Caller>())
-            .cloned()
+    fn context(&self, ctx: &RequestContext<RoleServer>) -> Option<CallContext> {
+        let parts = ctx.extensions.get::<http::request::Parts>();
+        let caller = match &self.fixed_caller {
+            Some(caller) => caller.clone(),
+            None => parts.and_then(|p| p.extensions.get::<Caller>()).cloned()?,
+        };
+        let session = match parts {
+            Some(p) => p
+                .headers
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            None => Some("stdio".to_owned()),
+        };
+        let client = ctx.peer.peer_info().map(|info| ClientInfo {
+            name: info.client_info.name.clone(),
+            version: Some(info.client_info.version.clone()),
+        });
+        Some(CallContext {
+            caller,
+            session,
+            client,
+        })
     }
 }
 
 const INSTRUCTIONS: &str = "git tools for the configured repositories; arguments mirror git. \
 Pass repo when several are configured. json: [fields] returns JSON.";
+
+/// The transport wired no identity: a server bug, not client input.
+fn no_caller() -> McpError {
+    McpError::internal_error("no caller identity for this request", None)
+}
 
 impl ServerHandler for GitGate {
     fn get_info(&self) -> ServerConfig {
@@ -62,9 +75,12 @@ impl ServerHandler for GitGate {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _ctx: RequestContext<RoleServer>,
+        ctx: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, McpError> {
-        Ok(ListToolsResult::with_all_items(self.catalogue.tools()))
+        let call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
+        Ok(ListToolsResult::with_all_items(
+            self.services.visible_tools(&call_ctx.caller),
+        ))
     }
 
     async fn call_tool(
@@ -72,16 +88,14 @@ impl ServerHandler for GitGate {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let Some(caller) = self.caller(&ctx) else {
-            // The HTTP layer authenticates before the request gets here; reaching this means a
-            // transport was wired without identity, which is a server bug, not client input.
-            return Err(McpError::internal_error(
-                "no caller identity for this request",
-                None,
-            ));
-        };
-        if self.catalogue.get(&request.name).is_none() {
-            // The MCP specification lists an unknown tool among the protocol errors (-32602).
+        let call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
+        let result = self
+            .services
+            .call(&call_ctx, &request.name, request.arguments)
+            .await;
+        if self.services.catalogue.get(&request.name).is_none() {
+            // Audited above as a denial; the MCP specification lists an unknown tool among the
+            // protocol errors (-32602).
             return Err(McpError::invalid_params(
                 format!(
                     "unknown tool '{}'; call tools/list for the available tools",
@@ -90,14 +104,6 @@ impl ServerHandler for GitGate {
                 None,
             ));
         }
-        let result = crate::tools::call(
-            self.backends.clone(),
-            self.catalogue.clone(),
-            caller,
-            &request.name,
-            request.arguments,
-        )
-        .await;
         Ok(result.into())
     }
 }

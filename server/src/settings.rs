@@ -11,11 +11,20 @@ use crate::store::{Durability, Store, StoreOptions};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot create data directory {}: {source}", path.display())]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot read audit key {}: {source}", path.display())]
-    ReadKey { path: PathBuf, source: std::io::Error },
+    ReadKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write a new audit key to {}: {source}", path.display())]
-    WriteKey { path: PathBuf, source: std::io::Error },
+    WriteKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("bad audit key {}: {message}", path.display())]
     BadAuditKey { path: PathBuf, message: String },
     #[error("bad secret key: {0}")]
@@ -62,7 +71,10 @@ impl StateConfig {
 
     fn ensure_data_dir(&self) -> Result<PathBuf, Error> {
         let dir = self.data_dir();
-        std::fs::create_dir_all(&dir).map_err(|source| Error::DataDir { path: dir.clone(), source })?;
+        std::fs::create_dir_all(&dir).map_err(|source| Error::DataDir {
+            path: dir.clone(),
+            source,
+        })?;
         Ok(dir)
     }
 
@@ -70,14 +82,21 @@ impl StateConfig {
     pub fn store_url(&self) -> Result<String, Error> {
         match &self.store {
             Some(url) => Ok(url.clone()),
-            None => Ok(format!("sqlite://{}", self.ensure_data_dir()?.join("gitgate.db").display())),
+            None => Ok(format!(
+                "sqlite://{}",
+                self.ensure_data_dir()?.join("gitgate.db").display()
+            )),
         }
     }
 
     /// Connects to (and migrates) the store.
     pub async fn open_store(&self) -> Result<Store, Error> {
         let options = StoreOptions {
-            durability: if self.durable { Durability::Full } else { Durability::Normal },
+            durability: if self.durable {
+                Durability::Full
+            } else {
+                Durability::Normal
+            },
             ..StoreOptions::default()
         };
         Ok(Store::connect_with(&self.store_url()?, &options).await?)
@@ -90,9 +109,13 @@ impl StateConfig {
             Some(p) => p.clone(),
             None => self.ensure_data_dir()?.join("audit.key"),
         };
-        let bad = |message: String| Error::BadAuditKey { path: path.clone(), message };
+        let bad = |message: String| Error::BadAuditKey {
+            path: path.clone(),
+            message,
+        };
         if let Some(hex_text) = &self.audit_key_hex {
-            let bytes = hex::decode(hex_text.trim()).map_err(|e| bad(format!("GITGATE_AUDIT_KEY is not hex: {e}")))?;
+            let bytes = hex::decode(hex_text.trim())
+                .map_err(|e| bad(format!("GITGATE_AUDIT_KEY is not hex: {e}")))?;
             return AuditKey::from_bytes(&bytes).map_err(|e| bad(e.to_string()));
         }
         let bytes = match std::fs::read(&path) {
@@ -102,17 +125,23 @@ impl StateConfig {
         };
         // Accept a hex text file as well as raw bytes.
         let text = String::from_utf8_lossy(&bytes);
-        let decoded = hex::decode(text.trim()).ok().filter(|b| b.len() >= AuditKey::MIN_LEN);
+        let decoded = hex::decode(text.trim())
+            .ok()
+            .filter(|b| b.len() >= AuditKey::MIN_LEN);
         AuditKey::from_bytes(decoded.as_deref().unwrap_or(&bytes)).map_err(|e| bad(e.to_string()))
     }
 
     /// The key for users' GitHub tokens, if one is configured.
     pub fn secret_key(&self) -> Result<Option<SecretKey>, Error> {
         if let Some(text) = &self.secret_key_text {
-            return SecretKey::from_text(text).map(Some).map_err(|e| Error::BadSecretKey(e.to_string()));
+            return SecretKey::from_text(text)
+                .map(Some)
+                .map_err(|e| Error::BadSecretKey(e.to_string()));
         }
         match &self.secret_key_file {
-            Some(path) => SecretKey::from_file(path).map(Some).map_err(|e| Error::BadSecretKey(e.to_string())),
+            Some(path) => SecretKey::from_file(path)
+                .map(Some)
+                .map_err(|e| Error::BadSecretKey(e.to_string())),
             None => Ok(None),
         }
     }
@@ -131,9 +160,15 @@ fn create_key_file(path: &Path) -> Result<Vec<u8>, Error> {
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .map_err(|source| Error::WriteKey { path: path.to_owned(), source })?;
+        .map_err(|source| Error::WriteKey {
+            path: path.to_owned(),
+            source,
+        })?;
     file.write_all(hex_key.as_bytes())
-        .map_err(|source| Error::WriteKey { path: path.to_owned(), source })?;
+        .map_err(|source| Error::WriteKey {
+            path: path.to_owned(),
+            source,
+        })?;
     Ok(hex_key.into_bytes())
 }
 
@@ -144,12 +179,18 @@ mod tests {
     #[test]
     fn audit_key_is_created_once_and_reused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let cfg = StateConfig { data_dir: Some(dir.path().to_owned()), ..Default::default() };
+        let cfg = StateConfig {
+            data_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        };
         let first = cfg.audit_key().expect("created");
         let second = cfg.audit_key().expect("read back");
         let h = |k: &AuditKey| k.chain_hash("0", "{}");
         assert_eq!(h(&first), h(&second));
-        let other = StateConfig { data_dir: Some(tempfile::tempdir().expect("tempdir").keep()), ..Default::default() };
+        let other = StateConfig {
+            data_dir: Some(tempfile::tempdir().expect("tempdir").keep()),
+            ..Default::default()
+        };
         assert_ne!(h(&first), h(&other.audit_key().expect("another")));
     }
 
@@ -158,7 +199,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("k");
         std::fs::write(&path, "abcd").expect("write");
-        let cfg = StateConfig { audit_key_file: Some(path), ..Default::default() };
+        let cfg = StateConfig {
+            audit_key_file: Some(path),
+            ..Default::default()
+        };
         assert!(cfg.audit_key().is_err());
     }
 }

@@ -16,6 +16,7 @@
 mod chain;
 mod event;
 mod mirror;
+mod recorder;
 
 pub use chain::{
     AuditKey, ChainRow, ChainVerifier, Checkpoint, GENESIS_HASH, IndexedColumns, Tamper,
@@ -26,6 +27,7 @@ pub use event::{
     format_time, new_event_id, now_rfc3339, redact,
 };
 pub use mirror::JsonlMirror;
+pub use recorder::{RecordError, Recorder};
 
 /// Errors of the audit module's own operations (keys, the mirror file).
 #[derive(Debug, thiserror::Error)]

@@ -20,17 +20,39 @@ pub struct StateArgs {
     pub store: Option<String>,
     /// File with the audit log's HMAC key (>= 32 bytes, raw or hex); default DATA_DIR/audit.key,
     /// created on first use. Every replica sharing a store needs the same key.
-    #[arg(long, value_name = "FILE", env = "GITGATE_AUDIT_KEY_FILE", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "GITGATE_AUDIT_KEY_FILE",
+        global = true
+    )]
     pub audit_key_file: Option<PathBuf>,
     /// The audit HMAC key as hex (wins over --audit-key-file).
-    #[arg(long, value_name = "HEX", env = "GITGATE_AUDIT_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        value_name = "HEX",
+        env = "GITGATE_AUDIT_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub audit_key: Option<String>,
     /// File with the AES-256 key that encrypts users' GitHub tokens (32 bytes raw, hex or
     /// base64; `gitgate keygen` makes one). Required once any user has a GitHub token.
-    #[arg(long, value_name = "FILE", env = "GITGATE_SECRET_KEY_FILE", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "GITGATE_SECRET_KEY_FILE",
+        global = true
+    )]
     pub secret_key_file: Option<PathBuf>,
     /// The secret key as hex or base64 text (wins over --secret-key-file).
-    #[arg(long, value_name = "KEY", env = "GITGATE_SECRET_KEY", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        value_name = "KEY",
+        env = "GITGATE_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
     pub secret_key: Option<String>,
     /// Make audit events survive power loss too (SQLite synchronous=FULL; slower writes).
     #[arg(long, env = "GITGATE_DURABLE", global = true)]

@@ -208,6 +208,13 @@ impl Repos {
         self.by_name.keys().cloned().collect()
     }
 
+    /// The name of the only configured repository, when there is exactly one.
+    pub fn single_name(&self) -> Option<String> {
+        (self.by_name.len() == 1)
+            .then(|| self.by_name.keys().next().cloned())
+            .flatten()
+    }
+
     /// Resolves the `repo` argument: a configured name, or nothing when exactly one is configured.
     pub fn get(&self, name: Option<&str>) -> Result<&Repo, Error> {
         match name {

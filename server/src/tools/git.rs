@@ -3,6 +3,7 @@
 use super::{Backends, Effect, GitCall, ToolError, ToolSpec, define, parse_args};
 use crate::git::{self, Output};
 use crate::identity::Caller;
+use crate::policy::ToolClass;
 
 /// Declares one git tool whose backend function takes `(repo, args)`.
 macro_rules! git_tool {
@@ -15,6 +16,7 @@ macro_rules! git_tool {
         ToolSpec {
             tool: define::<$args>($name, $desc, $effect, $fields),
             effect: $effect,
+            class: class($effect),
             handler,
         }
     }};
@@ -45,6 +47,14 @@ fn commit_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output
     let repo = b.repos.get(call.repo.as_deref())?;
     let args: git::CommitArgs = parse_args(call.args)?;
     Ok(git::commit(repo, &args, &caller.identity)?)
+}
+
+/// Git tools need `git:read` to read and `git:write` to change anything.
+fn class(effect: Effect) -> ToolClass {
+    match effect {
+        Effect::Read => ToolClass::GIT_READ,
+        Effect::Write | Effect::Destructive => ToolClass::GIT_WRITE,
+    }
 }
 
 /// The git tools in `tools/list` order.
@@ -147,6 +157,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
                 None,
             ),
             effect: Write,
+            class: class(Write),
             handler: commit_handler,
         },
         git_tool!(

@@ -14,8 +14,12 @@ use rmcp::model::{CallToolResult, Tool, ToolAnnotations};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use std::time::Instant;
+
+use crate::audit::{AuditEvent, Decision as AuditDecision, Outcome, Recorder};
 use crate::git::{Output, Repos};
 use crate::identity::Caller;
+use crate::policy::Policy;
 
 /// Everything a tool may touch: the configured backends.
 #[derive(Debug)]
@@ -46,6 +50,8 @@ pub struct GitCall {
 pub struct ToolSpec {
     pub tool: Tool,
     pub effect: Effect,
+    /// What policy checks: the domain and whether it writes.
+    pub class: crate::policy::ToolClass,
     handler: GitHandler,
 }
 
@@ -62,12 +68,20 @@ impl std::fmt::Debug for ToolSpec {
 #[error("{message}")]
 pub struct ToolError {
     pub message: String,
+    /// A classified code for the audit log (`invalid-arguments`, `bad-path`, `git`, ...).
+    pub code: &'static str,
 }
 
 impl ToolError {
+    /// An invalid-arguments error.
     pub fn new(message: impl Into<String>) -> Self {
+        Self::with_code("invalid-arguments", message)
+    }
+
+    pub fn with_code(code: &'static str, message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
+            code,
         }
     }
 }
@@ -75,6 +89,19 @@ impl ToolError {
 impl From<crate::git::Error> for ToolError {
     fn from(e: crate::git::Error) -> Self {
         use crate::git::Error as E;
+        let code = match &e {
+            E::UnknownRepo { .. } | E::RepoRequired { .. } => "unknown-repo",
+            E::Open { .. } => "repo-unavailable",
+            E::BadPath { .. } | E::PathNotFound { .. } => "bad-path",
+            E::BadRevision { .. } | E::UnknownRevision { .. } => "bad-revision",
+            E::BadBranchName { .. } | E::UnknownBranch { .. } | E::BranchExists { .. } => {
+                "bad-branch"
+            }
+            E::BadPattern { .. } => "bad-pattern",
+            E::Refused(_) => "refused",
+            E::EmptyRepository => "empty-repository",
+            E::Git(_) => "git",
+        };
         let message = match e {
             // libgit2's own messages can carry absolute paths of the server machine; keep the
             // class and the gist only.
@@ -82,7 +109,7 @@ impl From<crate::git::Error> for ToolError {
             E::Open { name, .. } => format!("repository '{name}' cannot be opened on the server"),
             other => other.to_string(),
         };
-        Self { message }
+        Self { message, code }
     }
 }
 
@@ -120,46 +147,174 @@ impl Default for Catalogue {
     }
 }
 
-/// Runs one tool call to completion and returns the MCP result (errors as `isError` results).
-///
-/// Git work is blocking (libgit2), so it runs on the blocking pool.
-pub async fn call(
-    backends: Arc<Backends>,
-    catalogue: Arc<Catalogue>,
-    caller: Caller,
-    name: &str,
-    arguments: Option<Map<String, Value>>,
-) -> CallToolResult {
-    let Some(spec) = catalogue.get(name) else {
-        return error_result(&ToolError::new(format!(
-            "unknown tool '{name}'; call tools/list for the available tools"
-        )));
-    };
-    let handler = spec.handler;
-    let mut args = arguments.unwrap_or_default();
-    let json = match take_json_fields(&mut args) {
-        Ok(json) => json,
-        Err(e) => return error_result(&e),
-    };
-    let repo = match args.remove("repo") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s),
-        Some(_) => {
-            return error_result(&ToolError::new("invalid arguments: repo must be a string"));
-        }
-    };
-    let call = GitCall { repo, args };
-    let joined = tokio::task::spawn_blocking(move || handler(&backends, &caller, call)).await;
-    match joined {
-        Ok(Ok(output)) => render(&output, json.as_deref()).unwrap_or_else(|e| error_result(&e)),
-        Ok(Err(e)) => error_result(&e),
-        Err(join) => {
-            tracing::error!(tool = %name, error = %join, "tool task failed");
-            error_result(&ToolError::new(
-                "internal error while running the tool; retry or report it",
-            ))
+/// Who makes a call, and from where: recorded with it.
+#[derive(Debug, Clone)]
+pub struct CallContext {
+    pub caller: Caller,
+    /// The MCP session (HTTP `Mcp-Session-Id`), if any.
+    pub session: Option<String>,
+    pub client: Option<crate::audit::ClientInfo>,
+}
+
+/// What a call needs besides its arguments; shared by every session of a server.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub backends: Arc<Backends>,
+    pub catalogue: Arc<Catalogue>,
+    pub policy: Arc<Policy>,
+    /// `None` only with the development switch `--no-audit` (which requires `--no-auth`).
+    pub recorder: Option<Recorder>,
+}
+
+impl Services {
+    /// The tools `caller` could ever be allowed to call, in catalogue order.
+    pub fn visible_tools(&self, caller: &Caller) -> Vec<Tool> {
+        self.catalogue
+            .specs()
+            .iter()
+            .filter(|s| self.policy.visible(&caller.principal, s.class))
+            .map(|s| s.tool.clone())
+            .collect()
+    }
+
+    /// Runs one tool call to completion and returns the MCP result (errors as `isError`
+    /// results). Exactly one audit event is written for it, allowed, denied or failed, before
+    /// the result is returned; if that write fails the agent is told so instead.
+    ///
+    /// Git work is blocking (libgit2), so it runs on the blocking pool.
+    pub async fn call(
+        &self,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> CallToolResult {
+        let started = Instant::now();
+        let raw = Value::Object(arguments.clone().unwrap_or_default());
+        let (result, decision, outcome, target) = self.run(ctx, name, arguments).await;
+        let Some(recorder) = &self.recorder else {
+            return result;
+        };
+        let mut event = AuditEvent::new(
+            recorder.instance(),
+            ctx.caller.user(),
+            ctx.caller.auth.as_str(),
+            name,
+            &raw,
+            decision,
+            outcome,
+        );
+        event.session = ctx.session.clone();
+        event.client = ctx.client.clone();
+        event.target.repo = target;
+        event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
+        event.bytes_in = raw.to_string().len() as u64;
+        event.bytes_out = result_bytes(&result);
+        match recorder.record(&event).await {
+            Ok(_) => result,
+            Err(e) => {
+                tracing::error!(tool = %name, user = %ctx.caller.user(), error = %e, "audit write failed");
+                error_result(&ToolError::with_code(
+                    "audit-unavailable",
+                    "the audit log could not be written, so this call's result is withheld; \
+                     it may have taken effect; retry later or ask an operator",
+                ))
+            }
         }
     }
+
+    async fn run(
+        &self,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> (CallToolResult, AuditDecision, Outcome, Option<String>) {
+        let fail = |e: ToolError| Outcome {
+            ok: false,
+            code: Some(e.code.to_owned()),
+            message: Some(e.message),
+        };
+        let Some(spec) = self.catalogue.get(name) else {
+            let e = ToolError::with_code("unknown-tool", format!("unknown tool '{name}'"));
+            let decision = AuditDecision {
+                allowed: false,
+                rule: "denied:unknown-tool".into(),
+            };
+            return (error_result(&e), decision, fail(e), None);
+        };
+        let handler = spec.handler;
+        let mut args = arguments.unwrap_or_default();
+        let repo = match args.remove("repo") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(_) => Some(String::new()),
+        };
+        // The repository policy judges: the one named, or the only one configured.
+        let target = repo.clone().or_else(|| self.backends.repos.single_name());
+        let verdict = self
+            .policy
+            .decide(&ctx.caller.principal, spec.class, target.as_deref());
+        let decision = AuditDecision {
+            allowed: verdict.allowed,
+            rule: verdict.rule.clone(),
+        };
+        if !verdict.allowed {
+            let e = ToolError::with_code("denied", verdict.message(ctx.caller.user(), name));
+            return (error_result(&e), decision, fail(e), target);
+        }
+        if repo.as_deref() == Some("") {
+            let e = ToolError::new("invalid arguments: repo must be a non-empty string");
+            return (error_result(&e), decision, fail(e), target);
+        }
+        let json = match take_json_fields(&mut args) {
+            Ok(json) => json,
+            Err(e) => return (error_result(&e), decision, fail(e), target),
+        };
+        let call = GitCall { repo, args };
+        let backends = self.backends.clone();
+        let caller = ctx.caller.clone();
+        let joined = tokio::task::spawn_blocking(move || handler(&backends, &caller, call)).await;
+        let rendered = match joined {
+            Ok(Ok(output)) => render(&output, json.as_deref()),
+            Ok(Err(e)) => Err(e),
+            Err(join) => {
+                tracing::error!(tool = %name, error = %join, "tool task failed");
+                Err(ToolError::with_code(
+                    "internal",
+                    "internal error while running the tool; retry or report it",
+                ))
+            }
+        };
+        match rendered {
+            Ok(result) => (
+                result,
+                decision,
+                Outcome {
+                    ok: true,
+                    code: None,
+                    message: None,
+                },
+                target,
+            ),
+            Err(e) => (error_result(&e), decision, fail(e), target),
+        }
+    }
+}
+
+/// Bytes of text and structured content in a result.
+fn result_bytes(result: &CallToolResult) -> u64 {
+    let text: usize = result
+        .content
+        .iter()
+        .map(|c| match c {
+            rmcp::model::ContentBlock::Text(t) => t.text.len(),
+            _ => 0,
+        })
+        .sum();
+    let structured = result
+        .structured_content
+        .as_ref()
+        .map_or(0, |v| v.to_string().len());
+    (text + structured) as u64
 }
 
 fn take_json_fields(args: &mut Map<String, Value>) -> Result<Option<Vec<String>>, ToolError> {

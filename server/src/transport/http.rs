@@ -3,17 +3,21 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::serve::ListenerExt;
+use axum::{Json, Router};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use serde_json::json;
+
+use crate::audit::{AuditEvent, Decision, Outcome, Recorder};
 use crate::identity::{self, Authenticator};
 use crate::service::GitGate;
 
@@ -21,11 +25,21 @@ use crate::service::GitGate;
 #[derive(Debug, Clone)]
 pub struct Options {
     pub authenticator: Authenticator,
+    /// Where refused requests are recorded (allowed ones are recorded per tool call).
+    pub recorder: Option<Recorder>,
+    /// This server's canonical MCP URL (`https://host/mcp`): the protected resource that tokens
+    /// are issued for, named in the metadata document.
+    pub resource_url: String,
+    /// Authorization servers that issue tokens for this resource (RFC 9728 metadata).
+    pub authorization_servers: Vec<String>,
     /// `Host` values accepted (DNS-rebinding protection).
     pub allowed_hosts: Vec<String>,
     /// `Origin` values accepted; any other present Origin is refused with 403.
     pub allowed_origins: Vec<String>,
 }
+
+/// Path of the protected resource metadata document (RFC 9728).
+pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 /// Default `Host` allow-list: the loopback names, with any port.
 pub fn loopback_hosts() -> Vec<String> {
@@ -46,7 +60,7 @@ pub fn loopback_origins() -> Vec<String> {
     origins
 }
 
-/// The router: `/mcp` behind authentication.
+/// The router: `/mcp` behind authentication, and the protected resource metadata beside it.
 pub fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts.clone())
@@ -59,16 +73,59 @@ pub fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> Ro
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let auth = Arc::new(options.authenticator.clone());
-    Router::new()
+    let state = Arc::new(AuthState {
+        metadata_url: metadata_url(&options.resource_url),
+        options: options.clone(),
+    });
+    let metadata = metadata_doc(options);
+    let mcp = Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(auth, authenticate))
+        .layer(middleware::from_fn_with_state(state, authenticate));
+    Router::new()
+        // RFC 9728 clients may also ask at the path-suffixed location.
+        .route(
+            &format!("{METADATA_PATH}/mcp"),
+            get({
+                let m = metadata.clone();
+                move || std::future::ready(m.clone())
+            }),
+        )
+        .route(
+            METADATA_PATH,
+            get(move || std::future::ready(metadata.clone())),
+        )
+        .merge(mcp)
+}
+
+fn metadata_doc(options: &Options) -> Json<serde_json::Value> {
+    Json(json!({
+        "resource": options.resource_url,
+        "authorization_servers": options.authorization_servers,
+        "scopes_supported": crate::policy::Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "bearer_methods_supported": ["header"],
+        "resource_name": "gitgate",
+    }))
+}
+
+/// `https://host/mcp` → `https://host/.well-known/oauth-protected-resource`.
+fn metadata_url(resource_url: &str) -> String {
+    let origin_end = resource_url
+        .find("://")
+        .and_then(|i| resource_url[i + 3..].find('/').map(|j| i + 3 + j))
+        .unwrap_or(resource_url.len());
+    format!("{}{METADATA_PATH}", &resource_url[..origin_end])
+}
+
+struct AuthState {
+    options: Options,
+    metadata_url: String,
 }
 
 /// Resolves the bearer to a [`identity::Caller`] and hands it to the service in the request
-/// extensions; refuses with 401 and a `WWW-Authenticate` challenge otherwise.
+/// extensions. Refusals get 401 (or 403 for a token without any gitgate scope) with a
+/// `WWW-Authenticate` challenge naming the resource metadata, and are recorded in the audit log.
 async fn authenticate(
-    State(auth): State<Arc<Authenticator>>,
+    State(state): State<Arc<AuthState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -76,24 +133,103 @@ async fn authenticate(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(identity::bearer_token);
-    match auth.authenticate(bearer) {
+        .and_then(identity::bearer_token)
+        .map(str::to_owned);
+    match state
+        .options
+        .authenticator
+        .authenticate(bearer.as_deref())
+        .await
+    {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             next.run(request).await
         }
         Err(e) => {
-            let challenge = match e {
-                identity::Error::Missing => r#"Bearer realm="gitgate""#,
-                identity::Error::Invalid => r#"Bearer realm="gitgate", error="invalid_token""#,
+            if let Some(recorder) = &state.options.recorder {
+                record_refusal(recorder, request, &e).await;
+            }
+            let (status, challenge) = match &e {
+                identity::Error::Missing => (
+                    StatusCode::UNAUTHORIZED,
+                    format!(r#"Bearer resource_metadata="{}""#, state.metadata_url),
+                ),
+                identity::Error::InsufficientScope => (
+                    StatusCode::FORBIDDEN,
+                    format!(
+                        r#"Bearer error="insufficient_scope", scope="git:read", resource_metadata="{}""#,
+                        state.metadata_url
+                    ),
+                ),
+                identity::Error::Store(_) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(r#"Bearer resource_metadata="{}""#, state.metadata_url),
+                ),
+                _ => (
+                    StatusCode::UNAUTHORIZED,
+                    format!(
+                        r#"Bearer error="invalid_token", resource_metadata="{}""#,
+                        state.metadata_url
+                    ),
+                ),
             };
-            let mut response = (StatusCode::UNAUTHORIZED, e.to_string()).into_response();
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
-            );
+            let mut response = (status, e.to_string()).into_response();
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, value);
+            }
             response
         }
+    }
+}
+
+/// Records a refused request: the tool (or JSON-RPC method) is read from the body when it is a
+/// small JSON-RPC message, so the log says what was attempted.
+async fn record_refusal(recorder: &Recorder, request: Request, e: &identity::Error) {
+    let method = request.method().to_string();
+    let session = request
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let message: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let tool = match message.get("method").and_then(|m| m.as_str()) {
+        Some("tools/call") => message
+            .pointer("/params/name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("tools/call")
+            .to_owned(),
+        Some(m) => m.to_owned(),
+        None => format!("HTTP {method}"),
+    };
+    let arguments = message
+        .pointer("/params/arguments")
+        .cloned()
+        .unwrap_or_default();
+    let mut event = AuditEvent::new(
+        recorder.instance(),
+        "anonymous",
+        "bearer",
+        &tool,
+        &arguments,
+        Decision {
+            allowed: false,
+            rule: e.rule(),
+        },
+        Outcome {
+            ok: false,
+            code: Some("unauthenticated".into()),
+            message: Some(e.to_string()),
+        },
+    );
+    event.session = session;
+    event.bytes_in = body.len() as u64;
+    if let Err(err) = recorder.record(&event).await {
+        tracing::error!(error = %err, "audit write failed for a refused request");
     }
 }
 

@@ -1,6 +1,5 @@
 //! Test scaffolding: a fixture repository, and the gitgate binary started on stdio or HTTP.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ContentBlock};
@@ -11,7 +10,61 @@ use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Map, Value};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_gitgate");
-pub const TOKEN: &str = "e2e-static-token";
+
+/// A test's world: a repository and a data directory (store, audit key) of its own.
+pub struct Env {
+    pub repo: tempfile::TempDir,
+    pub data: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self {
+            repo: fixture_repo(),
+            data: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `--data-dir` for every gitgate command of this test.
+    pub fn data_dir(&self) -> String {
+        self.data.path().display().to_string()
+    }
+
+    pub fn state(&self) -> gitgate::settings::StateConfig {
+        gitgate::settings::StateConfig {
+            data_dir: Some(self.data.path().to_owned()),
+            ..Default::default()
+        }
+    }
+
+    /// The store the servers of this test use.
+    pub async fn store(&self) -> gitgate::store::Store {
+        self.state().open_store().await.unwrap()
+    }
+
+    /// Adds a user with these scopes and grants and returns a fresh API token for them.
+    pub async fn user(&self, name: &str, scopes: &str, repos: &[&str]) -> String {
+        let store = self.store().await;
+        let scopes: Vec<String> = scopes.split_whitespace().map(str::to_owned).collect();
+        let repos: Vec<String> = repos.iter().map(|r| r.to_string()).collect();
+        if store.get_user(name).await.unwrap().is_none() {
+            store.add_user(name, &scopes, &repos, None).await.unwrap();
+        }
+        store.issue_token(name).await.unwrap().1
+    }
+
+    /// Audit events so far, oldest first.
+    pub async fn audit(&self) -> Vec<gitgate::audit::AuditEvent> {
+        let store = self.store().await;
+        store
+            .query_audit(&gitgate::audit::AuditFilter::default())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect()
+    }
+}
 
 /// A small repository with two commits on `main`, built with the real git.
 pub fn fixture_repo() -> tempfile::TempDir {
@@ -55,13 +108,21 @@ pub enum Transport {
 /// A running gitgate and a connected client; the server process dies with it.
 pub struct Session {
     pub client: Client,
-    _server: Option<ServerProcess>,
+    pub _server: Option<ServerProcess>,
 }
 
 /// A gitgate HTTP server child process, killed on drop.
 pub struct ServerProcess {
     child: Child,
     pub url: String,
+}
+
+impl ServerProcess {
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
 }
 
 impl Drop for ServerProcess {
@@ -71,14 +132,21 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Starts `gitgate serve --http 127.0.0.1:0 ...extra` and waits for the address it prints.
-pub fn spawn_http(repo: &Path, extra: &[&str]) -> ServerProcess {
+/// Starts `gitgate serve --http 127.0.0.1:0 --repo app=REPO --data-dir DATA ...extra` and waits
+/// for the address it prints.
+pub fn spawn_http(env: &Env, extra: &[&str]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
-        .args(["serve", "--http", "127.0.0.1:0", "--repo"])
-        .arg(format!("app={}", repo.display()))
+        .args([
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--data-dir",
+            &env.data_dir(),
+            "--repo",
+        ])
+        .arg(format!("app={}", env.repo.path().display()))
         .args(extra)
-        .env_remove("GITGATE_TOKEN")
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -100,31 +168,36 @@ pub fn spawn_http(repo: &Path, extra: &[&str]) -> ServerProcess {
 }
 
 impl Session {
-    /// Connects a fresh server over `transport` to the repository at `repo`.
-    pub async fn start(transport: Transport, repo: &Path) -> Self {
+    /// Connects a fresh server over `transport` to the test's repository; on HTTP as an admin
+    /// user `alice` with a grant on every repository.
+    pub async fn start(transport: Transport, env: &Env) -> Self {
         match transport {
-            Transport::Stdio => {
-                let repo_arg = format!("app={}", repo.display());
-                let cmd = tokio::process::Command::new(BIN).configure(|c| {
-                    c.args(["serve", "--stdio", "--repo", &repo_arg]);
-                });
-                let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
-                Self {
-                    client,
-                    _server: None,
-                }
-            }
+            Transport::Stdio => Self::stdio(env, &[]).await,
             Transport::Http => {
-                let server = spawn_http(repo, &["--token", TOKEN]);
-                let config = StreamableHttpClientTransportConfig::with_uri(server.url.clone())
-                    .auth_header(TOKEN);
-                let transport = StreamableHttpClientTransport::from_config(config);
-                let client = ().serve(transport).await.unwrap();
+                let token = env.user("alice", "admin", &["**"]).await;
+                let server = spawn_http(env, &[]);
+                let client = connect_http(&server.url, &token).await.unwrap();
                 Self {
                     client,
                     _server: Some(server),
                 }
             }
+        }
+    }
+
+    /// A stdio server with extra flags.
+    pub async fn stdio(env: &Env, extra: &[&str]) -> Self {
+        let repo_arg = format!("app={}", env.repo.path().display());
+        let data = env.data_dir();
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
+        let cmd = tokio::process::Command::new(BIN).configure(|c| {
+            c.args(["serve", "--stdio", "--data-dir", &data, "--repo", &repo_arg])
+                .args(&extra);
+        });
+        let client = ().serve(TokioChildProcess::new(cmd).unwrap()).await.unwrap();
+        Self {
+            client,
+            _server: None,
         }
     }
 
@@ -139,6 +212,17 @@ impl Session {
             .await
             .unwrap()
     }
+}
+
+/// An MCP client over Streamable HTTP sending `token` as its bearer.
+pub async fn connect_http(
+    url: &str,
+    token: &str,
+) -> Result<Client, rmcp::service::ClientInitializeError> {
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(url.to_owned()).auth_header(token.to_owned());
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
 }
 
 /// The text of a result's first content block.

@@ -6,3 +6,4 @@ mod cli;
 mod harness;
 mod http_auth;
 mod protocol;
+mod replicas;

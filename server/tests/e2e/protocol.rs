@@ -2,13 +2,13 @@
 
 use serde_json::json;
 
-use crate::harness::{Session, TRANSPORTS, fixture_repo, text};
+use crate::harness::{Env, Session, TRANSPORTS, text};
 
 #[tokio::test]
 async fn initialize_reports_gitgate_with_tools() {
-    let repo = fixture_repo();
+    let env = Env::new();
     for transport in TRANSPORTS {
-        let s = Session::start(transport, repo.path()).await;
+        let s = Session::start(transport, &env).await;
         let info = s.client.peer_info().expect("initialized");
         assert_eq!(
             info.server_info.as_ref().map(|i| i.name.as_str()),
@@ -30,9 +30,9 @@ async fn tools_list_is_the_committed_catalogue() {
         .unwrap(),
     )
     .unwrap();
-    let repo = fixture_repo();
+    let env = Env::new();
     for transport in TRANSPORTS {
-        let s = Session::start(transport, repo.path()).await;
+        let s = Session::start(transport, &env).await;
         let tools = s.client.list_all_tools().await.unwrap();
         assert_eq!(
             serde_json::to_value(&tools).unwrap(),
@@ -45,9 +45,9 @@ async fn tools_list_is_the_committed_catalogue() {
 
 #[tokio::test]
 async fn tools_call_runs_git() {
-    let repo = fixture_repo();
+    let env = Env::new();
     for transport in TRANSPORTS {
-        let s = Session::start(transport, repo.path()).await;
+        let s = Session::start(transport, &env).await;
         let result = s.call("git_log", json!({"max_count": 1})).await;
         assert_eq!(
             result.is_error,
@@ -71,9 +71,9 @@ async fn tools_call_runs_git() {
 
 #[tokio::test]
 async fn bad_arguments_are_tool_errors() {
-    let repo = fixture_repo();
+    let env = Env::new();
     for transport in TRANSPORTS {
-        let s = Session::start(transport, repo.path()).await;
+        let s = Session::start(transport, &env).await;
         let check = |args: serde_json::Value, expected: &'static str| {
             let s = &s;
             async move {
@@ -102,9 +102,9 @@ async fn bad_arguments_are_tool_errors() {
 
 #[tokio::test]
 async fn unknown_tool_is_a_protocol_error() {
-    let repo = fixture_repo();
+    let env = Env::new();
     for transport in TRANSPORTS {
-        let s = Session::start(transport, repo.path()).await;
+        let s = Session::start(transport, &env).await;
         let err = s
             .client
             .call_tool(rmcp::model::CallToolRequestParams::new("git_push"))
@@ -126,9 +126,9 @@ async fn unknown_tool_is_a_protocol_error() {
 
 #[tokio::test]
 async fn json_fields_are_projected_and_structured() {
-    let repo = fixture_repo();
+    let env = Env::new();
     for transport in TRANSPORTS {
-        let s = Session::start(transport, repo.path()).await;
+        let s = Session::start(transport, &env).await;
         let result = s
             .call("git_log", json!({"json": ["subject"], "max_count": 2}))
             .await;
