@@ -17,7 +17,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Per-call latency of git_log (5 commits), git_status and git_diff through a stdio MCP
-    /// client, against `bash -c 'git ...'` giving the same information, on a fixed repository.
+    /// client, against `bash -c 'git ...'` giving the same information, on a fixed repository;
+    /// then the cost of auth plus audit per git_status call (stdio and HTTP, on SQLite).
     Micro {
         /// The gitgate binary (default: next to this one, else `gitgate` on PATH).
         #[arg(long, env = "GITGATE_BIN")]
@@ -75,8 +76,14 @@ fn run(cli: Cli) -> Result<()> {
                 eprintln!("[micro] {line}");
             }))?;
             println!("{}", gitgate_bench::micro::table(&results));
+            let auth = runtime.block_on(gitgate_bench::micro::auth_cost(&config, |line| {
+                eprintln!("[micro] {line}");
+            }))?;
+            println!("{}", gitgate_bench::micro::auth_table(&auth));
             if let Some(path) = json {
-                let text = serde_json::to_string_pretty(&results)?;
+                let text = serde_json::to_string_pretty(
+                    &serde_json::json!({"latency": results, "auth_cost": auth}),
+                )?;
                 std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?;
             }

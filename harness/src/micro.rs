@@ -77,9 +77,18 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
     progress(&format!("building a {}-commit repository", config.commits));
     crate::fixture::linear_history(dir.path(), config.commits)?;
     let repo_arg = format!("bench={}", dir.path().display());
+    let data = tempfile::tempdir().context("creating the data directory")?;
+    let data_arg = data.path().display().to_string();
     let bin = config.gitgate.clone();
     let cmd = tokio::process::Command::new(&bin).configure(|c| {
-        c.args(["serve", "--stdio", "--repo", &repo_arg]);
+        c.args([
+            "serve",
+            "--stdio",
+            "--data-dir",
+            &data_arg,
+            "--repo",
+            &repo_arg,
+        ]);
     });
     let transport =
         TokioChildProcess::new(cmd).with_context(|| format!("starting {}", bin.display()))?;
@@ -153,6 +162,190 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
     }
     client.cancel().await.ok();
     Ok(results)
+}
+
+/// The cost of identity plus audit per call: `git_status` through gitgate with and without them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AuthCost {
+    pub transport: &'static str,
+    /// With: bearer token looked up in the store (HTTP) and one audit event appended per call.
+    pub with: Summary,
+    /// Without: `--no-auth` (HTTP) and `--no-audit`.
+    pub without: Summary,
+    /// (with - without) / without, at the median.
+    pub overhead_p50: f64,
+}
+
+/// Measures [`AuthCost`] on stdio (audit only: stdio has no bearer) and on HTTP (auth + audit),
+/// on SQLite, both arms interleaved in blocks in one run.
+pub async fn auth_cost(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<AuthCost>> {
+    let dir = tempfile::tempdir().context("creating the fixture directory")?;
+    crate::fixture::linear_history(dir.path(), config.commits)?;
+    let repo_arg = format!("bench={}", dir.path().display());
+    let data = tempfile::tempdir().context("creating the data directory")?;
+    let data_arg = data.path().display().to_string();
+    let bin = &config.gitgate;
+    let stdio = |extra: &'static [&'static str]| {
+        let cmd = tokio::process::Command::new(bin).configure(|c| {
+            c.args([
+                "serve",
+                "--stdio",
+                "--data-dir",
+                &data_arg,
+                "--repo",
+                &repo_arg,
+            ])
+            .args(extra);
+        });
+        async move {
+            let transport = TokioChildProcess::new(cmd).context("starting gitgate")?;
+            ().serve(transport)
+                .await
+                .context("MCP handshake with gitgate")
+        }
+    };
+    let mut results = Vec::new();
+    progress("audit cost on stdio");
+    let with = stdio(&[]).await?;
+    let without = stdio(&["--no-audit"]).await?;
+    results.push(compare("stdio", &with, &without, config).await?);
+
+    progress("auth + audit cost on HTTP");
+    let admin = |args: &[&str]| -> Result<String> {
+        let out = Command::new(bin)
+            .args(args)
+            .args(["--data-dir", &data_arg])
+            .output()
+            .context("running gitgate users")?;
+        if !out.status.success() {
+            bail!("gitgate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    admin(&[
+        "users", "add", "bench", "--scopes", "git:read", "--repos", "bench",
+    ])?;
+    let token = admin(&["users", "token", "bench"])?;
+    let (_a, url_with) = spawn_http(bin, &["--data-dir", &data_arg, "--repo", &repo_arg])?;
+    let (_b, url_without) = spawn_http(
+        bin,
+        &[
+            "--data-dir",
+            &data_arg,
+            "--repo",
+            &repo_arg,
+            "--no-auth",
+            "--no-audit",
+        ],
+    )?;
+    let with = http_client(&url_with, Some(&token)).await?;
+    let without = http_client(&url_without, None).await?;
+    results.push(compare("http", &with, &without, config).await?);
+    Ok(results)
+}
+
+type Client = rmcp::service::RunningService<rmcp::RoleClient, ()>;
+
+async fn http_client(url: &str, token: Option<&str>) -> Result<Client> {
+    use rmcp::transport::StreamableHttpClientTransport;
+    use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+    let mut config = StreamableHttpClientTransportConfig::with_uri(url.to_owned());
+    if let Some(token) = token {
+        config = config.auth_header(token.to_owned());
+    }
+    ().serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .context("MCP over HTTP")
+}
+
+/// A gitgate HTTP server on an ephemeral port, killed when the guard drops.
+struct ServerGuard(std::process::Child);
+
+impl Drop for ServerGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_http(bin: &std::path::Path, extra: &[&str]) -> Result<(ServerGuard, String)> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(bin)
+        .args(["serve", "--http", "127.0.0.1:0"])
+        .args(extra)
+        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting gitgate serve --http")?;
+    let stderr = child.stderr.take().context("gitgate stderr")?;
+    let guard = ServerGuard(child);
+    let mut lines = BufReader::new(stderr).lines();
+    let url = loop {
+        let Some(line) = lines.next() else {
+            bail!("gitgate exited before listening")
+        };
+        let line = line.context("reading gitgate stderr")?;
+        if let Some(rest) = line.strip_prefix("gitgate: serving MCP at ") {
+            break rest.trim().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok((guard, url))
+}
+
+async fn compare(
+    transport: &'static str,
+    with: &Client,
+    without: &Client,
+    config: &Config,
+) -> Result<AuthCost> {
+    let status = || CallToolRequestParams::new("git_status");
+    for _ in 0..config.warmup {
+        with.call_tool(status()).await?;
+        without.call_tool(status()).await?;
+    }
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    const BLOCK: usize = 10;
+    while a.len() < config.iterations {
+        for (client, samples) in [(with, &mut a), (without, &mut b)] {
+            for _ in 0..BLOCK {
+                let t = Instant::now();
+                let r = client.call_tool(status()).await?;
+                samples.push(t.elapsed());
+                if r.is_error == Some(true) {
+                    bail!("git_status failed during the auth-cost run");
+                }
+            }
+        }
+    }
+    let (w, wo) = (summarize(&a), summarize(&b));
+    Ok(AuthCost {
+        transport,
+        with: w,
+        without: wo,
+        overhead_p50: (w.p50_us - wo.p50_us) / wo.p50_us,
+    })
+}
+
+/// A Markdown table of the auth-cost results.
+pub fn auth_table(results: &[AuthCost]) -> String {
+    let mut out = String::from(
+        "| git_status over | with auth+audit p50 | without p50 | overhead (p50) |\n|---|---:|---:|---:|\n",
+    );
+    for r in results {
+        out.push_str(&format!(
+            "| {} | {} | {} | {:+.1}% |\n",
+            if r.transport == "stdio" {
+                "stdio (audit only)"
+            } else {
+                "HTTP (token lookup + audit)"
+            },
+            fmt_us(r.with.p50_us),
+            fmt_us(r.without.p50_us),
+            r.overhead_p50 * 100.0
+        ));
+    }
+    out
 }
 
 /// A Markdown table of the results.

@@ -44,6 +44,25 @@ impl Recorder {
         &self.instance
     }
 
+    /// [`Recorder::record`] from a blocking context without a thread hand-off, or `None` when the
+    /// store has no blocking path (then use `record`).
+    pub fn record_blocking(&self, event: &AuditEvent) -> Option<Result<u64, RecordError>> {
+        let appended = match self.store.append_audit_blocking(event, &self.key)? {
+            Ok(appended) => appended,
+            Err(e) => return Some(Err(RecordError(e.to_string()))),
+        };
+        self.mirror_write(&appended);
+        Some(Ok(appended.seq))
+    }
+
+    fn mirror_write(&self, appended: &super::Appended) {
+        if let Some(mirror) = &self.mirror
+            && let Err(e) = mirror.write(appended)
+        {
+            tracing::error!(error = %e, "audit mirror write failed");
+        }
+    }
+
     /// Appends `event`; the mirror failing is logged, not fatal (the chain is the record).
     pub async fn record(&self, event: &AuditEvent) -> Result<u64, RecordError> {
         let appended = self
@@ -51,11 +70,7 @@ impl Recorder {
             .append_audit(event, &self.key)
             .await
             .map_err(|e| RecordError(e.to_string()))?;
-        if let Some(mirror) = &self.mirror
-            && let Err(e) = mirror.write(&appended)
-        {
-            tracing::error!(error = %e, "audit mirror write failed");
-        }
+        self.mirror_write(&appended);
         Ok(appended.seq)
     }
 }

@@ -27,11 +27,11 @@ pub enum AuditCommand {
     ///   gitgate audit query --user alice --decision denied --since 2026-05-01
     #[command(verbatim_doc_comment)]
     Query {
-        #[command(flatten)]
-        filter: FilterArgs,
         /// `table` for people, `jsonl` for tools (one `{seq, prev_hash, hash, event}` per line).
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+        #[command(flatten)]
+        filter: FilterArgs,
     },
     /// Recompute the hash chain and report the first bad event.
     ///

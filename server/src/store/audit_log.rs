@@ -288,6 +288,44 @@ impl Store {
         })
     }
 
+    /// [`Store::append_audit`] from a blocking context, without any thread hand-off: returns
+    /// `None` when this store has no blocking path (PostgreSQL, in-memory SQLite), so the caller
+    /// uses the async one. Call it only where blocking is allowed (e.g. `spawn_blocking`).
+    pub fn append_audit_blocking(
+        &self,
+        event: &AuditEvent,
+        key: &AuditKey,
+    ) -> Option<Result<Appended, Error>> {
+        let (path, durability) = self.inner.sqlite_file.as_ref()?;
+        let run = || -> Result<Appended, Error> {
+            let event_json = event.to_canonical_json().map_err(|e| Error::InvalidEvent {
+                reason: e.to_string(),
+            })?;
+            let columns = IndexedColumns::of(event).ok_or_else(|| Error::InvalidEvent {
+                reason: format!("time {:?} is not RFC 3339", event.time),
+            })?;
+            // A panic while appending leaves nothing half-done in memory that matters: the head
+            // is re-read from the database after any failure.
+            let mut guard = self
+                .inner
+                .sync_appender
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if guard.is_none() {
+                *guard = Some(super::sync_append::SyncAppender::open(path, *durability)?);
+            }
+            let appender = guard.as_mut().expect("set just above");
+            let (prev_hash, new) = appender.append(key, &event_json, &columns)?;
+            Ok(Appended {
+                seq: new.seq,
+                prev_hash,
+                hash: new.hash,
+                event_json,
+            })
+        };
+        Some(run())
+    }
+
     /// Events matching `filter`, in sequence order (with `limit`, the most recent ones).
     pub async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<StoredEvent>, Error> {
         if let Some(limit) = filter.limit {

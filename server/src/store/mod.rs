@@ -38,6 +38,7 @@
 
 mod audit_log;
 pub mod bench;
+mod sync_append;
 mod users;
 
 use std::str::FromStr;
@@ -91,6 +92,8 @@ impl Default for StoreOptions {
 /// Errors of the store. Messages name the object; none contains a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    #[error("audit append failed: {0}")]
+    SyncAppend(String),
     #[error("unsupported store URL {url:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl { url: String },
     #[error("cannot open store {url}")]
@@ -183,6 +186,9 @@ struct Inner {
     /// connection and the chain head this process last wrote, which lets SQLite append in one
     /// statement; the statement re-checks the head, so another process's append costs a retry.
     appender: tokio::sync::Mutex<audit_log::Appender>,
+    /// SQLite only: the file and durability, for the blocking append path (opened lazily).
+    sqlite_file: Option<(std::path::PathBuf, Durability)>,
+    sync_appender: std::sync::Mutex<Option<sync_append::SyncAppender>>,
 }
 
 impl Store {
@@ -242,10 +248,20 @@ impl Store {
             return Err(Error::UnsupportedUrl { url: display_url });
         };
         let appender = tokio::sync::Mutex::new(audit_log::Appender::default());
+        let sqlite_file = match &backend {
+            Backend::Sqlite(_) => SqliteConnectOptions::from_str(url)
+                .ok()
+                .map(|o| (o.get_filename().to_owned(), options.durability))
+                // In-memory databases are private to their connection: no second one.
+                .filter(|(path, _)| path.as_os_str() != ":memory:"),
+            Backend::Postgres(_) => None,
+        };
         let inner = Inner {
             backend,
             display_url,
             appender,
+            sqlite_file,
+            sync_appender: std::sync::Mutex::new(None),
         };
         Ok(Self {
             inner: Arc::new(inner),

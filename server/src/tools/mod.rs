@@ -181,16 +181,41 @@ impl Services {
     /// results). Exactly one audit event is written for it, allowed, denied or failed, before
     /// the result is returned; if that write fails the agent is told so instead.
     ///
-    /// Git work is blocking (libgit2), so it runs on the blocking pool.
+    /// Git work is blocking (libgit2), so the call runs on the blocking pool, and its audit
+    /// event is appended from the same thread (no further hand-off on SQLite).
     pub async fn call(
         &self,
         ctx: &CallContext,
         name: &str,
         arguments: Option<Map<String, Value>>,
     ) -> CallToolResult {
+        let this = self.clone();
+        let ctx = ctx.clone();
+        let tool = name.to_owned();
+        let runtime = tokio::runtime::Handle::current();
+        let joined = tokio::task::spawn_blocking(move || {
+            this.call_blocking(&runtime, &ctx, &tool, arguments)
+        })
+        .await;
+        joined.unwrap_or_else(|join| {
+            tracing::error!(tool = %name, error = %join, "tool task failed");
+            error_result(&ToolError::with_code(
+                "internal",
+                "internal error while running the tool; retry or report it",
+            ))
+        })
+    }
+
+    fn call_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> CallToolResult {
         let started = Instant::now();
         let raw = Value::Object(arguments.clone().unwrap_or_default());
-        let (result, decision, outcome, target) = self.run(ctx, name, arguments).await;
+        let (result, decision, outcome, target) = self.run(ctx, name, arguments);
         let Some(recorder) = &self.recorder else {
             return result;
         };
@@ -209,7 +234,10 @@ impl Services {
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
         event.bytes_in = raw.to_string().len() as u64;
         event.bytes_out = result_bytes(&result);
-        match recorder.record(&event).await {
+        let recorded = recorder
+            .record_blocking(&event)
+            .unwrap_or_else(|| runtime.block_on(recorder.record(&event)));
+        match recorded {
             Ok(_) => result,
             Err(e) => {
                 tracing::error!(tool = %name, user = %ctx.caller.user(), error = %e, "audit write failed");
@@ -222,7 +250,7 @@ impl Services {
         }
     }
 
-    async fn run(
+    fn run(
         &self,
         ctx: &CallContext,
         name: &str,
@@ -241,7 +269,6 @@ impl Services {
             };
             return (error_result(&e), decision, fail(e), None);
         };
-        let handler = spec.handler;
         let mut args = arguments.unwrap_or_default();
         let repo = match args.remove("repo") {
             None | Some(Value::Null) => None,
@@ -265,25 +292,10 @@ impl Services {
             let e = ToolError::new("invalid arguments: repo must be a non-empty string");
             return (error_result(&e), decision, fail(e), target);
         }
-        let json = match take_json_fields(&mut args) {
-            Ok(json) => json,
-            Err(e) => return (error_result(&e), decision, fail(e), target),
-        };
-        let call = GitCall { repo, args };
-        let backends = self.backends.clone();
-        let caller = ctx.caller.clone();
-        let joined = tokio::task::spawn_blocking(move || handler(&backends, &caller, call)).await;
-        let rendered = match joined {
-            Ok(Ok(output)) => render(&output, json.as_deref()),
-            Ok(Err(e)) => Err(e),
-            Err(join) => {
-                tracing::error!(tool = %name, error = %join, "tool task failed");
-                Err(ToolError::with_code(
-                    "internal",
-                    "internal error while running the tool; retry or report it",
-                ))
-            }
-        };
+        let rendered = take_json_fields(&mut args).and_then(|json| {
+            let output = (spec.handler)(&self.backends, &ctx.caller, GitCall { repo, args })?;
+            render(&output, json.as_deref())
+        });
         match rendered {
             Ok(result) => (
                 result,

@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
+mod admin;
 mod cli;
 mod harness;
 mod http_auth;
