@@ -15,6 +15,24 @@ if ((${#missing[@]})); then
 fi
 git --version; gh --version | head -1; jq --version
 
+step "PostgreSQL (the store's tests run on SQLite and on PostgreSQL)"
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  version=$(ls /etc/postgresql | sort -n | tail -1)
+  pg_ctlcluster "$version" main start || true
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+fi
+# The tests connect as postgres to database test over TCP; make sure both answer.
+if ! psql -w -h 127.0.0.1 -U postgres -d test -c 'select 1' >/dev/null 2>&1; then
+  su postgres -c "psql -q -c \"ALTER USER postgres PASSWORD 'postgres'\"" || true
+  su postgres -c "createdb test" 2>/dev/null || true
+  export GITGATE_TEST_POSTGRES_URL=postgres://postgres:postgres@127.0.0.1:5432/test
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
 step "npm packages (MCP conformance suite, GitHub OpenAPI description)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 

@@ -93,7 +93,7 @@ enum Command {
     },
     /// Print a new random 32-byte key as hex (for --secret-key-file or --audit-key-file).
     Keygen,
-    /// Write the tool schemas (tools.json, tools/*.json, TOKENS.md) to a directory.
+    /// Write the generated schemas (tools.json, tools/*.json, TOKENS.md, audit-event.schema.json).
     Schemas {
         /// Directory to write into (the repository keeps them in schemas/).
         #[arg(long, default_value = "schemas")]

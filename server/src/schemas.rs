@@ -1,5 +1,5 @@
-//! Generates the committed `schemas/` directory: the `tools/list` payload, one file per tool, and
-//! `TOKENS.md` with what each costs an agent in o200k_base tokens.
+//! Generates the committed `schemas/` directory: the `tools/list` payload, one file per tool,
+//! `TOKENS.md` with what each costs an agent in o200k_base tokens, and the audit event schema.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -84,6 +84,10 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     files.push(File {
         rel: "TOKENS.md".into(),
         contents: md,
+    });
+    files.push(File {
+        rel: "audit-event.schema.json".into(),
+        contents: pretty(&crate::audit::event_schema()),
     });
     Ok(files)
 }

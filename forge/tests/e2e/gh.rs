@@ -10,11 +10,18 @@ use serde_json::Value;
 
 use crate::{Forge, get, json, start};
 
+/// Whether the real gh is here. Under CI (`CI` set) its absence is a failure, not a skip:
+/// `scripts/test.sh` installs it, so a missing gh there means these tests silently test nothing.
 fn have_gh() -> bool {
-    std::process::Command::new("gh")
+    let present = std::process::Command::new("gh")
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        present || std::env::var_os("CI").is_none(),
+        "gh is not installed; run scripts/test.sh (it installs the Debian package gh)"
+    );
+    present
 }
 
 async fn gh(f: &Forge, login: &str, args: &[&str]) -> (bool, String, String) {
