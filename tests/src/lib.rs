@@ -1,1 +1,1 @@
-//! placeholder
+//! Cross-binary end-to-end tests live in `e2e/`; this library is empty on purpose.

@@ -1,0 +1,5 @@
+//! End-to-end tests across the binaries: the benchmark harness driving the gitgate binary.
+
+#![allow(clippy::unwrap_used)]
+
+mod micro;
