@@ -74,3 +74,70 @@ impl Recorder {
         Ok(appended.seq)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::{Decision, Outcome};
+
+    /// Where an audit append's time goes, in release:
+    /// `cargo test --release -p gitgate --lib recorder_cost -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread")]
+    #[ignore = "a measurement, not a check"]
+    async fn recorder_cost() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("a.db").display());
+        let store = Store::connect(&url).await.expect("store");
+        let key = AuditKey::from_bytes(&[7u8; 32]).expect("key");
+        let recorder = Recorder::new(store, key, None);
+        let args = serde_json::json!({"max_count": 5, "paths": ["src/lib.rs"]});
+        let r = recorder.clone();
+        let make = move || {
+            AuditEvent::new(
+                "bench",
+                "alice",
+                "local",
+                "git_status",
+                &args,
+                Decision {
+                    allowed: true,
+                    rule: "scope:admin;grant:**".into(),
+                },
+                Outcome {
+                    ok: true,
+                    code: None,
+                    message: None,
+                },
+            )
+        };
+        let n = 3000;
+        tokio::task::spawn_blocking(move || {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(make());
+            }
+            println!("event construction: {:?}/event", t.elapsed() / n);
+            let e = make();
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(e.to_canonical_json().expect("json"));
+            }
+            println!("canonical json: {:?}/event", t.elapsed() / n);
+            let mut samples = Vec::new();
+            for _ in 0..n {
+                let e = make();
+                let t = std::time::Instant::now();
+                r.record_blocking(&e).expect("sqlite").expect("recorded");
+                samples.push(t.elapsed());
+            }
+            samples.sort();
+            println!(
+                "record_blocking p50 {:?} p95 {:?}",
+                samples[n as usize / 2],
+                samples[n as usize * 95 / 100]
+            );
+        })
+        .await
+        .expect("join");
+    }
+}
