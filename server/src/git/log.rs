@@ -449,8 +449,6 @@ pub(super) fn rfc3339(time: git2::Time) -> String {
 pub(super) mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::io::Write;
-
     use super::*;
     use crate::git::testutil::Fixture;
 
@@ -513,28 +511,9 @@ pub(super) mod tests {
                 ));
             }
         }
-        fast_import(&f, &stream);
+        f.fast_import(&stream);
         f.git(&["reset", "-q", "--hard", "main"]);
         f
-    }
-
-    #[allow(clippy::disallowed_methods)]
-    fn fast_import(f: &Fixture, stream: &str) {
-        let mut child = std::process::Command::new("git")
-            .args(["fast-import", "--quiet"])
-            .current_dir(f.path())
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stream.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
     }
 
     /// main: a - b - M - d, where M merges a side branch (c1 touches `side.txt`, c2 touches

@@ -518,9 +518,7 @@ pub(crate) mod tests {
 
     /// A repository on `main` with `n` commits, each changing `file.txt` (and every tenth adding
     /// a file under `dir/`), built by one `git fast-import`; the worktree is checked out.
-    #[allow(clippy::disallowed_methods)] // fast-import reads the stream from stdin
     pub(crate) fn long_history(n: usize) -> Fixture {
-        use std::io::Write;
         let f = Fixture::new();
         let mut stream = String::new();
         let data =
@@ -541,21 +539,7 @@ pub(crate) mod tests {
                 data(&mut stream, &format!("file {i}\n"));
             }
         }
-        let mut child = std::process::Command::new("git")
-            .args(["fast-import", "--quiet"])
-            .current_dir(f.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stream.as_bytes())
-            .unwrap();
-        assert!(child.wait().unwrap().success());
+        f.fast_import(&stream);
         f.git(&["reset", "-q", "--hard", "main"]);
         f
     }

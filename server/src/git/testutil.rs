@@ -58,6 +58,26 @@ impl Fixture {
         self.git(&["rev-parse", "HEAD"]).trim().to_owned()
     }
 
+    /// Feeds a `git fast-import` stream to the fixture: a whole history in one process.
+    pub fn fast_import(&self, stream: &str) {
+        use std::io::Write;
+        let mut child = Command::new("git")
+            .args(["fast-import", "--quiet"])
+            .current_dir(self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stream.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success(), "git fast-import failed");
+    }
+
     /// Opens the fixture as gitgate does.
     pub fn open(&self) -> Repo {
         Repo::open("test", &self.path()).unwrap()
