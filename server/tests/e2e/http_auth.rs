@@ -290,3 +290,38 @@ fn no_auth_is_refused_off_loopback() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn the_audit_mirror_gets_one_json_line_per_event() {
+    let env = Env::new();
+    let mirror = env.data.path().join("audit.jsonl");
+    let s = Session::stdio(&env, &["--audit-mirror", mirror.to_str().unwrap()]).await;
+    s.call("git_status", json!({})).await;
+    s.call("git_log", json!({"max_count": 1})).await;
+    s.client.cancel().await.unwrap();
+    let text = std::fs::read_to_string(&mirror).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[1]["seq"], json!(2));
+    assert_eq!(lines[1]["prev_hash"], lines[0]["hash"]);
+    let stored = env.audit().await;
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].tool, "git_log");
+}
+
+#[tokio::test]
+async fn the_rate_limit_refuses_calls_past_the_budget() {
+    let env = Env::new();
+    let s = Session::stdio(&env, &["--rate-limit", "2"]).await;
+    for _ in 0..2 {
+        assert_eq!(s.call("git_status", json!({})).await.is_error, Some(false));
+    }
+    let refused = s.call("git_status", json!({})).await;
+    assert_eq!(refused.is_error, Some(true));
+    assert!(text(&refused).contains("rate limit"), "{}", text(&refused));
+    s.client.cancel().await.unwrap();
+    assert_eq!(denied_with(&env, "denied:rate-limit").await, 1);
+}
