@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod config;
 pub mod git;
+pub mod github;
 pub mod identity;
 pub mod jwt;
 pub mod policy;

@@ -1,0 +1,193 @@
+//! The GitHub backend: operations mirroring the gh CLI, each sent as the calling user with their
+//! own token through [`Clients`].
+//!
+//! Nothing here knows MCP. Every operation takes `(clients, user, args)` and returns the git
+//! backend's [`Output`]: compact text shaped like gh's, the same records as JSON for `json:
+//! [fields]` projection, and a "N more" line when a list was cut.
+
+mod client;
+mod contents;
+mod issues;
+mod pulls;
+mod repo;
+mod search;
+#[cfg(test)]
+mod tests;
+
+pub use client::{Clients, Error, GithubConfig, TokenSource};
+pub use contents::{CommitsArgs, FileArgs, commits, file};
+pub use issues::{
+    IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
+    issue_create, issue_edit, issue_list, issue_view,
+};
+pub use pulls::{
+    PrCreateArgs, PrDiffArgs, PrFilesArgs, PrListArgs, PrMergeArgs, PrReviewArgs, PrViewArgs,
+    pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
+};
+pub use repo::{RepoViewArgs, repo_view};
+pub use search::{SearchCodeArgs, SearchIssuesArgs, search_code, search_issues};
+
+use serde_json::Value;
+
+use crate::git::{Output, more_line};
+use client::{More, encode};
+
+/// gh's default list length.
+const DEFAULT_LIMIT: usize = 30;
+/// A larger limit is cut to this; the "more" line says so.
+const MAX_LIMIT: usize = 500;
+
+/// A validated `OWNER/NAME`, with both parts safe to put in a URL path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RepoName {
+    owner: String,
+    name: String,
+}
+
+impl RepoName {
+    /// Parses the `repo` argument, falling back to the configured default repository.
+    pub fn resolve(clients: &Clients, repo: Option<&str>) -> Result<Self, Error> {
+        let repo = repo
+            .or(clients.config().default_repo.as_deref())
+            .ok_or_else(|| Error::invalid("pass repo as OWNER/NAME"))?;
+        Self::parse(repo)
+    }
+
+    pub fn parse(repo: &str) -> Result<Self, Error> {
+        let bad = || Error::invalid(format!("bad repo '{repo}': expected OWNER/NAME"));
+        let (owner, name) = repo.split_once('/').ok_or_else(bad)?;
+        let ok = |s: &str| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        };
+        if !ok(owner) || !ok(name) {
+            return Err(bad());
+        }
+        Ok(Self {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// `/repos/OWNER/NAME` followed by `rest`.
+    pub fn api(&self, rest: &str) -> String {
+        format!("/repos/{}/{}{rest}", self.owner, self.name)
+    }
+}
+
+impl std::fmt::Display for RepoName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.owner, self.name)
+    }
+}
+
+/// The effective list length: gh's default of 30, at most [`MAX_LIMIT`].
+fn limit_of(limit: Option<usize>) -> Result<usize, Error> {
+    match limit {
+        Some(0) => Err(Error::invalid("limit must be at least 1")),
+        Some(n) => Ok(n.min(MAX_LIMIT)),
+        None => Ok(DEFAULT_LIMIT),
+    }
+}
+
+/// Assembles a list's [`Output`], ending the text with the "more" line when it was cut.
+fn list_output(
+    lines: Vec<String>,
+    records: Vec<Value>,
+    fields: &'static [&'static str],
+    more: More,
+    what: &str,
+    empty: &str,
+) -> Output {
+    let mut text = if lines.is_empty() {
+        empty.to_owned()
+    } else {
+        lines.join("\n")
+    };
+    let more = more
+        .words()
+        .and_then(|n| more_line_words(&mut text, &n, what, "raise limit"));
+    Output {
+        text,
+        data: Value::Array(records),
+        fields,
+        more,
+    }
+}
+
+/// [`more_line`] for a count already in words ("12", "at least 200").
+fn more_line_words(text: &mut String, n: &str, what: &str, how: &str) -> Option<String> {
+    match n.parse::<usize>() {
+        Ok(n) => more_line(text, n, what, how),
+        Err(_) => {
+            let line = format!("... {n} more {what}; {how}");
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&line);
+            Some(line)
+        }
+    }
+}
+
+/// A JSON string field, or "".
+fn s<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or("")
+}
+
+/// `login` of a user object field.
+fn login(v: &Value, key: &str) -> String {
+    v[key]["login"].as_str().unwrap_or("").to_owned()
+}
+
+/// Label names of an issue or pull request.
+fn label_names(v: &Value) -> Vec<String> {
+    v["labels"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .filter_map(|l| l["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Assignee logins of an issue or pull request.
+fn assignee_logins(v: &Value) -> Vec<String> {
+    v["assignees"]
+        .as_array()
+        .map(|ls| {
+            ls.iter()
+                .filter_map(|l| l["login"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The date part of a GitHub timestamp.
+fn day(ts: &str) -> &str {
+    ts.get(..10).unwrap_or(ts)
+}
+
+/// Percent-encodes each segment of a repository path (slashes kept).
+fn encode_path(path: &str) -> String {
+    path.split('/')
+        .filter(|p| !p.is_empty())
+        .map(encode)
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Cuts `text` to `max` lines, appending the "more" line; returns it for [`Output::more`].
+fn cut_lines(text: &mut String, max: usize, what: &str) -> Option<String> {
+    let total = text.lines().count();
+    if total <= max {
+        return None;
+    }
+    let keep: usize = text.split_inclusive('\n').take(max).map(str::len).sum();
+    text.truncate(keep);
+    more_line(text, total - max, what, "raise limit")
+}
