@@ -38,6 +38,25 @@ pub struct FileConfig {
     pub user: Option<UserEntry>,
     #[serde(default)]
     pub http: HttpSection,
+    /// The GitHub API the github toolset talks to; its presence switches that toolset on.
+    pub github: Option<GithubSection>,
+    /// Toolsets offered (`git`, `github`); default git, plus github when configured.
+    pub toolsets: Option<Vec<String>>,
+    /// Only these tools (by name), within the toolsets.
+    pub tools: Option<Vec<String>>,
+}
+
+/// Where GitHub is.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSection {
+    /// `https://api.github.com` (default), `https://HOST/api/v3` (GitHub Enterprise Server), or
+    /// a gitgate-forge address.
+    pub base_url: Option<String>,
+    /// `OWNER/NAME` used when a call names no repository.
+    pub default_repo: Option<String>,
+    /// Seconds one request may take (default 20).
+    pub timeout_secs: Option<u64>,
 }
 
 /// One served repository.

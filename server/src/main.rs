@@ -16,7 +16,7 @@ use gitgate::identity::{AuthMethod, Authenticator, Caller};
 use gitgate::jwt::JwtValidator;
 use gitgate::policy::Policy;
 use gitgate::service::GitGate;
-use gitgate::tools::{Backends, Catalogue, Services};
+use gitgate::tools::{Backends, Catalogue, Services, Toolset};
 use gitgate::transport;
 
 /// gitgate: git and GitHub for AI agents, as MCP tools.
@@ -177,6 +177,32 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     authorization_servers: Vec<String>,
+    /// GitHub API base: https://api.github.com, https://HOST/api/v3 (GitHub Enterprise Server)
+    /// or a gitgate-forge address. Switches the github toolset on. Each user's own GitHub token
+    /// is used: on HTTP the one stored with `gitgate users set-github-token`, on stdio
+    /// GITHUB_TOKEN or GH_TOKEN.
+    #[arg(long, value_name = "URL", env = "GITGATE_GITHUB_URL")]
+    github_url: Option<String>,
+    /// OWNER/NAME used by GitHub tools called without `repo`.
+    #[arg(long, value_name = "OWNER/NAME", env = "GITGATE_GITHUB_REPO")]
+    github_repo: Option<String>,
+    /// Toolsets to offer: git, github (comma-separated). Default: git, plus github when a
+    /// GitHub URL is configured. `--toolsets github` alone talks to api.github.com.
+    #[arg(
+        long,
+        value_name = "LIST",
+        env = "GITGATE_TOOLSETS",
+        value_delimiter = ','
+    )]
+    toolsets: Vec<String>,
+    /// Offer only these tools (comma-separated names), within the toolsets.
+    #[arg(
+        long,
+        value_name = "LIST",
+        env = "GITGATE_TOOLS",
+        value_delimiter = ','
+    )]
+    tools: Vec<String>,
     /// Development only, with --stdio or --no-auth: write no audit events (used to measure
     /// their cost).
     #[arg(long, hide = true)]
@@ -300,9 +326,30 @@ fn serve(args: ServeArgs) -> Result<()> {
             args.rate_limit.or(file.rate_limit_per_minute),
         ));
         let local = local_caller(&args, &file, &repos)?;
+        let tools = ToolChoice::new(&args, &file)?;
+        let github = match &tools.github {
+            None => None,
+            Some(config) => {
+                let tokens: Arc<dyn gitgate::github::TokenSource> = if args.stdio || args.no_auth {
+                    Arc::new(gitgate::github::SharedToken::from_env())
+                } else {
+                    Arc::new(gitgate::github::StoreTokens::new(
+                        store.clone(),
+                        secret.clone(),
+                    ))
+                };
+                Some(
+                    gitgate::github::Clients::new(config.clone(), tokens)
+                        .context("setting up the GitHub client")?,
+                )
+            }
+        };
         let services = Services {
-            backends: Arc::new(Backends { repos: opened }),
-            catalogue: Arc::new(Catalogue::new()),
+            backends: Arc::new(Backends {
+                repos: opened,
+                github,
+            }),
+            catalogue: Arc::new(tools.catalogue),
             policy,
             recorder,
         };
@@ -393,6 +440,66 @@ fn serve(args: ServeArgs) -> Result<()> {
             .await
             .context("HTTP server failed")
     })
+}
+
+/// Which tools this server offers, and the GitHub configuration when the github toolset is on.
+struct ToolChoice {
+    catalogue: Catalogue,
+    github: Option<gitgate::github::GithubConfig>,
+}
+
+impl ToolChoice {
+    fn new(args: &ServeArgs, file: &FileConfig) -> Result<Self> {
+        let section = file.github.clone().unwrap_or_default();
+        let base_url = args.github_url.clone().or(section.base_url.clone());
+        let named: Vec<String> = if !args.toolsets.is_empty() {
+            args.toolsets.clone()
+        } else {
+            file.toolsets.clone().unwrap_or_default()
+        };
+        let mut toolsets = named
+            .iter()
+            .filter(|t| !t.trim().is_empty())
+            .map(|t| Toolset::parse(t).map_err(anyhow::Error::msg))
+            .collect::<Result<Vec<_>>>()
+            .context("--toolsets")?;
+        if toolsets.is_empty() {
+            toolsets.push(Toolset::Git);
+            if base_url.is_some() || file.github.is_some() {
+                toolsets.push(Toolset::Github);
+            }
+        }
+        let only: Vec<String> = if !args.tools.is_empty() {
+            args.tools.clone()
+        } else {
+            file.tools.clone().unwrap_or_default()
+        };
+        let only: Vec<String> = only
+            .into_iter()
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let catalogue = Catalogue::select(&toolsets, (!only.is_empty()).then_some(&only[..]))
+            .map_err(anyhow::Error::msg)
+            .context("--tools")?;
+        let github = if toolsets.contains(&Toolset::Github) {
+            let mut config = gitgate::github::GithubConfig::default();
+            if let Some(url) = base_url {
+                config.base_url = url.trim_end_matches('/').to_owned();
+            }
+            if let Some(secs) = section.timeout_secs {
+                config.timeout = std::time::Duration::from_secs(secs.max(1));
+            }
+            config.default_repo = args.github_repo.clone().or(section.default_repo);
+            if let Some(repo) = &config.default_repo {
+                gitgate::github::check_repo_name(repo)?;
+            }
+            Some(config)
+        } else {
+            None
+        };
+        Ok(Self { catalogue, github })
+    }
 }
 
 /// The stdio user (and the `--no-auth` caller): name and identity from flags or `[user]`, scopes

@@ -281,6 +281,11 @@ impl Grants {
         })
     }
 
+    /// Whether every repository is granted (`**`), so a call may span repositories.
+    pub fn unrestricted(&self) -> bool {
+        self.patterns.iter().any(|p| p == "**")
+    }
+
     /// The patterns, in the order given.
     pub fn patterns(&self) -> &[String] {
         &self.patterns
@@ -401,6 +406,9 @@ pub enum Denial {
     MissingScope(Scope),
     /// The target repository name is malformed.
     InvalidRepo,
+    /// The call names no repository, and only a caller granted every repository may make such a
+    /// call (a search across all of GitHub).
+    RepoRequired,
     /// No grant matches this (well-formed) repository.
     NoGrant {
         /// The repository asked for.
@@ -438,11 +446,12 @@ impl Decision {
         }
     }
 
-    fn deny(denial: Denial) -> Decision {
+    pub fn deny(denial: Denial) -> Decision {
         let rule = match &denial {
             Denial::ReadOnly => "denied:read-only".to_owned(),
             Denial::MissingScope(scope) => format!("denied:missing-scope:{scope}"),
             Denial::InvalidRepo => "denied:invalid-repo".to_owned(),
+            Denial::RepoRequired => "denied:repo-required".to_owned(),
             Denial::NoGrant { repo } => format!("denied:no-grant:{repo}"),
             Denial::RateLimited { .. } => "denied:rate-limit".to_owned(),
         };
@@ -467,6 +476,9 @@ impl Decision {
             }
             Some(Denial::InvalidRepo) => format!(
                 "{tool}: the repository name is not valid; use `owner/name` or a local repository name"
+            ),
+            Some(Denial::RepoRequired) => format!(
+                "{tool}: name the repository (repo: OWNER/NAME); {user} may only reach granted repositories"
             ),
             Some(Denial::NoGrant { repo }) => format!(
                 "{user} has no grant for repository {repo} ({tool}); ask an admin to grant it"

@@ -54,11 +54,14 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     let tools: Vec<Tool> = catalogue.tools();
     let mut table = String::new();
     let mut git_total = 0;
+    let mut github_total = 0;
     for tool in &tools {
         let value = serde_json::to_value(tool).unwrap_or_default();
         let tokens = count(&value.to_string());
         if tool.name.starts_with("git_") {
             git_total += tokens;
+        } else if tool.name.starts_with("gh_") {
+            github_total += tokens;
         }
         let _ = writeln!(table, "| `{}` | {tokens} |", tool.name);
         files.push(File {
@@ -78,6 +81,8 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     let _ = write!(
         md,
         "\nAll git tools: {git_total} tokens (budget 1,500).\n\
+         All GitHub tools: {github_total} tokens (budget 2,500; the official GitHub MCP server's \
+         default tools take about 14,000).\n\
          Whole `tools/list` result ({} tools): {total} tokens.\n",
         tools.len()
     );
@@ -153,19 +158,34 @@ mod tests {
         }
     }
 
-    #[test]
-    fn git_tools_fit_the_token_budget() {
-        let catalogue = Catalogue::new();
-        let git: Vec<Tool> = catalogue
+    /// o200k tokens of a `tools/list` result holding the tools whose names start with `prefix`.
+    fn list_tokens(prefix: &str) -> (usize, usize) {
+        let tools: Vec<Tool> = Catalogue::new()
             .tools()
             .into_iter()
-            .filter(|t| t.name.starts_with("git_"))
+            .filter(|t| t.name.starts_with(prefix))
             .collect();
-        let payload = serde_json::json!({ "tools": git }).to_string();
-        let tokens = o200k_tokens(&payload).expect("tokenizer");
+        let payload = serde_json::json!({ "tools": tools }).to_string();
+        (tools.len(), o200k_tokens(&payload).expect("tokenizer"))
+    }
+
+    #[test]
+    fn git_tools_fit_the_token_budget() {
+        let (n, tokens) = list_tokens("git_");
+        assert_eq!(n, 14);
         assert!(
             tokens <= 1500,
             "git tools take {tokens} o200k tokens in tools/list; budget 1500"
+        );
+    }
+
+    #[test]
+    fn github_tools_fit_the_token_budget() {
+        let (n, tokens) = list_tokens("gh_");
+        assert_eq!(n, 17);
+        assert!(
+            tokens <= 2500,
+            "GitHub tools take {tokens} o200k tokens in tools/list; budget 2500"
         );
     }
 

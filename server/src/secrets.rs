@@ -253,6 +253,29 @@ impl Drop for SecretBytes {
 
 /// Encrypts `plaintext`: `version || random nonce || AES-256-GCM(ciphertext || tag)`.
 pub fn encrypt(key: &SecretKey, plaintext: &[u8]) -> Vec<u8> {
+    encrypt_with_aad(key, &[VERSION], plaintext)
+}
+
+/// Encrypts a user's GitHub token bound to that user's name (it is part of the authenticated
+/// data): a ciphertext copied onto another user's row in the store fails to decrypt there,
+/// so nobody with write access to the store alone can make gitgate act as another person.
+pub fn encrypt_for_user(key: &SecretKey, user: &str, plaintext: &[u8]) -> Vec<u8> {
+    encrypt_with_aad(key, &user_aad(user), plaintext)
+}
+
+/// Decrypts what [`encrypt_for_user`] wrote for `user`.
+pub fn decrypt_for_user(key: &SecretKey, user: &str, blob: &[u8]) -> Result<SecretBytes, Error> {
+    decrypt_with_aad(key, &user_aad(user), blob)
+}
+
+fn user_aad(user: &str) -> Vec<u8> {
+    let mut aad = vec![VERSION];
+    aad.extend_from_slice(b"github-token:");
+    aad.extend_from_slice(user.as_bytes());
+    aad
+}
+
+fn encrypt_with_aad(key: &SecretKey, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce);
     let mut blob = Vec::with_capacity(MIN_BLOB_LEN + plaintext.len());
@@ -261,7 +284,7 @@ pub fn encrypt(key: &SecretKey, plaintext: &[u8]) -> Vec<u8> {
     let mut body = Vec::with_capacity(plaintext.len() + TAG_LEN);
     body.extend_from_slice(plaintext);
     key.cipher()
-        .encrypt_in_place(&Nonce::from(nonce), &[VERSION], &mut body)
+        .encrypt_in_place(&Nonce::from(nonce), aad, &mut body)
         .expect("AES-GCM fails only for plaintexts over 64 GiB, far beyond any token");
     blob.extend_from_slice(&body);
     blob
@@ -270,6 +293,10 @@ pub fn encrypt(key: &SecretKey, plaintext: &[u8]) -> Vec<u8> {
 /// Decrypts a blob written by [`encrypt`]. A wrong key, a flipped bit or a truncated blob is an
 /// error, never a panic.
 pub fn decrypt(key: &SecretKey, blob: &[u8]) -> Result<SecretBytes, Error> {
+    decrypt_with_aad(key, &[VERSION], blob)
+}
+
+fn decrypt_with_aad(key: &SecretKey, aad: &[u8], blob: &[u8]) -> Result<SecretBytes, Error> {
     if blob.len() < MIN_BLOB_LEN {
         return Err(Error::Truncated { len: blob.len() });
     }
@@ -284,7 +311,7 @@ pub fn decrypt(key: &SecretKey, blob: &[u8]) -> Result<SecretBytes, Error> {
     // Decrypt in place inside the wiping wrapper so no unwiped copy of the plaintext exists.
     let mut out = SecretBytes(body.to_vec());
     key.cipher()
-        .decrypt_in_place(&Nonce::from(nonce), &[VERSION], &mut out.0)
+        .decrypt_in_place(&Nonce::from(nonce), aad, &mut out.0)
         .map_err(|_| Error::DecryptFailed {
             key_id: key.key_id(),
         })?;
@@ -477,5 +504,23 @@ mod tests {
         let generated = SecretKey::generate_hex();
         assert_eq!(generated.len(), 64);
         assert!(SecretKey::from_text(&generated).is_ok());
+    }
+
+    #[test]
+    fn a_user_bound_token_does_not_open_for_another_user() {
+        let key = test_key();
+        let blob = encrypt_for_user(&key, "alice", b"ghp_alice");
+        assert_eq!(
+            decrypt_for_user(&key, "alice", &blob)
+                .expect("alice's own")
+                .as_str()
+                .ok(),
+            Some("ghp_alice")
+        );
+        assert!(decrypt_for_user(&key, "bob", &blob).is_err());
+        assert!(
+            decrypt(&key, &blob).is_err(),
+            "unbound decrypt must not open it"
+        );
     }
 }

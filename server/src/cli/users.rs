@@ -436,7 +436,10 @@ async fn set_github_token(
         bail!("the GitHub token contains whitespace; give the token alone on one line");
     }
     store
-        .set_github_token(name, secrets::encrypt(&key, github_token.as_bytes()))
+        .set_github_token(
+            name,
+            secrets::encrypt_for_user(&key, name, github_token.as_bytes()),
+        )
         .await
         .with_context(|| format!("storing the GitHub token of {name:?}"))?;
     println!(
@@ -472,7 +475,7 @@ async fn ensure_key_matches(store: &Store, key: &SecretKey, name: &str) -> Resul
         .await
         .with_context(|| format!("reading the GitHub token of {:?}", other.name))?;
     if let Some(blob) = blob
-        && secrets::decrypt(key, &blob).is_err()
+        && secrets::decrypt_for_user(key, &other.name, &blob).is_err()
     {
         bail!(
             "the secret key (id {}) does not decrypt the GitHub token already stored for {:?}; \

@@ -48,21 +48,33 @@ impl Default for GithubConfig {
     }
 }
 
-/// Where a user's GitHub token comes from (the store in production, a map in tests).
+/// A token lookup in flight (the store is asynchronous).
+pub type TokenFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<String>, Error>> + Send + 'a>>;
+
+/// Where a user's GitHub token comes from: the store (encrypted) on HTTP, the environment on
+/// stdio, a map in tests. Asked once per user; the client built from it is then kept.
 pub trait TokenSource: Send + Sync {
     /// The user's GitHub token, if they set one.
-    fn github_token(&self, user: &str) -> Option<String>;
+    fn github_token<'a>(&'a self, user: &'a str) -> TokenFuture<'a>;
+
+    /// What to do when a user has none, for the error the agent reads.
+    fn missing_hint(&self) -> &'static str {
+        "an operator sets one with gitgate users set-github-token"
+    }
 }
 
 impl TokenSource for HashMap<String, String> {
-    fn github_token(&self, user: &str) -> Option<String> {
-        self.get(user).cloned()
+    fn github_token<'a>(&'a self, user: &'a str) -> TokenFuture<'a> {
+        let token = self.get(user).cloned();
+        Box::pin(async move { Ok(token) })
     }
 }
 
 impl TokenSource for std::collections::BTreeMap<String, String> {
-    fn github_token(&self, user: &str) -> Option<String> {
-        self.get(user).cloned()
+    fn github_token<'a>(&'a self, user: &'a str) -> TokenFuture<'a> {
+        let token = self.get(user).cloned();
+        Box::pin(async move { Ok(token) })
     }
 }
 
@@ -78,8 +90,10 @@ pub enum Error {
     NotFound { what: String },
     #[error("GitHub rejected {user}'s token; set a new one with gitgate users set-github-token")]
     Unauthorized { user: String },
-    #[error("{user} has no GitHub token; set one with gitgate users set-github-token")]
-    NoToken { user: String },
+    #[error("{user} has no GitHub token; {hint}")]
+    NoToken { user: String, hint: &'static str },
+    #[error("cannot read {user}'s GitHub token: {message}")]
+    TokenUnavailable { user: String, message: String },
     #[error("GitHub answered {status}: {message}")]
     Upstream { status: u16, message: String },
     #[error("GitHub did not answer within {} s", .0.as_secs_f32())]
@@ -257,15 +271,17 @@ impl Clients {
         self.by_user.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn client(&self, user: &str) -> Result<Octocrab, Error> {
+    async fn client(&self, user: &str) -> Result<Octocrab, Error> {
         if let Some(c) = self.lock().get(user) {
             return Ok(c.clone());
         }
         let token = self
             .tokens
             .github_token(user)
+            .await?
             .ok_or_else(|| Error::NoToken {
                 user: user.to_owned(),
+                hint: self.tokens.missing_hint(),
             })?;
         let client = self
             .base
@@ -290,7 +306,7 @@ impl Clients {
         req: &Req,
         extra: &[(&'static str, String)],
     ) -> Result<Reply, Error> {
-        let client = self.client(user)?;
+        let client = self.client(user).await?;
         // A POST that failed with a 500 may have been applied; only refusals are retried for it.
         let idempotent = req.method != Method::POST;
         let mut waited = Duration::ZERO;

@@ -39,7 +39,7 @@ pub struct CommitsArgs {
 /// Lines of a file shown when no limit is given.
 const FILE_LINES: usize = 2000;
 
-const COMMIT_FIELDS: &[&str] = &["sha", "short", "date", "author", "subject", "url"];
+pub(crate) const COMMIT_FIELDS: &[&str] = &["sha", "short", "date", "author", "subject", "url"];
 
 /// Runs `gh_file`: a file's text (cut at `limit` lines) or a directory's entries.
 pub async fn file(clients: &Clients, user: &str, args: &FileArgs) -> Result<Output, Error> {

@@ -114,7 +114,7 @@ pub struct IssueEditArgs {
     pub reason: Option<Reason>,
 }
 
-const LIST_FIELDS: &[&str] = &[
+pub(crate) const LIST_FIELDS: &[&str] = &[
     "number",
     "title",
     "state",
@@ -127,7 +127,7 @@ const LIST_FIELDS: &[&str] = &[
     "url",
 ];
 
-const VIEW_FIELDS: &[&str] = &[
+pub(crate) const VIEW_FIELDS: &[&str] = &[
     "number",
     "title",
     "state",

@@ -13,8 +13,9 @@ mod repo;
 mod search;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
-pub use client::{Clients, Error, GithubConfig, TokenSource};
+pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource};
 pub use contents::{CommitsArgs, FileArgs, commits, file};
 pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
@@ -26,8 +27,20 @@ pub use pulls::{
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use search::{SearchCodeArgs, SearchIssuesArgs, search_code, search_issues};
+pub use tokens::{SharedToken, StoreTokens};
 
 use serde_json::Value;
+
+/// The fields each listing tool offers to `json: [...]`.
+pub(crate) mod fields {
+    pub(crate) use super::contents::COMMIT_FIELDS as COMMITS;
+    pub(crate) use super::issues::{LIST_FIELDS as ISSUE_LIST, VIEW_FIELDS as ISSUE_VIEW};
+    pub(crate) use super::pulls::{
+        FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST, VIEW_FIELDS as PR_VIEW,
+    };
+    pub(crate) use super::repo::FIELDS as REPO_VIEW;
+    pub(crate) use super::search::{CODE_FIELDS as SEARCH_CODE, ISSUE_FIELDS as SEARCH_ISSUES};
+}
 
 use crate::git::{Output, more_line};
 use client::{More, encode};
@@ -36,6 +49,11 @@ use client::{More, encode};
 const DEFAULT_LIMIT: usize = 30;
 /// A larger limit is cut to this; the "more" line says so.
 const MAX_LIMIT: usize = 500;
+
+/// Checks an `OWNER/NAME` given in configuration.
+pub fn check_repo_name(repo: &str) -> Result<(), Error> {
+    RepoName::parse(repo).map(|_| ())
+}
 
 /// A validated `OWNER/NAME`, with both parts safe to put in a URL path.
 #[derive(Debug, Clone, PartialEq, Eq)]

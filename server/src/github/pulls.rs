@@ -121,7 +121,7 @@ pub struct PrReviewArgs {
     pub body: Option<String>,
 }
 
-const LIST_FIELDS: &[&str] = &[
+pub(crate) const LIST_FIELDS: &[&str] = &[
     "number",
     "title",
     "state",
@@ -135,7 +135,7 @@ const LIST_FIELDS: &[&str] = &[
     "url",
 ];
 
-const VIEW_FIELDS: &[&str] = &[
+pub(crate) const VIEW_FIELDS: &[&str] = &[
     "number",
     "title",
     "state",
@@ -157,7 +157,8 @@ const VIEW_FIELDS: &[&str] = &[
     "reviews",
 ];
 
-const FILE_FIELDS: &[&str] = &["path", "status", "additions", "deletions", "previousPath"];
+pub(crate) const FILE_FIELDS: &[&str] =
+    &["path", "status", "additions", "deletions", "previousPath"];
 
 /// Diff lines shown when no limit is given.
 const DIFF_LINES: usize = 1000;

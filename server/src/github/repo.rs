@@ -14,7 +14,7 @@ pub struct RepoViewArgs {
     pub repo: Option<String>,
 }
 
-const FIELDS: &[&str] = &[
+pub(crate) const FIELDS: &[&str] = &[
     "nameWithOwner",
     "description",
     "defaultBranch",

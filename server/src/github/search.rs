@@ -7,6 +7,25 @@ use super::client::{More, Req};
 use super::issues::{issue_line, issue_record};
 use super::{Clients, Error, Output, RepoName, limit_of, list_output, s};
 
+/// Qualifiers that widen a search to other owners or repositories. The repository is named by
+/// the `repo` argument (which policy checks against the caller's grants), never inside the query
+/// text, where GitHub would OR a second `repo:` with ours and reach outside the grants.
+const SCOPE_QUALIFIERS: &[&str] = &["repo:", "org:", "user:", "owner:"];
+
+/// The query text, refused when it carries a scope qualifier.
+fn own_query(query: &str) -> Result<String, Error> {
+    let lower = query.to_ascii_lowercase();
+    for word in lower.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+        let word = word.trim_start_matches(['-', '"', '\'']);
+        if let Some(q) = SCOPE_QUALIFIERS.iter().find(|q| word.starts_with(**q)) {
+            return Err(Error::invalid(format!(
+                "the query must not contain `{q}`; name the repository with repo: OWNER/NAME"
+            )));
+        }
+    }
+    Ok(query.trim().to_owned())
+}
+
 /// Arguments of `gh_search_issues`.
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -37,7 +56,7 @@ pub struct SearchCodeArgs {
     pub limit: Option<usize>,
 }
 
-const ISSUE_FIELDS: &[&str] = &[
+pub(crate) const ISSUE_FIELDS: &[&str] = &[
     "repository",
     "number",
     "title",
@@ -52,7 +71,7 @@ const ISSUE_FIELDS: &[&str] = &[
     "isPullRequest",
 ];
 
-const CODE_FIELDS: &[&str] = &["repository", "path", "sha", "url"];
+pub(crate) const CODE_FIELDS: &[&str] = &["repository", "path", "sha", "url"];
 
 /// Runs `gh_search_issues`: the flags become qualifiers, as gh adds them.
 pub async fn search_issues(
@@ -61,7 +80,7 @@ pub async fn search_issues(
     args: &SearchIssuesArgs,
 ) -> Result<Output, Error> {
     let limit = limit_of(args.limit)?;
-    let mut q = vec![args.query.trim().to_owned()];
+    let mut q = vec![own_query(&args.query)?];
     if let Some(r) = args
         .repo
         .as_deref()
@@ -129,7 +148,7 @@ pub async fn search_code(
     args: &SearchCodeArgs,
 ) -> Result<Output, Error> {
     let limit = limit_of(args.limit)?;
-    let mut q = vec![args.query.trim().to_owned()];
+    let mut q = vec![own_query(&args.query)?];
     if let Some(r) = args
         .repo
         .as_deref()
@@ -231,5 +250,31 @@ fn quote(v: &str) -> String {
         format!("\"{v}\"")
     } else {
         v.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::own_query;
+
+    #[test]
+    fn scope_qualifiers_in_the_query_are_refused() {
+        for q in [
+            "repo:evil/x bug",
+            "bug REPO:evil/x",
+            "bug -repo:a/b",
+            "(org:evil)",
+            "user:someone",
+            "owner:x crash",
+            "\"repo:evil/x\"",
+        ] {
+            let err = own_query(q).expect_err(q).to_string();
+            assert!(err.contains("name the repository with repo"), "{q}: {err}");
+        }
+        assert_eq!(
+            own_query(" crash in:title label:bug ").expect("plain"),
+            "crash in:title label:bug"
+        );
+        assert_eq!(own_query("reporting").expect("word"), "reporting");
     }
 }

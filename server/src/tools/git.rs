@@ -1,6 +1,6 @@
 //! The git tools: names and arguments mirror git's own commands.
 
-use super::{Backends, Effect, GitCall, ToolError, ToolSpec, define, parse_args};
+use super::{Backends, Effect, GitCall, Handler, ToolError, ToolSpec, Toolset, define, parse_args};
 use crate::git::{self, Output};
 use crate::identity::Caller;
 use crate::policy::ToolClass;
@@ -17,7 +17,8 @@ macro_rules! git_tool {
             tool: define::<$args>($name, $desc, $effect, $fields),
             effect: $effect,
             class: class($effect),
-            handler,
+            toolset: Toolset::Git,
+            handler: Handler::Git(handler),
         }
     }};
 }
@@ -158,7 +159,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             ),
             effect: Write,
             class: class(Write),
-            handler: commit_handler,
+            toolset: Toolset::Git,
+            handler: Handler::Git(commit_handler),
         },
         git_tool!(
             "git_create_branch",

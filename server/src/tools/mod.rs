@@ -2,6 +2,7 @@
 //! and the one place where backend errors become what the agent reads.
 
 mod git;
+mod github;
 mod output;
 mod schema;
 
@@ -25,6 +26,34 @@ use crate::policy::Policy;
 #[derive(Debug)]
 pub struct Backends {
     pub repos: Repos,
+    /// The GitHub API, when the github toolset is on.
+    pub github: Option<crate::github::Clients>,
+}
+
+/// A group of tools switched on or off together (`--toolsets git,github`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Toolset {
+    Git,
+    Github,
+}
+
+impl Toolset {
+    pub const ALL: [Toolset; 2] = [Toolset::Git, Toolset::Github];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Toolset::Git => "git",
+            Toolset::Github => "github",
+        }
+    }
+
+    /// Parses `git` or `github`.
+    pub fn parse(name: &str) -> Result<Toolset, String> {
+        Toolset::ALL
+            .into_iter()
+            .find(|t| t.as_str() == name.trim())
+            .ok_or_else(|| format!("unknown toolset '{name}'; toolsets: git, github"))
+    }
 }
 
 /// What a tool does to the world, for annotations and (later) policy.
@@ -39,6 +68,21 @@ pub enum Effect {
 /// Runs a git tool: the repository is resolved, the arguments parsed; returns the backend's output.
 type GitHandler = fn(&Backends, &Caller, GitCall) -> Result<Output, ToolError>;
 
+/// A GitHub call in flight.
+pub(crate) type GithubFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Output, ToolError>> + Send + 'a>>;
+
+/// Runs a GitHub tool as `user` with the arguments (`repo` included).
+type GithubHandler =
+    for<'a> fn(&'a crate::github::Clients, &'a str, Map<String, Value>) -> GithubFuture<'a>;
+
+/// How a tool runs: git in process (blocking), GitHub over the network (async).
+#[derive(Clone, Copy)]
+enum Handler {
+    Git(GitHandler),
+    Github(GithubHandler),
+}
+
 /// A git tool call after the common arguments were taken out.
 #[derive(Debug)]
 pub struct GitCall {
@@ -52,7 +96,8 @@ pub struct ToolSpec {
     pub effect: Effect,
     /// What policy checks: the domain and whether it writes.
     pub class: crate::policy::ToolClass,
-    handler: GitHandler,
+    pub toolset: Toolset,
+    handler: Handler,
 }
 
 impl std::fmt::Debug for ToolSpec {
@@ -122,9 +167,33 @@ pub struct Catalogue {
 impl Catalogue {
     /// Every tool gitgate offers.
     pub fn new() -> Self {
-        Self {
-            specs: git::specs(),
+        let mut specs = git::specs();
+        specs.extend(github::specs());
+        Self { specs }
+    }
+
+    /// The tools of the given toolsets, optionally only those named (`--tools`). An unknown
+    /// tool name is an error naming the known ones, so a typo does not silently drop a tool.
+    pub fn select(toolsets: &[Toolset], only: Option<&[String]>) -> Result<Self, String> {
+        let all = Self::new();
+        if let Some(names) = only {
+            for name in names {
+                if all.get(name).is_none() {
+                    let known: Vec<_> = all.specs.iter().map(|s| s.tool.name.as_ref()).collect();
+                    return Err(format!(
+                        "unknown tool '{name}'; tools: {}",
+                        known.join(", ")
+                    ));
+                }
+            }
         }
+        let specs = all
+            .specs
+            .into_iter()
+            .filter(|s| toolsets.contains(&s.toolset))
+            .filter(|s| only.is_none_or(|names| names.iter().any(|n| *n == s.tool.name)))
+            .collect();
+        Ok(Self { specs })
     }
 
     /// Definitions in `tools/list` order.
@@ -215,7 +284,7 @@ impl Services {
     ) -> CallToolResult {
         let started = Instant::now();
         let raw = Value::Object(arguments.clone().unwrap_or_default());
-        let (result, decision, outcome, target) = self.run(ctx, name, arguments);
+        let (result, decision, outcome, target) = self.run(runtime, ctx, name, arguments);
         let Some(recorder) = &self.recorder else {
             return result;
         };
@@ -231,6 +300,12 @@ impl Services {
         event.session = ctx.session.clone();
         event.client = ctx.client.clone();
         event.target.repo = target;
+        event.target.issue = raw.get("number").and_then(Value::as_u64);
+        event.target.git_ref = ["ref", "rev", "branch", "name", "head"]
+            .iter()
+            .find_map(|k| raw.get(*k).and_then(Value::as_str))
+            .filter(|_| name != "gh_issue_create")
+            .map(str::to_owned);
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
         event.bytes_in = raw.to_string().len() as u64;
         event.bytes_out = result_bytes(&result);
@@ -252,6 +327,7 @@ impl Services {
 
     fn run(
         &self,
+        runtime: &tokio::runtime::Handle,
         ctx: &CallContext,
         name: &str,
         arguments: Option<Map<String, Value>>,
@@ -275,11 +351,28 @@ impl Services {
             Some(Value::String(s)) => Some(s),
             Some(_) => Some(String::new()),
         };
-        // The repository policy judges: the one named, or the only one configured.
-        let target = repo.clone().or_else(|| self.backends.repos.single_name());
-        let verdict = self
+        // The repository policy judges: the one named, or the default (the only local one, or
+        // the configured GitHub repository).
+        let target = repo.clone().or_else(|| match spec.handler {
+            Handler::Git(_) => self.backends.repos.single_name(),
+            Handler::Github(_) => self
+                .backends
+                .github
+                .as_ref()
+                .and_then(|c| c.config().default_repo.clone()),
+        });
+        let mut verdict = self
             .policy
             .decide(&ctx.caller.principal, spec.class, target.as_deref());
+        // A GitHub call naming no repository (a search across GitHub) would reach past the
+        // grants: only a caller granted every repository may make one.
+        if verdict.allowed
+            && target.is_none()
+            && matches!(spec.handler, Handler::Github(_))
+            && !ctx.caller.principal.grants.unrestricted()
+        {
+            verdict = crate::policy::Decision::deny(crate::policy::Denial::RepoRequired);
+        }
         let decision = AuditDecision {
             allowed: verdict.allowed,
             rule: verdict.rule.clone(),
@@ -293,7 +386,23 @@ impl Services {
             return (error_result(&e), decision, fail(e), target);
         }
         let rendered = take_json_fields(&mut args).and_then(|json| {
-            let output = (spec.handler)(&self.backends, &ctx.caller, GitCall { repo, args })?;
+            let output = match spec.handler {
+                Handler::Git(handler) => {
+                    handler(&self.backends, &ctx.caller, GitCall { repo, args })?
+                }
+                Handler::Github(handler) => {
+                    let clients = self.backends.github.as_ref().ok_or_else(|| {
+                        ToolError::with_code(
+                            "unavailable",
+                            "GitHub is not configured on this server",
+                        )
+                    })?;
+                    if let Some(repo) = repo {
+                        args.insert("repo".into(), Value::String(repo));
+                    }
+                    runtime.block_on(handler(clients, ctx.caller.user(), args))?
+                }
+            };
             render(&output, json.as_deref())
         });
         match rendered {

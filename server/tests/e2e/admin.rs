@@ -494,7 +494,7 @@ fn github_tokens(g: &Gate) {
             let blob = store.github_token(name).await.unwrap().unwrap();
             store.close().await;
             let key = gitgate::secrets::SecretKey::from_file(key_file.as_ref()).unwrap();
-            gitgate::secrets::decrypt(&key, &blob)
+            gitgate::secrets::decrypt_for_user(&key, name, &blob)
                 .unwrap()
                 .as_str()
                 .unwrap()

@@ -4,6 +4,7 @@
 
 mod admin;
 mod cli;
+mod github;
 mod harness;
 mod http_auth;
 mod protocol;

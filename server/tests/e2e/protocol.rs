@@ -31,16 +31,46 @@ async fn tools_list_is_the_committed_catalogue() {
     )
     .unwrap();
     let env = Env::new();
+    // Without GitHub configured, the git toolset alone.
+    let git_only: Vec<serde_json::Value> = committed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["name"].as_str().unwrap().starts_with("git_"))
+        .cloned()
+        .collect();
+    assert_eq!(git_only.len(), 14);
     for transport in TRANSPORTS {
         let s = Session::start(transport, &env).await;
         let tools = s.client.list_all_tools().await.unwrap();
         assert_eq!(
             serde_json::to_value(&tools).unwrap(),
-            committed["tools"],
+            serde_json::Value::Array(git_only.clone()),
             "{transport:?}"
         );
         s.client.cancel().await.unwrap();
     }
+    // Both toolsets: the whole committed catalogue, in order.
+    let s = Session::stdio(&env, &["--toolsets", "git,github"]).await;
+    let tools = s.client.list_all_tools().await.unwrap();
+    assert_eq!(serde_json::to_value(&tools).unwrap(), committed["tools"]);
+    s.client.cancel().await.unwrap();
+    // A chosen few.
+    let s = Session::stdio(
+        &env,
+        &["--toolsets", "git,github", "--tools", "git_log,gh_pr_view"],
+    )
+    .await;
+    let names: Vec<String> = s
+        .client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(names, ["git_log", "gh_pr_view"]);
+    s.client.cancel().await.unwrap();
 }
 
 #[tokio::test]

@@ -1,0 +1,210 @@
+//! The GitHub tools: names and arguments mirror the gh CLI (`gh issue list` → `gh_issue_list`).
+//! Each call goes out as the calling user, with that user's own GitHub token.
+
+use serde_json::{Map, Value};
+
+use super::{Effect, GithubFuture, Handler, ToolError, ToolSpec, Toolset, define, parse_args};
+use crate::github::{self, Clients, fields};
+use crate::policy::ToolClass;
+
+/// Declares one GitHub tool over an operation `op(clients, user, &args)`.
+macro_rules! gh_tool {
+    ($name:literal, $desc:literal, $effect:expr, $class:expr, $args:ty, $op:path, $fields:expr) => {{
+        fn handler<'a>(
+            clients: &'a Clients,
+            user: &'a str,
+            args: Map<String, Value>,
+        ) -> GithubFuture<'a> {
+            Box::pin(async move {
+                let args: $args = parse_args(args)?;
+                Ok($op(clients, user, &args).await?)
+            })
+        }
+        ToolSpec {
+            tool: define::<$args>($name, $desc, $effect, $fields),
+            effect: $effect,
+            class: $class,
+            toolset: Toolset::Github,
+            handler: Handler::Github(handler),
+        }
+    }};
+}
+
+impl From<github::Error> for ToolError {
+    fn from(e: github::Error) -> Self {
+        use github::Error as E;
+        let code = match &e {
+            E::RateLimited { .. } => "rate-limited",
+            E::NotFound { .. } => "not-found",
+            E::Unauthorized { .. } => "github-unauthorized",
+            E::NoToken { .. } | E::TokenUnavailable { .. } => "no-github-token",
+            E::Upstream { .. } => "upstream",
+            E::Timeout(_) => "timeout",
+            E::Unreachable { .. } => "unreachable",
+            E::Invalid { .. } => "invalid-arguments",
+        };
+        ToolError::with_code(code, e.to_string())
+    }
+}
+
+/// The GitHub tools in `tools/list` order.
+pub(super) fn specs() -> Vec<ToolSpec> {
+    use Effect::{Read, Write};
+    const R: ToolClass = ToolClass::GITHUB_READ;
+    const W: ToolClass = ToolClass::GITHUB_WRITE;
+    vec![
+        gh_tool!(
+            "gh_repo_view",
+            "Repository summary (gh repo view).",
+            Read,
+            R,
+            github::RepoViewArgs,
+            github::repo_view,
+            Some(fields::REPO_VIEW)
+        ),
+        gh_tool!(
+            "gh_issue_list",
+            "List issues (gh issue list).",
+            Read,
+            R,
+            github::IssueListArgs,
+            github::issue_list,
+            Some(fields::ISSUE_LIST)
+        ),
+        gh_tool!(
+            "gh_issue_view",
+            "Show an issue with its comments (gh issue view --comments).",
+            Read,
+            R,
+            github::IssueViewArgs,
+            github::issue_view,
+            Some(fields::ISSUE_VIEW)
+        ),
+        gh_tool!(
+            "gh_issue_create",
+            "Open an issue (gh issue create).",
+            Write,
+            W,
+            github::IssueCreateArgs,
+            github::issue_create,
+            None
+        ),
+        gh_tool!(
+            "gh_issue_comment",
+            "Comment on an issue or pull request (gh issue comment).",
+            Write,
+            W,
+            github::IssueCommentArgs,
+            github::issue_comment,
+            None
+        ),
+        gh_tool!(
+            "gh_issue_edit",
+            "Edit an issue: title, body, labels, assignees; close or reopen with state.",
+            Write,
+            W,
+            github::IssueEditArgs,
+            github::issue_edit,
+            None
+        ),
+        gh_tool!(
+            "gh_pr_list",
+            "List pull requests (gh pr list).",
+            Read,
+            R,
+            github::PrListArgs,
+            github::pr_list,
+            Some(fields::PR_LIST)
+        ),
+        gh_tool!(
+            "gh_pr_view",
+            "Show a pull request (gh pr view).",
+            Read,
+            R,
+            github::PrViewArgs,
+            github::pr_view,
+            Some(fields::PR_VIEW)
+        ),
+        gh_tool!(
+            "gh_pr_diff",
+            "A pull request's patch (gh pr diff).",
+            Read,
+            R,
+            github::PrDiffArgs,
+            github::pr_diff,
+            None
+        ),
+        gh_tool!(
+            "gh_pr_files",
+            "Files a pull request changes (gh pr diff --name-only, with counts).",
+            Read,
+            R,
+            github::PrFilesArgs,
+            github::pr_files,
+            Some(fields::PR_FILES)
+        ),
+        gh_tool!(
+            "gh_pr_create",
+            "Open a pull request from head into base (gh pr create).",
+            Write,
+            W,
+            github::PrCreateArgs,
+            github::pr_create,
+            None
+        ),
+        gh_tool!(
+            "gh_pr_merge",
+            "Merge a pull request (gh pr merge).",
+            Write,
+            ToolClass::GITHUB_MERGE,
+            github::PrMergeArgs,
+            github::pr_merge,
+            None
+        ),
+        gh_tool!(
+            "gh_pr_review",
+            "Review a pull request: approve, comment or request_changes (gh pr review).",
+            Write,
+            W,
+            github::PrReviewArgs,
+            github::pr_review,
+            None
+        ),
+        gh_tool!(
+            "gh_search_issues",
+            "Search issues and pull requests with GitHub search syntax (gh search issues).",
+            Read,
+            R,
+            github::SearchIssuesArgs,
+            github::search_issues,
+            Some(fields::SEARCH_ISSUES)
+        ),
+        gh_tool!(
+            "gh_search_code",
+            "Search code (gh search code).",
+            Read,
+            R,
+            github::SearchCodeArgs,
+            github::search_code,
+            Some(fields::SEARCH_CODE)
+        ),
+        gh_tool!(
+            "gh_file",
+            "A file's contents, or a directory listing, at a ref on GitHub.",
+            Read,
+            R,
+            github::FileArgs,
+            github::file,
+            None
+        ),
+        gh_tool!(
+            "gh_commits",
+            "Commit history on GitHub, newest first (like git log --oneline).",
+            Read,
+            R,
+            github::CommitsArgs,
+            github::commits,
+            Some(fields::COMMITS)
+        ),
+    ]
+}
