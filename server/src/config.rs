@@ -44,6 +44,9 @@ pub struct FileConfig {
     pub toolsets: Option<Vec<String>>,
     /// Only these tools (by name), within the toolsets.
     pub tools: Option<Vec<String>>,
+    /// Lean mode: `tools/list` offers only the `gitgate` meta tool.
+    #[serde(default)]
+    pub lean: bool,
 }
 
 /// Where GitHub is.

@@ -186,8 +186,9 @@ struct ServeArgs {
     /// OWNER/NAME used by GitHub tools called without `repo`.
     #[arg(long, value_name = "OWNER/NAME", env = "GITGATE_GITHUB_REPO")]
     github_repo: Option<String>,
-    /// Toolsets to offer: git, github (comma-separated). Default: git, plus github when a
-    /// GitHub URL is configured. `--toolsets github` alone talks to api.github.com.
+    /// Toolsets to offer: git, github, meta (comma-separated). Default: git, plus github when a
+    /// GitHub URL is configured. `--toolsets github` alone talks to api.github.com; meta adds
+    /// the `gitgate` tool (jq filters, pipelines) beside the others.
     #[arg(
         long,
         value_name = "LIST",
@@ -195,6 +196,10 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     toolsets: Vec<String>,
+    /// Lean mode: tools/list offers one small `gitgate` tool through which every other tool is
+    /// called (with jq filters and server-side pipelines); signatures and schemas on demand.
+    #[arg(long, env = "GITGATE_LEAN")]
+    lean: bool,
     /// Offer only these tools (comma-separated names), within the toolsets.
     #[arg(
         long,
@@ -479,9 +484,12 @@ impl ToolChoice {
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .collect();
-        let catalogue = Catalogue::select(&toolsets, (!only.is_empty()).then_some(&only[..]))
+        let mut catalogue = Catalogue::select(&toolsets, (!only.is_empty()).then_some(&only[..]))
             .map_err(anyhow::Error::msg)
             .context("--tools")?;
+        if args.lean || file.lean {
+            catalogue = catalogue.lean();
+        }
         let github = if toolsets.contains(&Toolset::Github) {
             let mut config = gitgate::github::GithubConfig::default();
             if let Some(url) = base_url {

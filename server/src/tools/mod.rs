@@ -3,9 +3,12 @@
 
 mod git;
 mod github;
+pub mod jq;
+mod meta;
 mod output;
 mod schema;
 
+use output::projected;
 pub use output::render;
 pub use schema::minimize;
 
@@ -17,7 +20,7 @@ use serde_json::{Map, Value};
 
 use std::time::Instant;
 
-use crate::audit::{AuditEvent, Decision as AuditDecision, Outcome, Recorder};
+use crate::audit::{AuditEvent, Decision as AuditDecision, Outcome, Recorder, new_event_id};
 use crate::git::{Output, Repos};
 use crate::identity::Caller;
 use crate::policy::Policy;
@@ -35,24 +38,27 @@ pub struct Backends {
 pub enum Toolset {
     Git,
     Github,
+    /// The `gitgate` tool: help over the catalogue, jq filters and server-side pipelines.
+    Meta,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 2] = [Toolset::Git, Toolset::Github];
+    pub const ALL: [Toolset; 3] = [Toolset::Git, Toolset::Github, Toolset::Meta];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Toolset::Git => "git",
             Toolset::Github => "github",
+            Toolset::Meta => "meta",
         }
     }
 
-    /// Parses `git` or `github`.
+    /// Parses `git`, `github` or `meta`.
     pub fn parse(name: &str) -> Result<Toolset, String> {
         Toolset::ALL
             .into_iter()
             .find(|t| t.as_str() == name.trim())
-            .ok_or_else(|| format!("unknown toolset '{name}'; toolsets: git, github"))
+            .ok_or_else(|| format!("unknown toolset '{name}'; toolsets: git, github, meta"))
     }
 }
 
@@ -76,11 +82,26 @@ pub(crate) type GithubFuture<'a> =
 type GithubHandler =
     for<'a> fn(&'a crate::github::Clients, &'a str, Map<String, Value>) -> GithubFuture<'a>;
 
-/// How a tool runs: git in process (blocking), GitHub over the network (async).
+/// Runs a meta tool, which may call other tools through `services` (each audited with `parent`
+/// set to this call's event id).
+type MetaHandler = fn(&Services, &MetaCall<'_>) -> Result<Output, ToolError>;
+
+/// What a meta tool is given.
+pub(crate) struct MetaCall<'a> {
+    pub runtime: &'a tokio::runtime::Handle,
+    pub ctx: &'a CallContext,
+    /// This call's own audit event id: the parent of every call it makes.
+    pub event_id: &'a str,
+    pub args: Map<String, Value>,
+}
+
+/// How a tool runs: git in process (blocking), GitHub over the network (async), or a meta tool
+/// over the others.
 #[derive(Clone, Copy)]
 enum Handler {
     Git(GitHandler),
     Github(GithubHandler),
+    Meta(MetaHandler),
 }
 
 /// A git tool call after the common arguments were taken out.
@@ -162,6 +183,9 @@ impl From<crate::git::Error> for ToolError {
 #[derive(Debug)]
 pub struct Catalogue {
     specs: Vec<ToolSpec>,
+    /// Lean mode: `tools/list` offers only the meta tool; the others stay callable through it
+    /// (and directly, by name).
+    lean: bool,
 }
 
 impl Catalogue {
@@ -169,7 +193,21 @@ impl Catalogue {
     pub fn new() -> Self {
         let mut specs = git::specs();
         specs.extend(github::specs());
-        Self { specs }
+        specs.extend(meta::specs());
+        Self { specs, lean: false }
+    }
+
+    /// Lean mode: only the meta tool is listed.
+    pub fn lean(mut self) -> Self {
+        if !self.specs.iter().any(|s| s.toolset == Toolset::Meta) {
+            self.specs.extend(meta::specs());
+        }
+        self.lean = true;
+        self
+    }
+
+    pub fn is_lean(&self) -> bool {
+        self.lean
     }
 
     /// The tools of the given toolsets, optionally only those named (`--tools`). An unknown
@@ -193,7 +231,7 @@ impl Catalogue {
             .filter(|s| toolsets.contains(&s.toolset))
             .filter(|s| only.is_none_or(|names| names.iter().any(|n| *n == s.tool.name)))
             .collect();
-        Ok(Self { specs })
+        Ok(Self { specs, lean: false })
     }
 
     /// Definitions in `tools/list` order.
@@ -241,6 +279,7 @@ impl Services {
         self.catalogue
             .specs()
             .iter()
+            .filter(|s| !self.catalogue.lean || s.toolset == Toolset::Meta)
             .filter(|s| self.policy.visible(&caller.principal, s.class))
             .map(|s| s.tool.clone())
             .collect()
@@ -282,11 +321,25 @@ impl Services {
         name: &str,
         arguments: Option<Map<String, Value>>,
     ) -> CallToolResult {
+        self.call_audited(runtime, ctx, name, arguments, None).0
+    }
+
+    /// Runs one call and writes its audit event (with `parent`, the pipeline call it ran in);
+    /// returns the result and, when the call succeeded, what it produced.
+    pub(crate) fn call_audited(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        parent: Option<&str>,
+    ) -> (CallToolResult, Option<Produced>) {
         let started = Instant::now();
+        let event_id = new_event_id();
         let raw = Value::Object(arguments.clone().unwrap_or_default());
-        let (result, decision, outcome, target) = self.run(runtime, ctx, name, arguments);
+        let ran = self.run(runtime, ctx, name, arguments, &event_id);
         let Some(recorder) = &self.recorder else {
-            return result;
+            return (ran.result, ran.produced);
         };
         let mut event = AuditEvent::new(
             recorder.instance(),
@@ -294,12 +347,14 @@ impl Services {
             ctx.caller.auth.as_str(),
             name,
             &raw,
-            decision,
-            outcome,
+            ran.decision,
+            ran.outcome,
         );
+        event.id = event_id;
+        event.parent = parent.map(str::to_owned);
         event.session = ctx.session.clone();
         event.client = ctx.client.clone();
-        event.target.repo = target;
+        event.target.repo = ran.target;
         event.target.issue = raw.get("number").and_then(Value::as_u64);
         event.target.git_ref = ["ref", "rev", "branch", "name", "head"]
             .iter()
@@ -308,19 +363,20 @@ impl Services {
             .map(str::to_owned);
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
         event.bytes_in = raw.to_string().len() as u64;
-        event.bytes_out = result_bytes(&result);
+        event.bytes_out = result_bytes(&ran.result);
         let recorded = recorder
             .record_blocking(&event)
             .unwrap_or_else(|| runtime.block_on(recorder.record(&event)));
         match recorded {
-            Ok(_) => result,
+            Ok(_) => (ran.result, ran.produced),
             Err(e) => {
                 tracing::error!(tool = %name, user = %ctx.caller.user(), error = %e, "audit write failed");
-                error_result(&ToolError::with_code(
+                let e = ToolError::with_code(
                     "audit-unavailable",
                     "the audit log could not be written, so this call's result is withheld; \
                      it may have taken effect; retry later or ask an operator",
-                ))
+                );
+                (error_result(&e), None)
             }
         }
     }
@@ -331,21 +387,38 @@ impl Services {
         ctx: &CallContext,
         name: &str,
         arguments: Option<Map<String, Value>>,
-    ) -> (CallToolResult, AuditDecision, Outcome, Option<String>) {
-        let fail = |e: ToolError| Outcome {
-            ok: false,
-            code: Some(e.code.to_owned()),
-            message: Some(e.message),
-        };
+        event_id: &str,
+    ) -> Ran {
         let Some(spec) = self.catalogue.get(name) else {
             let e = ToolError::with_code("unknown-tool", format!("unknown tool '{name}'"));
             let decision = AuditDecision {
                 allowed: false,
                 rule: "denied:unknown-tool".into(),
             };
-            return (error_result(&e), decision, fail(e), None);
+            return Ran::failed(e, decision, None);
         };
         let mut args = arguments.unwrap_or_default();
+        if let Handler::Meta(handler) = spec.handler {
+            let verdict = self.policy.decide(&ctx.caller.principal, spec.class, None);
+            let decision = AuditDecision {
+                allowed: verdict.allowed,
+                rule: verdict.rule.clone(),
+            };
+            if !verdict.allowed {
+                let e = ToolError::with_code("denied", verdict.message(ctx.caller.user(), name));
+                return Ran::failed(e, decision, None);
+            }
+            let call = MetaCall {
+                runtime,
+                ctx,
+                event_id,
+                args,
+            };
+            return match handler(self, &call) {
+                Ok(output) => Ran::ok(&output, None, decision, None),
+                Err(e) => Ran::failed(e, decision, None),
+            };
+        }
         let repo = match args.remove("repo") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s),
@@ -360,6 +433,7 @@ impl Services {
                 .github
                 .as_ref()
                 .and_then(|c| c.config().default_repo.clone()),
+            Handler::Meta(_) => None,
         });
         let mut verdict = self
             .policy
@@ -379,44 +453,100 @@ impl Services {
         };
         if !verdict.allowed {
             let e = ToolError::with_code("denied", verdict.message(ctx.caller.user(), name));
-            return (error_result(&e), decision, fail(e), target);
+            return Ran::failed(e, decision, target);
         }
         if repo.as_deref() == Some("") {
             let e = ToolError::new("invalid arguments: repo must be a non-empty string");
-            return (error_result(&e), decision, fail(e), target);
+            return Ran::failed(e, decision, target);
         }
-        let rendered = take_json_fields(&mut args).and_then(|json| {
-            let output = match spec.handler {
-                Handler::Git(handler) => {
-                    handler(&self.backends, &ctx.caller, GitCall { repo, args })?
-                }
-                Handler::Github(handler) => {
-                    let clients = self.backends.github.as_ref().ok_or_else(|| {
-                        ToolError::with_code(
-                            "unavailable",
-                            "GitHub is not configured on this server",
-                        )
-                    })?;
+        let json = match take_json_fields(&mut args) {
+            Ok(json) => json,
+            Err(e) => return Ran::failed(e, decision, target),
+        };
+        let output = match spec.handler {
+            Handler::Git(handler) => handler(&self.backends, &ctx.caller, GitCall { repo, args }),
+            Handler::Github(handler) => match self.backends.github.as_ref() {
+                None => Err(ToolError::with_code(
+                    "unavailable",
+                    "GitHub is not configured on this server",
+                )),
+                Some(clients) => {
                     if let Some(repo) = repo {
                         args.insert("repo".into(), Value::String(repo));
                     }
-                    runtime.block_on(handler(clients, ctx.caller.user(), args))?
+                    runtime.block_on(handler(clients, ctx.caller.user(), args))
                 }
-            };
-            render(&output, json.as_deref())
-        });
-        match rendered {
-            Ok(result) => (
+            },
+            Handler::Meta(_) => Err(ToolError::with_code(
+                "internal",
+                "meta tool dispatched twice",
+            )),
+        };
+        match output {
+            Ok(output) => Ran::ok(&output, json.as_deref(), decision, target),
+            Err(e) => Ran::failed(e, decision, target),
+        }
+    }
+}
+
+/// What a successful call produced, for a pipeline's next step.
+#[derive(Debug, Clone)]
+pub(crate) struct Produced {
+    /// The backend's JSON (projected onto `json` fields when given).
+    pub value: Value,
+    /// The text an agent would have read.
+    pub text: String,
+    /// The "N more ..." line when a list was cut.
+    pub more: Option<String>,
+}
+
+/// One call's result with what the audit event needs.
+struct Ran {
+    result: CallToolResult,
+    produced: Option<Produced>,
+    decision: AuditDecision,
+    outcome: Outcome,
+    target: Option<String>,
+}
+
+impl Ran {
+    fn failed(e: ToolError, decision: AuditDecision, target: Option<String>) -> Self {
+        Self {
+            result: error_result(&e),
+            produced: None,
+            decision,
+            outcome: Outcome {
+                ok: false,
+                code: Some(e.code.to_owned()),
+                message: Some(e.message),
+            },
+            target,
+        }
+    }
+
+    fn ok(
+        output: &Output,
+        json: Option<&[String]>,
+        decision: AuditDecision,
+        target: Option<String>,
+    ) -> Self {
+        match render(output, json) {
+            Err(e) => Self::failed(e, decision, target),
+            Ok(result) => Self {
+                produced: Some(Produced {
+                    value: projected(output, json),
+                    text: output.text.clone(),
+                    more: output.more.clone(),
+                }),
                 result,
                 decision,
-                Outcome {
+                outcome: Outcome {
                     ok: true,
                     code: None,
                     message: None,
                 },
                 target,
-            ),
-            Err(e) => (error_result(&e), decision, fail(e), target),
+            },
         }
     }
 }

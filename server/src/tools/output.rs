@@ -46,6 +46,17 @@ pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResu
     Ok(result)
 }
 
+/// The output's JSON, projected onto `fields` when given (unknown fields are left out).
+pub(crate) fn projected(output: &Output, fields: Option<&[String]>) -> Value {
+    match fields {
+        None => output.data.clone(),
+        Some(fields) => match &output.data {
+            Value::Array(items) => Value::Array(items.iter().map(|i| project(i, fields)).collect()),
+            other => project(other, fields),
+        },
+    }
+}
+
 /// Keeps only `fields` of an object, in the order asked; other values pass through.
 fn project(value: &Value, fields: &[String]) -> Value {
     match value {

@@ -9,13 +9,13 @@ use serde_json::{Value, json};
 use crate::harness::{BIN, Client, Env, ServerProcess, connect_http, spawn_http, text};
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 
-const REPO: &str = "acme/widgets";
+pub const REPO: &str = "acme/widgets";
 
 /// A seeded forge, a gitgate HTTP server pointed at it, and users whose gitgate tokens map to
 /// their own forge tokens.
-struct World {
-    env: Env,
-    forge: gitgate_forge::Handle,
+pub struct World {
+    pub env: Env,
+    pub forge: gitgate_forge::Handle,
     _forge_dir: tempfile::TempDir,
     key_file: String,
     server: Option<ServerProcess>,
@@ -23,7 +23,7 @@ struct World {
 }
 
 impl World {
-    async fn start(config: Option<&str>) -> Self {
+    pub async fn start(config: Option<&str>) -> Self {
         let forge_dir = tempfile::tempdir().unwrap();
         let forge = gitgate_forge::start_ephemeral(forge_dir.path())
             .await
@@ -92,14 +92,14 @@ impl World {
     }
 
     /// An MCP client for `name` with a fresh gitgate API token.
-    async fn client(&self, name: &str) -> Client {
+    pub async fn client(&self, name: &str) -> Client {
         let token = self.env.user(name, "", &[]).await;
         let url = &self.server.as_ref().unwrap().url;
         connect_http(url, &token).await.unwrap()
     }
 
     /// The forge's own answer to `GET path`, as alice.
-    async fn oracle(&self, path: &str) -> Value {
+    pub async fn oracle(&self, path: &str) -> Value {
         self.http
             .get(format!("{}{path}", self.forge.base_url))
             .header(
@@ -142,7 +142,7 @@ impl World {
     }
 }
 
-async fn call(client: &Client, name: &str, args: Value) -> CallToolResult {
+pub async fn call(client: &Client, name: &str, args: Value) -> CallToolResult {
     let args = match args {
         Value::Object(m) => m,
         _ => serde_json::Map::new(),
@@ -154,7 +154,7 @@ async fn call(client: &Client, name: &str, args: Value) -> CallToolResult {
 }
 
 /// The text of a successful call.
-async fn ok(client: &Client, name: &str, args: Value) -> String {
+pub async fn ok(client: &Client, name: &str, args: Value) -> String {
     let result = call(client, name, args.clone()).await;
     assert_ne!(
         result.is_error,
@@ -166,7 +166,7 @@ async fn ok(client: &Client, name: &str, args: Value) -> String {
 }
 
 /// The message of a failed call.
-async fn err(client: &Client, name: &str, args: Value) -> String {
+pub async fn err(client: &Client, name: &str, args: Value) -> String {
     let result = call(client, name, args.clone()).await;
     assert_eq!(
         result.is_error,
@@ -177,7 +177,7 @@ async fn err(client: &Client, name: &str, args: Value) -> String {
     text(&result)
 }
 
-fn issues_only(v: &Value) -> Vec<Value> {
+pub fn issues_only(v: &Value) -> Vec<Value> {
     v.as_array()
         .unwrap()
         .iter()

@@ -7,5 +7,6 @@ mod cli;
 mod github;
 mod harness;
 mod http_auth;
+mod lean;
 mod protocol;
 mod replicas;

@@ -50,8 +50,8 @@ async fn tools_list_is_the_committed_catalogue() {
         );
         s.client.cancel().await.unwrap();
     }
-    // Both toolsets: the whole committed catalogue, in order.
-    let s = Session::stdio(&env, &["--toolsets", "git,github"]).await;
+    // Every toolset: the whole committed catalogue, in order.
+    let s = Session::stdio(&env, &["--toolsets", "git,github,meta"]).await;
     let tools = s.client.list_all_tools().await.unwrap();
     assert_eq!(serde_json::to_value(&tools).unwrap(), committed["tools"]);
     s.client.cancel().await.unwrap();

@@ -1,0 +1,389 @@
+//! The `gitgate` meta tool: the whole catalogue behind one small definition (lean mode), jq
+//! filters over a tool's JSON, and short pipelines run server-side in one round trip.
+//!
+//! Why one tool: every token of `tools/list` is resent on every turn. Tools are named after the
+//! git and gh commands a model already knows, with the CLIs' flag names as arguments, so the
+//! definition only has to say how to call them; `help` gives signatures and schemas on demand.
+//!
+//! Every inner call goes through [`Services::call_audited`]: the same policy (scopes, grants,
+//! rate limit, read-only) and its own audit event whose `parent` is the pipeline call's id.
+
+use std::time::{Duration, Instant};
+
+use rmcp::model::{ContentBlock, Tool};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::{Effect, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset, jq, parse_args};
+use crate::git::Output;
+use crate::policy::ToolClass;
+
+/// Most steps in one pipeline.
+const MAX_STEPS: usize = 8;
+/// Most tool calls one pipeline makes (fan-out included).
+const MAX_CALLS: usize = 50;
+/// Wall-clock budget of one pipeline.
+const TIME_LIMIT: Duration = Duration::from_secs(30);
+/// Longest answer, in bytes; past it the text is cut with a note.
+const MAX_OUTPUT: usize = 32_000;
+/// Most values one jq filter may produce.
+const MAX_JQ_VALUES: usize = 1_000;
+
+pub const NAME: &str = "gitgate";
+
+const DESCRIPTION: &str = "Run git_*/gh_* tools, named after git and gh commands with the CLI flags as args \
+(git_log {max_count,path}, gh_issue_list {state,label,limit}). tool \"help\": signatures (args {query}) or one schema (args {tool}). \
+jq filters the JSON result. steps [{tool,args,each,jq}] pipe calls; each: jq over the previous result giving one args object per call.";
+
+/// The meta tool's definition.
+pub(super) fn specs() -> Vec<ToolSpec> {
+    let schema = json!({
+        "type": "object",
+        "properties": {
+            "tool": {"type": "string"},
+            "args": {"type": "object"},
+            "jq": {"type": "string"},
+            "steps": {"type": "array", "items": {"type": "object"}}
+        }
+    });
+    let schema = match schema {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    };
+    vec![ToolSpec {
+        tool: Tool::new(NAME, DESCRIPTION, std::sync::Arc::new(schema)),
+        effect: Effect::Write,
+        class: ToolClass::META_READ,
+        toolset: Toolset::Meta,
+        handler: Handler::Meta(run),
+    }]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetaArgs {
+    tool: Option<String>,
+    #[serde(default)]
+    args: Map<String, Value>,
+    jq: Option<String>,
+    #[serde(default)]
+    steps: Vec<Step>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Step {
+    tool: String,
+    #[serde(default)]
+    args: Map<String, Value>,
+    /// jq over the previous step's result; one call per object it yields (fan-out).
+    each: Option<String>,
+    /// jq over this step's result.
+    jq: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HelpArgs {
+    #[serde(default)]
+    query: String,
+    tool: Option<String>,
+}
+
+fn run(services: &Services, call: &MetaCall<'_>) -> Result<Output, ToolError> {
+    let args: MetaArgs = parse_args(call.args.clone())?;
+    if args.tool.as_deref() == Some("help") {
+        if !args.steps.is_empty() || args.jq.is_some() {
+            return Err(ToolError::new(
+                "help takes only args {query} or args {tool}",
+            ));
+        }
+        return help(services, call, parse_args(args.args)?);
+    }
+    let steps = match (args.tool, args.steps.is_empty()) {
+        (Some(tool), true) => vec![Step {
+            tool,
+            args: args.args,
+            each: None,
+            jq: args.jq,
+        }],
+        (None, false) if args.args.is_empty() && args.jq.is_none() => args.steps,
+        (Some(_), false) | (None, false) => {
+            return Err(ToolError::new(
+                "give either tool (with args, jq) or steps, not both",
+            ));
+        }
+        (None, true) => {
+            return Err(ToolError::new(
+                "name a tool (e.g. {\"tool\": \"git_log\", \"args\": {\"max_count\": 5}}) or steps; \
+                 {\"tool\": \"help\"} lists the tools",
+            ));
+        }
+    };
+    pipeline(services, call, &steps)
+}
+
+/// Signatures of the tools matching `query` (all when empty), or one tool's schema.
+fn help(services: &Services, call: &MetaCall<'_>, args: HelpArgs) -> Result<Output, ToolError> {
+    let principal = &call.ctx.caller.principal;
+    let visible: Vec<&ToolSpec> = services
+        .catalogue
+        .specs()
+        .iter()
+        .filter(|s| s.toolset != Toolset::Meta && services.policy.visible(principal, s.class))
+        .collect();
+    if let Some(name) = args.tool {
+        let spec = visible
+            .iter()
+            .find(|s| s.tool.name == name)
+            .ok_or_else(|| unknown_tool(&name, &visible))?;
+        let schema = json!({
+            "name": spec.tool.name,
+            "description": spec.tool.description,
+            "inputSchema": &*spec.tool.input_schema,
+        });
+        return Ok(plain(schema.to_string(), schema));
+    }
+    let words: Vec<String> = args
+        .query
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let lines: Vec<String> = visible
+        .iter()
+        .filter(|s| {
+            let hay = format!(
+                "{} {}",
+                s.tool.name,
+                s.tool.description.as_deref().unwrap_or("")
+            )
+            .to_ascii_lowercase();
+            words.iter().all(|w| hay.contains(w.as_str()))
+        })
+        .map(|s| signature(&s.tool))
+        .collect();
+    if lines.is_empty() {
+        return Err(ToolError::new(format!(
+            "no tool matches '{}'; {{\"tool\": \"help\"}} lists all",
+            args.query
+        )));
+    }
+    let text = lines.join("\n");
+    Ok(plain(text.clone(), Value::String(text)))
+}
+
+fn unknown_tool(name: &str, visible: &[&ToolSpec]) -> ToolError {
+    let names: Vec<&str> = visible.iter().map(|s| s.tool.name.as_ref()).collect();
+    ToolError::with_code(
+        "unknown-tool",
+        format!("unknown tool '{name}'; tools: {}", names.join(", ")),
+    )
+}
+
+/// `name(required*, choice=a|b, list[], other) description`: enough to call a tool whose
+/// arguments are the CLI's flags; `help {tool}` gives the full schema.
+pub(super) fn signature(tool: &Tool) -> String {
+    let schema = &*tool.input_schema;
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let mut params: Vec<(bool, String)> = Vec::new();
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (name, p) in props {
+            let is_required = required.contains(&name.as_str());
+            let mut s = name.clone();
+            if is_required {
+                s.push('*');
+            }
+            let enum_of = |v: &Value| {
+                v.get("enum").and_then(Value::as_array).map(|e| {
+                    e.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+            };
+            if let Some(choices) = enum_of(p) {
+                s.push('=');
+                s.push_str(&choices);
+            } else if p.get("type").and_then(Value::as_str) == Some("array") {
+                if let Some(choices) = p.get("items").and_then(enum_of) {
+                    s.push_str("[]=");
+                    s.push_str(&choices);
+                } else {
+                    s.push_str("[]");
+                }
+            }
+            params.push((is_required, s));
+        }
+    }
+    // Required first; the common `repo` and `json` last.
+    params.sort_by_key(|(req, s)| (!req, s.starts_with("repo") || s.starts_with("json")));
+    let params: Vec<String> = params.into_iter().map(|(_, s)| s).collect();
+    format!(
+        "{}({}) {}",
+        tool.name,
+        params.join(", "),
+        tool.description.as_deref().unwrap_or("")
+    )
+}
+
+/// Runs the steps in order; see the module docs.
+fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<Output, ToolError> {
+    if steps.len() > MAX_STEPS {
+        return Err(ToolError::new(format!(
+            "a pipeline has at most {MAX_STEPS} steps"
+        )));
+    }
+    let deadline = Instant::now() + TIME_LIMIT;
+    let remaining = || deadline.saturating_duration_since(Instant::now());
+    let mut calls = 0usize;
+    let mut previous = Value::Null;
+    let mut text: Option<String> = None;
+    let mut mores: Vec<String> = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let at = |message: String| {
+            if steps.len() == 1 {
+                message
+            } else {
+                format!("step {} ({}): {message}", i + 1, step.tool)
+            }
+        };
+        if step.tool == NAME || step.tool == "help" {
+            return Err(ToolError::new(at(
+                "a pipeline step must be a git_* or gh_* tool".into(),
+            )));
+        }
+        let arg_sets: Vec<Map<String, Value>> = match &step.each {
+            None => vec![step.args.clone()],
+            Some(filter) => jq::run(filter, previous.clone(), MAX_CALLS + 1, remaining())
+                .map_err(|e| match e {
+                    jq::JqError::TooManyValues(_) => ToolError::new(at(format!(
+                        "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
+                    ))),
+                    e => jq_error(at(format!("each: {e}"))),
+                })?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Object(extra) => {
+                        let mut args = step.args.clone();
+                        args.extend(extra);
+                        Ok(args)
+                    }
+                    other => Err(ToolError::new(at(format!(
+                        "each must yield argument objects like {{\"number\": 3}}, got {other}"
+                    )))),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if calls + arg_sets.len() > MAX_CALLS {
+            return Err(ToolError::new(at(format!(
+                "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
+            ))));
+        }
+        let mut values = Vec::with_capacity(arg_sets.len());
+        let mut texts = Vec::with_capacity(arg_sets.len());
+        for args in arg_sets {
+            if remaining().is_zero() {
+                return Err(ToolError::with_code(
+                    "timeout",
+                    at(format!(
+                        "the pipeline ran out of its {} s",
+                        TIME_LIMIT.as_secs()
+                    )),
+                ));
+            }
+            calls += 1;
+            let (result, produced) = services.call_audited(
+                call.runtime,
+                call.ctx,
+                &step.tool,
+                Some(args),
+                Some(call.event_id),
+            );
+            let Some(produced) = produced else {
+                let message = result
+                    .content
+                    .iter()
+                    .find_map(|c| match c {
+                        ContentBlock::Text(t) => Some(t.text.clone()),
+                        _ => None,
+                    })
+                    .unwrap_or_default();
+                return Err(ToolError::with_code("pipeline-step", at(message)));
+            };
+            if let Some(more) = produced.more {
+                mores.push(more);
+            }
+            values.push(produced.value);
+            texts.push(produced.text);
+        }
+        let mut value = if step.each.is_some() {
+            Value::Array(values)
+        } else {
+            values.pop().unwrap_or(Value::Null)
+        };
+        text = match &step.jq {
+            Some(filter) => {
+                let mut out = jq::run(filter, value, MAX_JQ_VALUES, remaining())
+                    .map_err(|e| jq_error(at(e.to_string())))?;
+                value = if out.len() == 1 {
+                    out.pop().unwrap_or(Value::Null)
+                } else {
+                    Value::Array(out)
+                };
+                None
+            }
+            None => Some(texts.join("\n")),
+        };
+        previous = value;
+    }
+    let mut answer = match text {
+        // No filter at the end: the tool's own text, as a direct call would give.
+        Some(t) => t,
+        None => {
+            let mut t = match &previous {
+                Value::String(s) => s.clone(),
+                Value::Array(items) if items.iter().all(Value::is_string) => items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                other => other.to_string(),
+            };
+            // A filtered list that was cut still says so.
+            mores.dedup();
+            for more in &mores {
+                t.push('\n');
+                t.push_str(more);
+            }
+            t
+        }
+    };
+    if answer.len() > MAX_OUTPUT {
+        let mut cut = MAX_OUTPUT;
+        while !answer.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        answer.truncate(cut);
+        answer.push_str(&format!(
+            "\n... output cut at {MAX_OUTPUT} bytes; narrow it with jq or limit"
+        ));
+    }
+    Ok(plain(answer, previous))
+}
+
+fn jq_error(message: String) -> ToolError {
+    ToolError::with_code("jq", message)
+}
+
+fn plain(text: String, data: Value) -> Output {
+    Output {
+        text,
+        data,
+        fields: &[],
+        more: None,
+    }
+}

@@ -1,0 +1,198 @@
+//! Lean mode and the `gitgate` meta tool: one small definition in `tools/list`, help on demand,
+//! jq filters, server-side pipelines with fan-out, and every inner call judged by policy and
+//! audited as its own event linked to the pipeline call.
+
+use serde_json::{Value, json};
+
+use crate::github::{REPO, World, call, err, issues_only, ok};
+use crate::harness::{Env, Session, text};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
+    let env = Env::new();
+    let s = Session::stdio(&env, &["--lean"]).await;
+    let tools = s.client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert_eq!(names, ["gitgate"]);
+
+    // help: signatures, a query, one schema.
+    let all = ok(&s.client, "gitgate", json!({"tool": "help"})).await;
+    assert_eq!(all.lines().count(), 14, "{all}");
+    assert!(
+        all.lines()
+            .any(|l| l.starts_with("git_log(") && l.contains("max_count")),
+        "{all}"
+    );
+    let found = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "args": {"query": "blame"}}),
+    )
+    .await;
+    assert_eq!(found.lines().count(), 1, "{found}");
+    assert!(found.starts_with("git_blame(path*"), "{found}");
+    let schema = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "args": {"tool": "git_log"}}),
+    )
+    .await;
+    let schema: Value = serde_json::from_str(&schema).unwrap();
+    assert_eq!(schema["name"], "git_log");
+    assert_eq!(schema["inputSchema"]["type"], "object");
+
+    // One call through gitgate answers exactly as the direct call.
+    let direct = s.call("git_log", json!({"max_count": 2})).await;
+    let through = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "args": {"max_count": 2}}),
+    )
+    .await;
+    assert_eq!(through, text(&direct));
+    // A jq filter over the JSON records.
+    let subjects = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "args": {"max_count": 2}, "jq": "[.[].subject]"}),
+    )
+    .await;
+    assert_eq!(subjects, "second commit\nfirst commit");
+    let count = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "jq": "length"}),
+    )
+    .await;
+    assert_eq!(count, "2");
+
+    // Mistakes come back as actionable errors.
+    let msg = err(&s.client, "gitgate", json!({"tool": "git_lgo"})).await;
+    assert!(msg.contains("unknown tool 'git_lgo'"), "{msg}");
+    let msg = err(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "jq": ".[] |"}),
+    )
+    .await;
+    assert!(msg.starts_with("jq filter does not parse"), "{msg}");
+    let msg = err(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "args": {"max_cnt": 1}}),
+    )
+    .await;
+    assert!(msg.contains("unknown field `max_cnt`"), "{msg}");
+    let msg = err(&s.client, "gitgate", json!({})).await;
+    assert!(msg.contains("name a tool"), "{msg}");
+    let nine: Vec<Value> = (0..9).map(|_| json!({"tool": "git_status"})).collect();
+    let msg = err(&s.client, "gitgate", json!({"steps": nine})).await;
+    assert!(msg.contains("at most 8 steps"), "{msg}");
+    let msg = err(
+        &s.client,
+        "gitgate",
+        json!({"steps": [{"tool": "git_status"}, {"tool": "git_log", "each": "range(60) | {max_count: 1}"}]}),
+    )
+    .await;
+    assert!(msg.contains("at most 50 calls"), "{msg}");
+    let msg = err(
+        &s.client,
+        "gitgate",
+        json!({"steps": [{"tool": "gitgate", "args": {"tool": "git_status"}}]}),
+    )
+    .await;
+    assert!(msg.contains("must be a git_* or gh_* tool"), "{msg}");
+
+    // Inner calls are audited as their own events, linked to the pipeline call.
+    let events = env.audit().await;
+    let outer = events
+        .iter()
+        .rev()
+        .find(|e| e.tool == "gitgate" && e.arguments["jq"] == "length")
+        .expect("pipeline call audited");
+    let inner: Vec<_> = events
+        .iter()
+        .filter(|e| e.parent.as_deref() == Some(outer.id.as_str()))
+        .collect();
+    assert_eq!(inner.len(), 1);
+    assert_eq!(inner[0].tool, "git_log");
+    assert!(inner[0].outcome.ok);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipeline_fans_out_in_one_round_trip_under_policy() {
+    let w = World::start(Some("lean = true\n")).await;
+    let alice = w.client("alice").await;
+
+    // Open bug issues, then each one's comments: one call, answered like jq would.
+    let out = ok(
+        &alice,
+        "gitgate",
+        json!({"steps": [
+            {"tool": "gh_issue_list", "args": {"repo": REPO, "label": ["bug"], "limit": 4},
+             "jq": "map({number})"},
+            {"tool": "gh_issue_view", "args": {"repo": REPO}, "each": ".[]",
+             "jq": "map({number, comments: (.comments | length)})"}
+        ]}),
+    )
+    .await;
+    let got: Vec<Value> = serde_json::from_str(&out).unwrap();
+    let bugs = issues_only(
+        &w.oracle("/repos/acme/widgets/issues?state=open&labels=bug&per_page=4")
+            .await,
+    );
+    assert_eq!(got.len(), bugs.len().min(4), "{out}");
+    for (g, b) in got.iter().zip(&bugs) {
+        assert_eq!(g["number"], b["number"]);
+        assert_eq!(g["comments"], b["comments"], "{out}");
+    }
+    let pipeline = w
+        .env
+        .audit()
+        .await
+        .into_iter()
+        .rfind(|e| e.tool == "gitgate")
+        .expect("pipeline audited");
+    let inner: Vec<String> = w
+        .env
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.parent.as_deref() == Some(pipeline.id.as_str()))
+        .map(|e| e.tool)
+        .collect();
+    assert_eq!(inner.len(), 1 + got.len(), "{inner:?}");
+    assert!(inner.iter().all(|t| t.starts_with("gh_issue_")));
+
+    // carol may only read: a merge inside a pipeline is refused like a direct one.
+    let carol = w.client("carol").await;
+    let open_pr = w.oracle("/repos/acme/widgets/pulls?state=open").await[0]["number"]
+        .as_u64()
+        .unwrap();
+    let result = call(
+        &carol,
+        "gitgate",
+        json!({"steps": [{"tool": "gh_pr_view", "args": {"repo": REPO, "number": open_pr}},
+                         {"tool": "gh_pr_merge", "args": {"repo": REPO, "number": open_pr}}]}),
+    )
+    .await;
+    assert_eq!(result.is_error, Some(true));
+    let msg = text(&result);
+    assert!(
+        msg.starts_with("step 2 (gh_pr_merge): carol lacks scope github:merge"),
+        "{msg}"
+    );
+    let pr = w
+        .oracle(&format!("/repos/acme/widgets/pulls/{open_pr}"))
+        .await;
+    assert_eq!(pr["merged"], false);
+    let denied = w
+        .env
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.tool == "gh_pr_merge" && e.user == "carol")
+        .expect("inner denial audited");
+    assert!(!denied.decision.allowed);
+    assert!(denied.parent.is_some());
+}
