@@ -76,6 +76,7 @@ pub fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> Ro
     let state = Arc::new(AuthState {
         metadata_url: metadata_url(&options.resource_url),
         options: options.clone(),
+        sessions: SessionOwners::default(),
     });
     let metadata = metadata_doc(options);
     let mcp = Router::new()
@@ -119,6 +120,57 @@ fn metadata_url(resource_url: &str) -> String {
 struct AuthState {
     options: Options,
     metadata_url: String,
+    sessions: SessionOwners,
+}
+
+/// Which user opened each MCP session. A session is bound to the user who opened it: a
+/// request on it with another user's (valid) token is refused, so a session id that leaks
+/// cannot be used to read another user's stream or mix two users' calls in one session.
+#[derive(Default)]
+struct SessionOwners {
+    owners: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+}
+
+/// Sessions idle longer than this are forgotten when the table grows (rmcp closes them after
+/// 5 minutes of inactivity anyway).
+const SESSION_IDLE_FORGET: std::time::Duration = std::time::Duration::from_secs(3600);
+const SESSION_TABLE_PRUNE_AT: usize = 10_000;
+
+impl SessionOwners {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (String, std::time::Instant)>>
+    {
+        // Only plain data inside: a panic elsewhere cannot leave it inconsistent.
+        self.owners.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The owner of `session` when it is someone other than `user`; refreshes it otherwise.
+    fn other_owner(&self, session: &str, user: &str) -> Option<String> {
+        let mut owners = self.lock();
+        match owners.get_mut(session) {
+            Some((owner, _)) if owner != user => Some(owner.clone()),
+            Some((_, seen)) => {
+                *seen = std::time::Instant::now();
+                None
+            }
+            None => None,
+        }
+    }
+
+    fn bind(&self, session: &str, user: &str) {
+        let mut owners = self.lock();
+        if owners.len() >= SESSION_TABLE_PRUNE_AT {
+            owners.retain(|_, (_, seen)| seen.elapsed() < SESSION_IDLE_FORGET);
+        }
+        owners
+            .entry(session.to_owned())
+            .or_insert_with(|| (user.to_owned(), std::time::Instant::now()));
+    }
+
+    fn forget(&self, session: &str) {
+        self.lock().remove(session);
+    }
 }
 
 /// Resolves the bearer to a [`identity::Caller`] and hands it to the service in the request
@@ -142,12 +194,46 @@ async fn authenticate(
         .await
     {
         Ok(caller) => {
+            let user = caller.user().to_owned();
+            let session = request
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if let Some(session) = &session
+                && let Some(owner) = state.sessions.other_owner(session, &user)
+            {
+                let e = format!(
+                    "this MCP session was opened by another user ({owner}); {user} must start a session of their own"
+                );
+                if let Some(recorder) = &state.options.recorder {
+                    record_refusal(recorder, request, &user, "denied:session-owner", &e).await;
+                }
+                return (StatusCode::FORBIDDEN, e).into_response();
+            }
+            let is_delete = request.method() == axum::http::Method::DELETE;
             request.extensions_mut().insert(caller);
-            next.run(request).await
+            let response = next.run(request).await;
+            match (&session, is_delete) {
+                (Some(session), true) if response.status().is_success() => {
+                    state.sessions.forget(session);
+                }
+                (None, _) => {
+                    if let Some(opened) = response
+                        .headers()
+                        .get("mcp-session-id")
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        state.sessions.bind(opened, &user);
+                    }
+                }
+                _ => {}
+            }
+            response
         }
         Err(e) => {
             if let Some(recorder) = &state.options.recorder {
-                record_refusal(recorder, request, &e).await;
+                record_refusal(recorder, request, "anonymous", &e.rule(), &e.to_string()).await;
             }
             let (status, challenge) = match &e {
                 identity::Error::Missing => (
@@ -186,7 +272,13 @@ async fn authenticate(
 
 /// Records a refused request: the tool (or JSON-RPC method) is read from the body when it is a
 /// small JSON-RPC message, so the log says what was attempted.
-async fn record_refusal(recorder: &Recorder, request: Request, e: &identity::Error) {
+async fn record_refusal(
+    recorder: &Recorder,
+    request: Request,
+    user: &str,
+    rule: &str,
+    reason: &str,
+) {
     let method = request.method().to_string();
     let session = request
         .headers()
@@ -210,20 +302,25 @@ async fn record_refusal(recorder: &Recorder, request: Request, e: &identity::Err
         .pointer("/params/arguments")
         .cloned()
         .unwrap_or_default();
+    let code = if user == "anonymous" {
+        "unauthenticated"
+    } else {
+        "denied"
+    };
     let mut event = AuditEvent::new(
         recorder.instance(),
-        "anonymous",
+        user,
         "bearer",
         &tool,
         &arguments,
         Decision {
             allowed: false,
-            rule: e.rule(),
+            rule: rule.to_owned(),
         },
         Outcome {
             ok: false,
-            code: Some("unauthenticated".into()),
-            message: Some(e.to_string()),
+            code: Some(code.into()),
+            message: Some(reason.to_owned()),
         },
     );
     event.session = session;

@@ -325,3 +325,62 @@ async fn the_rate_limit_refuses_calls_past_the_budget() {
     s.client.cancel().await.unwrap();
     assert_eq!(denied_with(&env, "denied:rate-limit").await, 1);
 }
+
+#[tokio::test]
+async fn a_session_belongs_to_the_user_who_opened_it() {
+    let env = Env::new();
+    let alice = env.user("alice", "git:read", &["app"]).await;
+    let bob = env.user("bob", "git:read", &["app"]).await;
+    let server = spawn_http(&env, &[]);
+    let http = reqwest::Client::new();
+    let rpc = |token: &str, session: Option<&str>, body: serde_json::Value| {
+        let mut req = http
+            .post(&server.url)
+            .header("Authorization", format!("Bearer {token}"))
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .json(&body);
+        if let Some(s) = session {
+            req = req
+                .header("Mcp-Session-Id", s)
+                .header("MCP-Protocol-Version", "2025-06-18");
+        }
+        req.send()
+    };
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"}}});
+    let opened = rpc(&alice, None, init).await.unwrap();
+    assert!(opened.status().is_success(), "{}", opened.status());
+    let session = opened
+        .headers()
+        .get("mcp-session-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let r = rpc(&alice, Some(&session), initialized).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                      "params": {"name": "git_status", "arguments": {}}});
+    // bob's own valid token on alice's session: refused and audited.
+    let r = rpc(&bob, Some(&session), call.clone()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("opened by another user (alice)"), "{body}");
+    assert_eq!(denied_with(&env, "denied:session-owner").await, 1);
+    let refused = env
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.decision.rule == "denied:session-owner")
+        .unwrap();
+    assert_eq!(
+        (refused.user.as_str(), refused.tool.as_str()),
+        ("bob", "git_status")
+    );
+    // alice goes on using it.
+    let r = rpc(&alice, Some(&session), call).await.unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+}
