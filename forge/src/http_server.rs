@@ -244,6 +244,7 @@ async fn handle(
         ("x-ratelimit-used", rate.used.to_string()),
         ("x-ratelimit-resource", resource.to_string()),
         ("x-github-media-type", "github.v3; format=json".to_string()),
+        ("x-github-request-id", next_request_id()),
     ];
     for (k, v) in pairs {
         if let Ok(v) = HeaderValue::from_str(&v) {
@@ -251,6 +252,19 @@ async fn handle(
         }
     }
     response
+}
+
+/// A unique id per API answer, in the shape of GitHub's `X-GitHub-Request-Id`
+/// (`HEX:HEX:HEX`), so clients can record which upstream request a result came from.
+fn next_request_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(
+        "F0{:04X}:{:06X}:{:08X}",
+        std::process::id() & 0xFFFF,
+        n >> 32,
+        n & 0xFFFF_FFFF
+    )
 }
 
 fn instruments(app: &App, method: &Method, path: &str, body: &Bytes) -> Response {
@@ -277,6 +291,17 @@ fn instruments(app: &App, method: &Method, path: &str, body: &Bytes) -> Response
             match app.faults.update(&update) {
                 Ok(s) => json_reply(json!(s)),
                 Err(m) => error(StatusCode::UNPROCESSABLE_ENTITY, &m),
+            }
+        }
+        ("DELETE", p) if p.starts_with("tokens/") => {
+            let name = &p["tokens/".len()..];
+            match app.store().revoke_token(name) {
+                Ok(true) => json_reply(json!({"revoked": name})),
+                Ok(false) => error(StatusCode::NOT_FOUND, "Not Found"),
+                Err(e) => {
+                    tracing::error!(error = %e, "revoking a token");
+                    error(StatusCode::INTERNAL_SERVER_ERROR, "Server Error")
+                }
             }
         }
         _ => error(StatusCode::NOT_FOUND, "Not Found"),

@@ -22,7 +22,7 @@ enum Command {
     /// With the gh CLI: GH_HOST=github.localhost GH_TOKEN=<token>
     /// HTTP_PROXY=http://ADDR http_proxy=http://ADDR gh issue list -R acme/widgets.
     /// With git: git clone http://x:<token>@ADDR/acme/widgets.git.
-    /// Instruments: GET /_forge/stats, POST /_forge/faults.
+    /// Instruments: GET /_forge/stats, POST /_forge/faults, DELETE /_forge/tokens/NAME.
     Serve {
         /// Address to listen on (port 0 picks a free port; the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]

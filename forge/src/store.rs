@@ -369,6 +369,15 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the token called `name`, as revoking it on GitHub does; false when none has
+    /// that name. Requests carrying it get 401 from then on.
+    pub fn revoke_token(&self, name: &str) -> Result<bool> {
+        let n = self
+            .conn
+            .execute("DELETE FROM tokens WHERE name = ?1", [name])?;
+        Ok(n > 0)
+    }
+
     /// The user and token name behind `token`.
     pub fn user_by_token(&self, token: &str) -> Result<Option<(User, String)>> {
         let sql = format!(

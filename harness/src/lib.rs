@@ -5,4 +5,7 @@
 
 pub mod fixture;
 pub mod micro;
+pub mod model;
+pub mod report;
+pub mod scenarios;
 pub mod stats;

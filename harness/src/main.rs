@@ -36,6 +36,16 @@ enum Command {
         #[arg(long)]
         json: Option<PathBuf>,
     },
+    /// Write the JSON Schema of report.json (generated from the report model), or with
+    /// --check fail when the file differs from it.
+    Schema {
+        /// The schema file.
+        #[arg(long, default_value = "schemas/report.schema.json")]
+        out: PathBuf,
+        /// Only check that the file is current.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -58,6 +68,16 @@ fn sibling_gitgate() -> PathBuf {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Schema { out, check } => {
+            if check {
+                gitgate_bench::report::schema::check(&out)?;
+                println!("{} is up to date", out.display());
+            } else {
+                gitgate_bench::report::schema::write(&out)?;
+                println!("wrote {}", out.display());
+            }
+            Ok(())
+        }
         Command::Micro {
             gitgate,
             commits,

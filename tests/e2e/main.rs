@@ -2,4 +2,5 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod bench_scenarios;
 mod micro;

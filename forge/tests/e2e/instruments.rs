@@ -135,3 +135,29 @@ async fn rate_limit_budget_runs_out() {
         .expect("post");
     assert_eq!(bad.status().as_u16(), 422);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_a_token_cuts_off_only_that_token() {
+    let f = start().await;
+    assert_eq!(get(&f, "ci-bot", "/user").await.0, 200);
+    let revoke = |name: &str| {
+        crate::http()
+            .delete(f.url(&format!("/_forge/tokens/{name}")))
+            .send()
+    };
+    let resp = revoke("ci-bot").await.expect("delete");
+    assert_eq!(resp.status().as_u16(), 200);
+    let (s, _, b) = get(&f, "ci-bot", "/user").await;
+    assert_eq!(s, 401);
+    assert_eq!(json(&b)["message"], "Bad credentials");
+    assert_eq!(get(&f, "alice", "/user").await.0, 200);
+    // Revoking it again, or a name nobody has, is a 404.
+    assert_eq!(
+        revoke("ci-bot").await.expect("delete").status().as_u16(),
+        404
+    );
+    assert_eq!(
+        revoke("nobody").await.expect("delete").status().as_u16(),
+        404
+    );
+}

@@ -17,6 +17,40 @@ use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;
 use serde_json::Value;
 
+tokio::task_local! {
+    /// `X-GitHub-Request-Id`s of the answers one tool call received, for its audit event.
+    static REQUEST_IDS: std::cell::RefCell<Vec<String>>;
+}
+
+/// Most request ids kept for one tool call (a long list call makes many requests).
+const MAX_REQUEST_IDS: usize = 20;
+
+/// Runs `work` and returns what it returned with the GitHub request ids of every answer it got.
+pub async fn with_request_ids<F: std::future::Future>(work: F) -> (F::Output, Vec<String>) {
+    REQUEST_IDS
+        .scope(std::cell::RefCell::new(Vec::new()), async move {
+            let out = work.await;
+            let ids = REQUEST_IDS.with(|ids| ids.take());
+            (out, ids)
+        })
+        .await
+}
+
+fn note_request_id(headers: &HeaderMap) {
+    if let Some(id) = headers
+        .get("x-github-request-id")
+        .and_then(|v| v.to_str().ok())
+    {
+        // Outside `with_request_ids` (direct backend use) there is nothing to collect into.
+        let _ = REQUEST_IDS.try_with(|ids| {
+            let mut ids = ids.borrow_mut();
+            if ids.len() < MAX_REQUEST_IDS {
+                ids.push(id.to_owned());
+            }
+        });
+    }
+}
+
 /// Where GitHub is and how patiently to talk to it. Validated once, then passed explicitly.
 #[derive(Debug, Clone)]
 pub struct GithubConfig {
@@ -312,7 +346,11 @@ impl Clients {
         let mut waited = Duration::ZERO;
         let mut attempt = 0u32;
         loop {
-            let outcome = match self.attempt(&client, req, extra).await {
+            let answer = self.attempt(&client, req, extra).await;
+            if let Ok((_, headers, _)) = &answer {
+                note_request_id(headers);
+            }
+            let outcome = match answer {
                 Ok((status, headers, body)) if status.is_success() => {
                     return Ok(Reply { headers, body });
                 }

@@ -15,7 +15,7 @@ mod search;
 mod tests;
 mod tokens;
 
-pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource};
+pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource, with_request_ids};
 pub use contents::{CommitsArgs, FileArgs, commits, file};
 pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,

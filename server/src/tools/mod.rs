@@ -364,6 +364,7 @@ impl Services {
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
         event.bytes_in = raw.to_string().len() as u64;
         event.bytes_out = result_bytes(&ran.result);
+        event.upstream_request_ids = ran.upstream_ids;
         let recorded = recorder
             .record_blocking(&event)
             .unwrap_or_else(|| runtime.block_on(recorder.record(&event)));
@@ -463,29 +464,38 @@ impl Services {
             Ok(json) => json,
             Err(e) => return Ran::failed(e, decision, target),
         };
+        let mut upstream_ids = Vec::new();
         let output = match spec.handler {
             Handler::Git(handler) => handler(&self.backends, &ctx.caller, GitCall { repo, args }),
-            Handler::Github(handler) => match self.backends.github.as_ref() {
-                None => Err(ToolError::with_code(
-                    "unavailable",
-                    "GitHub is not configured on this server",
-                )),
-                Some(clients) => {
-                    if let Some(repo) = repo {
-                        args.insert("repo".into(), Value::String(repo));
+            Handler::Github(handler) => {
+                match self.backends.github.as_ref() {
+                    None => Err(ToolError::with_code(
+                        "unavailable",
+                        "GitHub is not configured on this server",
+                    )),
+                    Some(clients) => {
+                        if let Some(repo) = repo {
+                            args.insert("repo".into(), Value::String(repo));
+                        }
+                        let (result, ids) = runtime.block_on(crate::github::with_request_ids(
+                            handler(clients, ctx.caller.user(), args),
+                        ));
+                        upstream_ids = ids;
+                        result
                     }
-                    runtime.block_on(handler(clients, ctx.caller.user(), args))
                 }
-            },
+            }
             Handler::Meta(_) => Err(ToolError::with_code(
                 "internal",
                 "meta tool dispatched twice",
             )),
         };
-        match output {
+        let mut ran = match output {
             Ok(output) => Ran::ok(&output, json.as_deref(), decision, target),
             Err(e) => Ran::failed(e, decision, target),
-        }
+        };
+        ran.upstream_ids = upstream_ids;
+        ran
     }
 }
 
@@ -507,6 +517,8 @@ struct Ran {
     decision: AuditDecision,
     outcome: Outcome,
     target: Option<String>,
+    /// GitHub request ids of the answers the call received.
+    upstream_ids: Vec<String>,
 }
 
 impl Ran {
@@ -521,6 +533,7 @@ impl Ran {
                 message: Some(e.message),
             },
             target,
+            upstream_ids: Vec::new(),
         }
     }
 
@@ -546,6 +559,7 @@ impl Ran {
                     message: None,
                 },
                 target,
+                upstream_ids: Vec::new(),
             },
         }
     }

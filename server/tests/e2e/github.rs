@@ -387,6 +387,9 @@ async fn every_github_tool_answers_through_mcp() {
     assert_eq!(merge.target.repo.as_deref(), Some(REPO));
     assert_eq!(merge.target.issue, Some(new_pr));
     assert!(merge.outcome.ok);
+    // The forge's X-GitHub-Request-Id of the merge answer is recorded with the call.
+    assert_eq!(merge.upstream_request_ids.len(), 1, "{merge:?}");
+    assert!(merge.upstream_request_ids[0].starts_with("F0"), "{merge:?}");
     let tools: std::collections::BTreeSet<&str> = events.iter().map(|e| e.tool.as_str()).collect();
     assert_eq!(
         tools.iter().filter(|t| t.starts_with("gh_")).count(),
