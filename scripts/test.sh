@@ -36,6 +36,18 @@ pg_isready -h 127.0.0.1 -p 5432
 step "npm packages (MCP conformance suite, GitHub OpenAPI description)"
 (cd tests/node && npm ci --no-audit --no-fund --loglevel=error)
 
+step "peer MCP server for the harness's peer arm (PyPI mcp-server-git, pinned)"
+if ! python3 -c 'import mcp_server_git' 2>/dev/null; then
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null
+  fi
+  python3 -m pip install --quiet --disable-pip-version-check mcp-server-git==2026.10.19 \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages \
+      mcp-server-git==2026.10.19
+fi
+python3 -c 'import mcp_server_git; print("mcp-server-git", "ok")'
+
 step "format and lints"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
