@@ -217,6 +217,62 @@ pub struct Claims {
     pub exp: u64,
 }
 
+/// Loads and checks every configured key.
+fn load_keys(sources: &[KeySource]) -> Result<Vec<LoadedKey>, Error> {
+    let mut keys = Vec::new();
+    for (index, source) in sources.iter().enumerate() {
+        let number = index + 1;
+        match source {
+            KeySource::Hs256Secret { kid, secret } => {
+                if secret.len() < MIN_HS256_SECRET_LEN {
+                    return Err(Error::ConfigKey {
+                        what: format!("HS256 secret #{number}"),
+                        reason: format!(
+                            "{} bytes is too short; use at least {MIN_HS256_SECRET_LEN} random bytes",
+                            secret.len()
+                        ),
+                    });
+                }
+                keys.push(LoadedKey {
+                    kid: kid.clone(),
+                    algorithms: vec![Algorithm::HS256],
+                    key: DecodingKey::from_secret(secret),
+                });
+            }
+            KeySource::PublicKeyPem { kid, pem } => {
+                let key = load_pem(pem).map_err(|reason| Error::ConfigKey {
+                    what: format!("PEM key #{number}"),
+                    reason,
+                })?;
+                keys.push(LoadedKey {
+                    kid: kid.clone(),
+                    algorithms: key.family().algorithms().to_vec(),
+                    key,
+                });
+            }
+            KeySource::JwksFile(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
+                    path: path.clone(),
+                    source,
+                })?;
+                let loaded = load_jwks(&text).map_err(|reason| Error::ConfigKey {
+                    what: format!("JWKS file {}", path.display()),
+                    reason,
+                })?;
+                keys.extend(loaded);
+            }
+        }
+    }
+    if keys.is_empty() {
+        return Err(Error::Config {
+            reason:
+                "no verification keys; configure an HS256 secret, a PEM public key or a JWKS file"
+                    .to_owned(),
+        });
+    }
+    Ok(keys)
+}
+
 struct LoadedKey {
     kid: Option<String>,
     algorithms: Vec<Algorithm>,
@@ -224,16 +280,28 @@ struct LoadedKey {
 }
 
 /// Validates bearer JWTs against a [`JwtConfig`]. Build once; `validate` takes `&self`.
+///
+/// Identity providers rotate keys by publishing a new one in their JWKS first: when a token names
+/// a `kid` no loaded key has, the JWKS files are read again (at most once per
+/// [`JWKS_RELOAD_INTERVAL`]), so a rotation needs no restart. A file that no longer reads or
+/// parses leaves the keys as they were.
 pub struct JwtValidator {
     issuer: String,
     audience: String,
-    keys: Vec<LoadedKey>,
+    keys: std::sync::RwLock<std::sync::Arc<Vec<LoadedKey>>>,
+    sources: Vec<KeySource>,
+    reload: std::sync::Mutex<Option<std::time::Instant>>,
+    reload_interval: std::time::Duration,
 }
+
+/// Least time between two JWKS reloads triggered by unknown key ids (tokens are attacker
+/// controlled: a stream of made-up `kid`s must not turn into a stream of file reads).
+pub const JWKS_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl fmt::Debug for JwtValidator {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let keys: Vec<_> = self
-            .keys
+        let loaded = self.current_keys();
+        let keys: Vec<_> = loaded
             .iter()
             .map(|k| (k.kid.as_deref().unwrap_or("-"), &k.algorithms))
             .collect();
@@ -260,61 +328,58 @@ impl JwtValidator {
                 reason: "the audience is empty; set it to this server's canonical URL".to_owned(),
             });
         }
-        let mut keys = Vec::new();
-        for (index, source) in config.keys.iter().enumerate() {
-            let number = index + 1;
-            match source {
-                KeySource::Hs256Secret { kid, secret } => {
-                    if secret.len() < MIN_HS256_SECRET_LEN {
-                        return Err(Error::ConfigKey {
-                            what: format!("HS256 secret #{number}"),
-                            reason: format!(
-                                "{} bytes is too short; use at least {MIN_HS256_SECRET_LEN} random bytes",
-                                secret.len()
-                            ),
-                        });
-                    }
-                    keys.push(LoadedKey {
-                        kid: kid.clone(),
-                        algorithms: vec![Algorithm::HS256],
-                        key: DecodingKey::from_secret(secret),
-                    });
-                }
-                KeySource::PublicKeyPem { kid, pem } => {
-                    let key = load_pem(pem).map_err(|reason| Error::ConfigKey {
-                        what: format!("PEM key #{number}"),
-                        reason,
-                    })?;
-                    keys.push(LoadedKey {
-                        kid: kid.clone(),
-                        algorithms: key.family().algorithms().to_vec(),
-                        key,
-                    });
-                }
-                KeySource::JwksFile(path) => {
-                    let text =
-                        std::fs::read_to_string(path).map_err(|source| Error::ConfigRead {
-                            path: path.clone(),
-                            source,
-                        })?;
-                    let loaded = load_jwks(&text).map_err(|reason| Error::ConfigKey {
-                        what: format!("JWKS file {}", path.display()),
-                        reason,
-                    })?;
-                    keys.extend(loaded);
-                }
-            }
-        }
-        if keys.is_empty() {
-            return Err(Error::Config {
-                reason: "no verification keys; configure an HS256 secret, a PEM public key or a JWKS file".to_owned(),
-            });
-        }
+        let keys = load_keys(&config.keys)?;
         Ok(JwtValidator {
             issuer: config.issuer,
             audience: config.audience,
-            keys,
+            keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
+            sources: config.keys,
+            reload: std::sync::Mutex::new(None),
+            reload_interval: JWKS_RELOAD_INTERVAL,
         })
+    }
+
+    /// Sets the least time between JWKS reloads (tests use zero).
+    pub fn with_reload_interval(mut self, interval: std::time::Duration) -> Self {
+        self.reload_interval = interval;
+        self
+    }
+
+    fn current_keys(&self) -> std::sync::Arc<Vec<LoadedKey>> {
+        self.keys
+            .read()
+            .map(|k| std::sync::Arc::clone(&k))
+            .unwrap_or_else(|p| std::sync::Arc::clone(&p.into_inner()))
+    }
+
+    /// Re-reads the key sources when a JWKS file is configured and the last reload is old
+    /// enough; returns whether the keys were replaced.
+    fn reload_keys(&self) -> bool {
+        if !self
+            .sources
+            .iter()
+            .any(|s| matches!(s, KeySource::JwksFile(_)))
+        {
+            return false;
+        }
+        {
+            let mut last = self.reload.lock().unwrap_or_else(|p| p.into_inner());
+            if last.is_some_and(|t| t.elapsed() < self.reload_interval) {
+                return false;
+            }
+            *last = Some(std::time::Instant::now());
+        }
+        match load_keys(&self.sources) {
+            Ok(keys) => {
+                let mut slot = self.keys.write().unwrap_or_else(|p| p.into_inner());
+                *slot = std::sync::Arc::new(keys);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reloading the JWT keys failed; keeping the old ones");
+                false
+            }
+        }
     }
 
     /// Validates `token` against the current time.
@@ -342,20 +407,26 @@ impl JwtValidator {
             alg: sanitise(&header.alg),
         })?;
 
+        let mut keys = self.current_keys();
+        if let Some(kid) = header.kid.as_deref()
+            && !keys.iter().any(|k| k.kid.as_deref() == Some(kid))
+            && self.reload_keys()
+        {
+            keys = self.current_keys();
+        }
         let mut candidates: Vec<&LoadedKey> = match header.kid.as_deref() {
             Some(kid) => {
-                let named: Vec<_> = self
-                    .keys
+                let named: Vec<_> = keys
                     .iter()
                     .filter(|k| k.kid.as_deref() == Some(kid))
                     .collect();
                 if named.is_empty() {
-                    self.keys.iter().filter(|k| k.kid.is_none()).collect()
+                    keys.iter().filter(|k| k.kid.is_none()).collect()
                 } else {
                     named
                 }
             }
-            None => self.keys.iter().collect(),
+            None => keys.iter().collect(),
         };
         if candidates.is_empty() {
             return Err(Error::UnknownKey {
@@ -1121,5 +1192,49 @@ MCowBQYDK2VwAyEAOwBV+/yYeoVa8VmYaTW1UujacT6TJA4PQaDKq+icmmw=
         assert!(!debug.contains("0123456789abcdef"), "{debug}");
         let debug = format!("{:?}", hs_validator());
         assert!(!debug.contains("0123456789abcdef"), "{debug}");
+    }
+
+    #[test]
+    fn a_rotated_jwks_is_picked_up_without_a_restart() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("jwks.json");
+        let full: Value = serde_json::from_str(JWKS).expect("jwks");
+        let only_rsa = json!({"keys": [full["keys"][0].clone()]});
+        std::fs::write(&path, only_rsa.to_string()).expect("write");
+        let token = sign(Algorithm::ES256, Some("ec-1"), &claims());
+
+        // Reloads at most once per interval: the first unknown kid reads the file again ...
+        let throttled =
+            JwtValidator::new(config(vec![KeySource::JwksFile(path.clone())])).expect("validator");
+        assert!(matches!(
+            throttled.validate_at(&token, NOW),
+            Err(Error::UnknownKey { .. })
+        ));
+        // ... the provider publishes the new key, and a second try right away does not reread.
+        std::fs::write(&path, JWKS).expect("rotate");
+        assert!(matches!(
+            throttled.validate_at(&token, NOW),
+            Err(Error::UnknownKey { .. })
+        ));
+
+        // Without the throttle the new key is found on the next token that names it.
+        std::fs::write(&path, only_rsa.to_string()).expect("write");
+        let eager = JwtValidator::new(config(vec![KeySource::JwksFile(path.clone())]))
+            .expect("validator")
+            .with_reload_interval(std::time::Duration::ZERO);
+        assert!(eager.validate_at(&token, NOW).is_err());
+        std::fs::write(&path, JWKS).expect("rotate");
+        assert_eq!(
+            eager.validate_at(&token, NOW).expect("rotated key").sub,
+            "alice"
+        );
+        // A broken file later keeps the keys that work.
+        std::fs::write(&path, "{not json").expect("break");
+        let other = sign(Algorithm::ES256, Some("ec-9"), &claims());
+        assert!(eager.validate_at(&other, NOW).is_err());
+        assert_eq!(
+            eager.validate_at(&token, NOW).expect("still valid").sub,
+            "alice"
+        );
     }
 }
