@@ -56,4 +56,4 @@ step "Rust tests"
 cargo test --workspace --locked
 
 step "MCP conformance suite against gitgate serve --http"
-bash scripts/conformance.sh target/debug/gitgate
+bash scripts/conformance.sh "${CARGO_TARGET_DIR:-target}/debug/gitgate"
