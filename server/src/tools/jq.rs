@@ -48,6 +48,18 @@ pub fn run(
     max_values: usize,
     timeout: Duration,
 ) -> Result<Vec<Value>, JqError> {
+    run_with_steps(filter, input, Value::Array(Vec::new()), max_values, timeout)
+}
+
+/// [`run`] with `$steps` bound to `steps` (a pipeline's earlier results, in order), so a later
+/// filter can join across steps.
+pub fn run_with_steps(
+    filter: &str,
+    input: Value,
+    steps: Value,
+    max_values: usize,
+    timeout: Duration,
+) -> Result<Vec<Value>, JqError> {
     if filter.len() > MAX_FILTER_LEN {
         return Err(JqError::TooLong);
     }
@@ -60,7 +72,7 @@ pub fn run(
     let spawned = std::thread::Builder::new()
         .name("gitgate-jq".into())
         .spawn(move || {
-            let result = evaluate(&code, input, max_values);
+            let result = evaluate(&code, input, steps, max_values);
             if tx.send(result).is_err() {
                 // The caller gave up on this filter: it was counted as a runaway.
                 RUNAWAYS.fetch_sub(1, Ordering::SeqCst);
@@ -85,7 +97,12 @@ pub fn run(
     }
 }
 
-fn evaluate(code: &str, input: Value, max_values: usize) -> Result<Vec<Value>, JqError> {
+fn evaluate(
+    code: &str,
+    input: Value,
+    steps: Value,
+    max_values: usize,
+) -> Result<Vec<Value>, JqError> {
     let loader = Loader::new(jaq_std::defs().chain(jaq_json::defs()));
     let arena = Arena::default();
     let modules = loader
@@ -93,6 +110,7 @@ fn evaluate(code: &str, input: Value, max_values: usize) -> Result<Vec<Value>, J
         .map_err(|errs| JqError::Syntax(describe_load_errors(code, &errs)))?;
     let compiled = Compiler::default()
         .with_funs(jaq_std::funs().chain(jaq_json::funs()))
+        .with_global_vars(["$steps"])
         .compile(modules)
         .map_err(|errs| {
             let names: Vec<String> = errs
@@ -104,7 +122,7 @@ fn evaluate(code: &str, input: Value, max_values: usize) -> Result<Vec<Value>, J
         })?;
     let inputs = RcIter::new(core::iter::empty());
     let mut out = Vec::new();
-    for value in compiled.run((Ctx::new([], &inputs), Val::from(input))) {
+    for value in compiled.run((Ctx::new([Val::from(steps)], &inputs), Val::from(input))) {
         if out.len() == max_values {
             return Err(JqError::TooManyValues(max_values));
         }
@@ -190,6 +208,21 @@ mod tests {
             run("map(.a) | add", json!([{"a": 1}, {"a": 2}]), 10, T).expect("runs"),
             vec![json!(3)]
         );
+    }
+
+    #[test]
+    fn earlier_steps_are_in_steps() {
+        let steps = json!([["alice", "bob"]]);
+        let issues = json!([{"n": 1, "a": ["carol"]}, {"n": 2, "a": ["bob"]}]);
+        let out = run_with_steps(
+            "[.[] | select(.a | any(. as $l | $steps[0] | index($l))) | .n]",
+            issues,
+            steps,
+            10,
+            T,
+        )
+        .expect("runs");
+        assert_eq!(out, vec![json!([2])]);
     }
 
     #[test]

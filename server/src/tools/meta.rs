@@ -33,7 +33,7 @@ pub const NAME: &str = "gitgate";
 
 const DESCRIPTION: &str = "Run git_*/gh_* tools, named after git and gh commands with the CLI flags as args \
 (git_log {max_count,path}, gh_issue_list {state,label,limit}). tool \"help\": signatures (args {query}) or one schema (args {tool}). \
-jq filters the JSON result. steps [{tool,args,each,jq}] pipe calls; each: jq over the previous result giving one args object per call.";
+jq filters the JSON result. steps [{tool,args,each,jq}] pipe calls; each: jq over the previous result giving one args object per call; $steps holds earlier results.";
 
 /// The meta tool's definition.
 pub(super) fn specs() -> Vec<ToolSpec> {
@@ -241,6 +241,8 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
     let remaining = || deadline.saturating_duration_since(Instant::now());
     let mut calls = 0usize;
     let mut previous = Value::Null;
+    // Every finished step's value, for `$steps` in later filters (joins across steps).
+    let mut done: Vec<Value> = Vec::new();
     let mut text: Option<String> = None;
     let mut mores: Vec<String> = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -258,25 +260,31 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
         }
         let arg_sets: Vec<Map<String, Value>> = match &step.each {
             None => vec![step.args.clone()],
-            Some(filter) => jq::run(filter, previous.clone(), MAX_CALLS + 1, remaining())
-                .map_err(|e| match e {
-                    jq::JqError::TooManyValues(_) => ToolError::new(at(format!(
-                        "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
-                    ))),
-                    e => jq_error(at(format!("each: {e}"))),
-                })?
-                .into_iter()
-                .map(|v| match v {
-                    Value::Object(extra) => {
-                        let mut args = step.args.clone();
-                        args.extend(extra);
-                        Ok(args)
-                    }
-                    other => Err(ToolError::new(at(format!(
-                        "each must yield argument objects like {{\"number\": 3}}, got {other}"
-                    )))),
-                })
-                .collect::<Result<_, _>>()?,
+            Some(filter) => jq::run_with_steps(
+                filter,
+                previous.clone(),
+                Value::Array(done.clone()),
+                MAX_CALLS + 1,
+                remaining(),
+            )
+            .map_err(|e| match e {
+                jq::JqError::TooManyValues(_) => ToolError::new(at(format!(
+                    "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
+                ))),
+                e => jq_error(at(format!("each: {e}"))),
+            })?
+            .into_iter()
+            .map(|v| match v {
+                Value::Object(extra) => {
+                    let mut args = step.args.clone();
+                    args.extend(extra);
+                    Ok(args)
+                }
+                other => Err(ToolError::new(at(format!(
+                    "each must yield argument objects like {{\"number\": 3}}, got {other}"
+                )))),
+            })
+            .collect::<Result<_, _>>()?,
         };
         if calls + arg_sets.len() > MAX_CALLS {
             return Err(ToolError::new(at(format!(
@@ -327,8 +335,14 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
         };
         text = match &step.jq {
             Some(filter) => {
-                let mut out = jq::run(filter, value, MAX_JQ_VALUES, remaining())
-                    .map_err(|e| jq_error(at(e.to_string())))?;
+                let mut out = jq::run_with_steps(
+                    filter,
+                    value,
+                    Value::Array(done.clone()),
+                    MAX_JQ_VALUES,
+                    remaining(),
+                )
+                .map_err(|e| jq_error(at(e.to_string())))?;
                 value = if out.len() == 1 {
                     out.pop().unwrap_or(Value::Null)
                 } else {
@@ -338,6 +352,7 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
             }
             None => Some(texts.join("\n")),
         };
+        done.push(value.clone());
         previous = value;
     }
     let mut answer = match text {

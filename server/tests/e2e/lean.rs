@@ -164,6 +164,43 @@ async fn a_pipeline_fans_out_in_one_round_trip_under_policy() {
     assert_eq!(inner.len(), 1 + got.len(), "{inner:?}");
     assert!(inner.iter().all(|t| t.starts_with("gh_issue_")));
 
+    // A join across steps through $steps: open PR authors' open bug issues, in one call.
+    let out = ok(
+        &alice,
+        "gitgate",
+        json!({"steps": [
+            {"tool": "gh_pr_list", "args": {"repo": REPO}, "jq": "[.[].author]"},
+            {"tool": "gh_issue_list", "args": {"repo": REPO, "label": ["bug"], "limit": 100},
+             "jq": "[.[] | select([.assignees[]] | any(. as $a | $steps[0] | index($a))) | .number]"}
+        ]}),
+    )
+    .await;
+    let joined: Vec<u64> = serde_json::from_str(&out).unwrap();
+    let authors: Vec<String> = w
+        .oracle("/repos/acme/widgets/pulls?state=open&per_page=100")
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["user"]["login"].as_str().unwrap().to_owned())
+        .collect();
+    let want: Vec<u64> = issues_only(
+        &w.oracle("/repos/acme/widgets/issues?state=open&labels=bug&per_page=100")
+            .await,
+    )
+    .iter()
+    .filter(|i| {
+        i["assignees"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| authors.iter().any(|l| a["login"] == l.as_str()))
+    })
+    .map(|i| i["number"].as_u64().unwrap())
+    .collect();
+    assert!(!want.is_empty(), "the seed has such issues");
+    assert_eq!(joined, want, "{out}");
+
     // carol may only read: a merge inside a pipeline is refused like a direct one.
     let carol = w.client("carol").await;
     let open_pr = w.oracle("/repos/acme/widgets/pulls?state=open").await[0]["number"]
