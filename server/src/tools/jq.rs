@@ -211,6 +211,27 @@ mod tests {
     }
 
     #[test]
+    fn regular_expressions_work() {
+        let subjects = json!(["core: add valve 3", "io: add piston 7"]);
+        let out = run(
+            "[.[] | capture(\"add (?<t>[a-z]+)\").t] | join(\"|\")",
+            subjects,
+            10,
+            T,
+        )
+        .expect("runs");
+        assert_eq!(out, vec![json!("valve|piston")]);
+        let out = run(
+            "[.[] | select(test(\"(?i)VALVE\"))]",
+            json!(["a valve", "x"]),
+            10,
+            T,
+        )
+        .expect("runs");
+        assert_eq!(out, vec![json!(["a valve"])]);
+    }
+
+    #[test]
     fn earlier_steps_are_in_steps() {
         let steps = json!([["alice", "bob"]]);
         let issues = json!([{"n": 1, "a": ["carol"]}, {"n": 2, "a": ["bob"]}]);

@@ -361,11 +361,21 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
         None => {
             let mut t = match &previous {
                 Value::String(s) => s.clone(),
-                Value::Array(items) if items.iter().all(Value::is_string) => items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
+                // A list of plain values reads best, and costs least, one per line.
+                Value::Array(items)
+                    if items
+                        .iter()
+                        .all(|v| v.is_string() || v.is_number() || v.is_boolean()) =>
+                {
+                    items
+                        .iter()
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                }
                 other => other.to_string(),
             };
             // A filtered list that was cut still says so.
