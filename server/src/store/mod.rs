@@ -39,6 +39,7 @@
 mod audit_log;
 pub mod bench;
 mod sync_append;
+mod sync_read;
 mod users;
 
 use std::str::FromStr;
@@ -94,6 +95,8 @@ impl Default for StoreOptions {
 pub enum Error {
     #[error("audit append failed: {0}")]
     SyncAppend(String),
+    #[error("store query failed: {0}")]
+    SyncRead(String),
     #[error("unsupported store URL {url:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl { url: String },
     #[error("cannot open store {url}")]
@@ -189,6 +192,8 @@ struct Inner {
     /// SQLite only: the file and durability, for the blocking append path (opened lazily).
     sqlite_file: Option<(std::path::PathBuf, Durability)>,
     sync_appender: std::sync::Mutex<Option<sync_append::SyncAppender>>,
+    /// SQLite file stores only: connections for the token lookup on the caller's thread.
+    sync_readers: Option<sync_read::SyncReaders>,
 }
 
 impl Store {
@@ -256,12 +261,16 @@ impl Store {
                 .filter(|(path, _)| path.as_os_str() != ":memory:"),
             Backend::Postgres(_) => None,
         };
+        let sync_readers = sqlite_file
+            .as_ref()
+            .map(|(path, _)| sync_read::SyncReaders::new(path, options.busy_timeout));
         let inner = Inner {
             backend,
             display_url,
             appender,
             sqlite_file,
             sync_appender: std::sync::Mutex::new(None),
+            sync_readers,
         };
         Ok(Self {
             inner: Arc::new(inner),

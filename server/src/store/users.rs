@@ -352,6 +352,10 @@ impl Store {
             return Ok(None);
         }
         let hash = token_hash(plaintext);
+        if let Some(readers) = &self.inner.sync_readers {
+            let row = readers.with(|conn| authenticate_blocking(conn, &hash))?;
+            return Ok(row.map(UserRecord::from));
+        }
         let row: Option<UserRow> = on_backend!(self, pool =>
             sqlx::query_as(AUTHENTICATE).bind(&hash).fetch_optional(pool).await?);
         Ok(row.map(UserRecord::from))
@@ -455,6 +459,31 @@ impl Store {
             sqlx::query(sql).bind(name).bind(&value).execute(pool).await?.rows_affected());
         expect_user(done, name)
     }
+}
+
+/// [`AUTHENTICATE`] on a rusqlite connection (see `sync_read`): the same statement, prepared once
+/// per connection.
+fn authenticate_blocking(
+    conn: &rusqlite::Connection,
+    hash: &str,
+) -> rusqlite::Result<Option<UserRow>> {
+    use rusqlite::OptionalExtension;
+    let mut stmt = conn.prepare_cached(AUTHENTICATE)?;
+    stmt.query_row([hash], |r| {
+        Ok(UserRow {
+            name: r.get(0)?,
+            scopes: r.get(1)?,
+            repos: r.get(2)?,
+            git_name: r.get(3)?,
+            git_email: r.get(4)?,
+            jwt_subject: r.get(5)?,
+            rate_limit_per_minute: r.get(6)?,
+            has_github_token: r.get(7)?,
+            created_at: r.get(8)?,
+            revoked_at: r.get(9)?,
+        })
+    })
+    .optional()
 }
 
 fn expect_user(rows_affected: u64, name: &str) -> Result<(), Error> {
