@@ -6,14 +6,14 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-step "system packages (git, gh, jq)"
+step "system packages (git, gh, jq, strace)"
 missing=()
-for tool in git gh jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in git gh jq strace; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if ((${#missing[@]})); then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-git --version; gh --version | head -1; jq --version
+git --version; gh --version | head -1; jq --version; strace -V | head -1
 
 step "PostgreSQL (the store's tests run on SQLite and on PostgreSQL)"
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then

@@ -3,9 +3,22 @@
 //! The harness sees gitgate only through MCP (it spawns the binary) and through the committed
 //! `schemas/`; it never links the server crate.
 
+pub mod arm;
+pub mod check;
 pub mod fixture;
+pub mod forge;
+pub mod mcp_arm;
+pub mod meta;
 pub mod micro;
 pub mod model;
+pub mod prices;
 pub mod report;
+pub mod run;
 pub mod scenarios;
+pub mod shell_arm;
 pub mod stats;
+pub mod summary;
+pub mod task;
+pub mod tokens;
+pub mod trace;
+pub mod workspace;

@@ -16,6 +16,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the task suite on every arm (CLI, gitgate over stdio and HTTP, peer MCP servers),
+    /// check each answer and end state, and report the six dimensions.
+    ///
+    /// Each task runs on each arm from a fresh copy of one seeded forge and working clone.
+    /// Progress goes to stderr; the summary tables to stdout; report.json, report.md and
+    /// report.html to --out. Task and arm file formats and every figure's definition:
+    /// harness/README.md.
+    Run(Box<RunArgs>),
     /// Per-call latency of git_log (5 commits), git_status and git_diff through a stdio MCP
     /// client, against `bash -c 'git ...'` giving the same information, on a fixed repository;
     /// then the cost of auth plus audit per git_status call (stdio and HTTP, on SQLite).
@@ -48,6 +56,53 @@ enum Command {
     },
 }
 
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Directory of task files (*.toml) to run instead of the embedded suite.
+    #[arg(long, value_name = "DIR")]
+    tasks: Option<PathBuf>,
+    /// Only these task ids (comma-separated).
+    #[arg(long = "task", value_name = "ID", value_delimiter = ',')]
+    task_ids: Vec<String>,
+    /// Arms to run, in this order (comma-separated; default every arm of the arms file:
+    /// cli, mcp, mcp-http, peer:mcp-server-git).
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    arms: Vec<String>,
+    /// Arms file (TOML) to use instead of the embedded one.
+    #[arg(long, value_name = "FILE")]
+    arms_file: Option<PathBuf>,
+    /// Attempts per task and arm; medians and min/max are taken over them.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    repeat: u32,
+    /// Forge seed every attempt starts from.
+    #[arg(long, default_value = "demo")]
+    seed: String,
+    /// Output directory for report.json, report.md and report.html.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// The gitgate binary (default: next to this one, else `gitgate` on PATH).
+    #[arg(long, env = "GITGATE_BIN", value_name = "BIN")]
+    gitgate: Option<PathBuf>,
+    /// The gitgate-forge binary (default: next to this one, else `gitgate-forge` on PATH).
+    #[arg(long, env = "GITGATE_FORGE_BIN", value_name = "BIN")]
+    forge: Option<PathBuf>,
+    /// Price table (TOML: [models.NAME] input = USD/Mtok, output = USD/Mtok).
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
+    /// Tokenizers, primary first (o200k_base, cl100k_base).
+    #[arg(long, value_delimiter = ',', default_values_t = ["o200k_base".to_string(), "cl100k_base".to_string()])]
+    tokenizers: Vec<String>,
+    /// Do not count processes with strace (use the static count instead).
+    #[arg(long)]
+    no_trace: bool,
+    /// Skip the multi-user auth and governance scenarios.
+    #[arg(long)]
+    no_scenarios: bool,
+    /// Keep every attempt's files (forge data, clone, logs, traces) in this directory.
+    #[arg(long, value_name = "DIR")]
+    work_dir: Option<PathBuf>,
+}
+
 fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
@@ -58,16 +113,165 @@ fn main() -> ExitCode {
     }
 }
 
-fn sibling_gitgate() -> PathBuf {
+fn sibling(name: &str) -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("gitgate")))
+        .and_then(|exe| exe.parent().map(|d| d.join(name)))
         .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from("gitgate"))
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn sibling_gitgate() -> PathBuf {
+    sibling("gitgate")
+}
+
+fn run_suite(args: RunArgs) -> Result<()> {
+    use gitgate_bench::{arm, prices::Prices, report, run, scenarios, task};
+    let mut tasks = match &args.tasks {
+        Some(dir) => task::load_dir(dir)?,
+        None => task::embedded()?,
+    };
+    if !args.task_ids.is_empty() {
+        for id in &args.task_ids {
+            if !tasks.iter().any(|t| t.id == *id) {
+                anyhow::bail!("no task {id:?}");
+            }
+        }
+        tasks.retain(|t| args.task_ids.contains(&t.id));
+    }
+    let all_arms = match &args.arms_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            arm::parse(&text)?
+        }
+        None => arm::defaults(),
+    };
+    let arms = run::select_arms(all_arms, &args.arms)?;
+    let prices = match &args.prices {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            Prices::from_toml(&text)
+                .map_err(anyhow::Error::msg)
+                .with_context(|| format!("price table {}", path.display()))?
+        }
+        None => Prices::default_table(),
+    };
+    let config = run::Config {
+        tasks,
+        arms,
+        repeat: args.repeat,
+        seed: args.seed.clone(),
+        gitgate: args.gitgate.clone().unwrap_or_else(sibling_gitgate),
+        forge: args
+            .forge
+            .clone()
+            .unwrap_or_else(|| sibling("gitgate-forge")),
+        prices,
+        tokenizers: args.tokenizers.clone(),
+        trace: !args.no_trace,
+        work_dir: args.work_dir.clone(),
+    };
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut bar = ProgressBar::new();
+    let mut report = runtime.block_on(run::run(&config, &mut |p| bar.update(&p)))?;
+    bar.finish();
+    drop(runtime);
+    if !args.no_scenarios {
+        let work = tempfile::Builder::new()
+            .prefix("gitgate-bench-scenarios-")
+            .tempdir()
+            .context("creating the scenario directory")?;
+        let ran: Vec<String> = report
+            .arms
+            .iter()
+            .filter(|a| a.skipped.is_none())
+            .map(|a| a.name.clone())
+            .collect();
+        let scenario_config = scenarios::ScenarioConfig {
+            gitgate: config.gitgate.clone(),
+            forge: config.forge.clone(),
+            work_dir: work.path().to_owned(),
+            arms: ran,
+        };
+        let started = std::time::Instant::now();
+        report.scenarios =
+            scenarios::run_all(&scenario_config, |line| eprintln!("[scenarios] {line}"))?;
+        report.meta.duration_s += started.elapsed().as_secs_f64();
+    }
+    report::print_summary(&report);
+    report::write_all(&report, &args.out)?;
+    eprintln!(
+        "gitgate-bench: {} tasks, {} arms, {:.1} s; reports in {}",
+        report.tasks.len(),
+        report.arms.iter().filter(|a| a.skipped.is_none()).count(),
+        report.meta.duration_s,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// A one-line progress bar on stderr (redrawn in place on a terminal, one line per finished
+/// attempt otherwise), plus a line for every failure.
+struct ProgressBar {
+    tty: bool,
+    started: std::time::Instant,
+}
+
+impl ProgressBar {
+    fn new() -> Self {
+        use std::io::IsTerminal;
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    fn update(&mut self, p: &gitgate_bench::run::Progress<'_>) {
+        if p.total == 0 {
+            eprintln!("{}: {}", p.task, p.note);
+            return;
+        }
+        const WIDTH: usize = 30;
+        let filled = WIDTH * p.done / p.total.max(1);
+        let bar = format!(
+            "[{}{}] {:>3}/{}",
+            "#".repeat(filled),
+            ".".repeat(WIDTH - filled),
+            p.done,
+            p.total
+        );
+        let elapsed = self.started.elapsed().as_secs_f64();
+        let status = match p.passed {
+            None => "...",
+            Some(true) => "ok",
+            Some(false) => "FAILED",
+        };
+        let line = format!("{bar} {elapsed:5.1}s {} on {} {status}", p.task, p.arm);
+        if p.passed == Some(false) {
+            if self.tty {
+                eprint!("\r\x1b[K");
+            }
+            eprintln!("{} on {}: FAILED: {}", p.task, p.arm, p.note);
+        }
+        if self.tty {
+            eprint!("\r\x1b[K{line}");
+        } else if p.passed.is_some() {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Run(args) => run_suite(*args),
         Command::Schema { out, check } => {
             if check {
                 gitgate_bench::report::schema::check(&out)?;

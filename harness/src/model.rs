@@ -41,6 +41,13 @@ pub struct RunMeta {
     pub machine: BTreeMap<String, String>,
     /// Price table used for cost: model name -> USD per million input tokens.
     pub prices_per_mtok: BTreeMap<String, f64>,
+    /// Model name -> USD per million output tokens (calls and final answer).
+    #[serde(default)]
+    pub output_prices_per_mtok: BTreeMap<String, f64>,
+    /// How `processes_spawned` was obtained: `strace` (counted in an untimed traced attempt per
+    /// task and arm) or `static` (one per shell pipeline element plus bash; one per server).
+    #[serde(default)]
+    pub process_count_method: String,
 }
 
 /// One arm: how tasks were run.
@@ -52,6 +59,9 @@ pub struct ArmInfo {
     pub kind: String,
     /// Human description (command line of the server, transport).
     pub description: String,
+    /// Why the arm did not run (a tool it needs is missing), when it did not.
+    #[serde(default)]
+    pub skipped: Option<String>,
 }
 
 /// One task across arms.
@@ -68,6 +78,9 @@ pub struct TaskReport {
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TaskArmReport {
     pub arm: String,
+    /// The task's step list this arm ran (`mcp-lean` falls back to `mcp`).
+    #[serde(default)]
+    pub step_list: String,
     /// True only when every repeat's check passed.
     pub passed: bool,
     pub attempts: Vec<Attempt>,
@@ -95,6 +108,9 @@ pub struct Attempt {
     pub step_latency_ms: Vec<f64>,
     /// Server start until it answered `initialize` (MCP arms), milliseconds.
     pub cold_start_ms: Option<f64>,
+    /// The answer as read off the final result (what the model would reply).
+    #[serde(default)]
+    pub answer: Option<String>,
     pub steps: Vec<StepRecord>,
 }
 
@@ -111,7 +127,11 @@ pub struct Tokens {
     pub results: u64,
     /// Sum over turns of what the model is sent (interface + prompt + history so far).
     pub context: u64,
-    /// `context` priced under each entry of the price table, USD.
+    /// What the model writes as its final answer.
+    #[serde(default)]
+    pub answer: u64,
+    /// `context` priced under each entry of the price table, USD (plus `calls` and `answer`
+    /// at the output price).
     pub cost_usd: BTreeMap<String, f64>,
 }
 

@@ -2,5 +2,6 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod bench_run;
 mod bench_scenarios;
 mod micro;

@@ -37,10 +37,12 @@ fn arm_run(arm: &str, passed: bool, context: f64, trips: f64, latencies: &[f64])
         api_requests: 0,
         step_latency_ms: latencies.to_vec(),
         cold_start_ms: None,
+        answer: None,
         steps: Vec::new(),
     };
     TaskArmReport {
         arm: arm.to_owned(),
+        step_list: String::new(),
         passed,
         attempts: vec![attempt],
         summary: Summary {
@@ -58,6 +60,7 @@ pub(crate) fn sample() -> RunReport {
         name: name.to_owned(),
         kind: if name == "cli" { "cli" } else { "mcp" }.to_owned(),
         description: format!("the {name} arm <with markup & such>"),
+        skipped: None,
     });
     let tasks = vec![
         TaskReport {
@@ -115,6 +118,8 @@ pub(crate) fn sample() -> RunReport {
             versions: BTreeMap::from([("gitgate".to_owned(), "0.1.0".to_owned())]),
             machine: BTreeMap::from([("cores".to_owned(), "2".to_owned())]),
             prices_per_mtok: BTreeMap::from([("model-a".to_owned(), 3.0)]),
+            output_prices_per_mtok: BTreeMap::new(),
+            process_count_method: String::new(),
         },
         arms: arms.to_vec(),
         tasks,

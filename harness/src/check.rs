@@ -1,0 +1,576 @@
+//! Checks: how an answer is read off the final step's result ([`Reader`]), what it must be
+//! ([`Expect`]), and a small jq-like path language for forge JSON ([`parse_path`], [`select`]).
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+/// How the agent reads its answer off the last result. A model reading a list can count it or
+/// pick a column; these readers do exactly that and nothing cleverer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reader {
+    /// The whole result text.
+    Text,
+    /// The first number in the text.
+    Number,
+    /// Items: a JSON array's length, else the number of non-empty lines.
+    Count,
+    /// The non-empty lines, trimmed.
+    Lines,
+    /// Values of one field of a JSON array's objects (or of one object).
+    Json(String),
+    /// The N-th (1-based) whitespace-separated column of each non-empty line.
+    Column(usize),
+    /// Every match of a regex (its first group when it has one).
+    Regex(String),
+    /// `pick:FIELD:REGEX:OUT`: of a JSON array's objects, those whose FIELD (as text) matches
+    /// REGEX, their OUT values. A model scanning a list for matching items does this.
+    Pick {
+        field: String,
+        pattern: String,
+        out: String,
+    },
+}
+
+impl FromStr for Reader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "text" => Self::Text,
+            "number" => Self::Number,
+            "count" => Self::Count,
+            "lines" => Self::Lines,
+            _ => match s.split_once(':') {
+                Some(("json", f)) if !f.is_empty() => Self::Json(f.to_owned()),
+                Some(("column", n)) => match n.parse::<usize>() {
+                    Ok(n) if n > 0 => Self::Column(n),
+                    _ => return Err(format!("column:{n}: N must be a number from 1")),
+                },
+                Some(("regex", r)) => {
+                    regex::Regex::new(r).map_err(|e| format!("regex:{r}: {e}"))?;
+                    Self::Regex(r.to_owned())
+                }
+                Some(("pick", rest)) => {
+                    let parsed = rest
+                        .split_once(':')
+                        .and_then(|(f, r)| r.rsplit_once(':').map(|(p, o)| (f, p, o)));
+                    let Some((field, pattern, out)) = parsed else {
+                        return Err(format!("pick:{rest}: expected pick:FIELD:REGEX:OUT"));
+                    };
+                    regex::Regex::new(pattern).map_err(|e| format!("pick regex {pattern}: {e}"))?;
+                    Self::Pick {
+                        field: field.to_owned(),
+                        pattern: pattern.to_owned(),
+                        out: out.to_owned(),
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown reader {s:?} (text, number, count, lines, json:FIELD, column:N, regex:PATTERN, pick:FIELD:REGEX:OUT)"
+                    ));
+                }
+            },
+        })
+    }
+}
+
+impl Reader {
+    /// Reads the answer from `result`; `Err` says why nothing could be read.
+    pub fn read(&self, result: &str) -> Result<Value, String> {
+        let lines = || {
+            result
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(|l| Value::String(l.to_owned()))
+        };
+        match self {
+            Self::Text => Ok(Value::String(result.to_owned())),
+            Self::Number => first_number(result)
+                .map(number)
+                .ok_or_else(|| "no number in the result".to_owned()),
+            Self::Count => Ok(match leading_json(result) {
+                Some(Value::Array(items)) => Value::from(items.len()),
+                _ => Value::from(lines().count()),
+            }),
+            Self::Lines => Ok(Value::Array(lines().collect())),
+            Self::Json(field) => {
+                let parsed = leading_json(result).ok_or("result is not JSON")?;
+                let items = match parsed {
+                    Value::Array(items) => items,
+                    other => vec![other],
+                };
+                Ok(Value::Array(
+                    items.iter().filter_map(|i| i.get(field).cloned()).collect(),
+                ))
+            }
+            Self::Column(n) => Ok(Value::Array(
+                result
+                    .lines()
+                    .filter_map(|l| l.split_whitespace().nth(n - 1))
+                    .map(|c| Value::String(c.to_owned()))
+                    .collect(),
+            )),
+            Self::Pick {
+                field,
+                pattern,
+                out,
+            } => {
+                let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
+                let Some(Value::Array(items)) = leading_json(result) else {
+                    return Err("result is not a JSON array".into());
+                };
+                Ok(Value::Array(
+                    items
+                        .iter()
+                        .filter(|i| i.get(field).is_some_and(|v| re.is_match(&to_text(v))))
+                        .filter_map(|i| i.get(out).cloned())
+                        .collect(),
+                ))
+            }
+            Self::Regex(pattern) => {
+                let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
+                Ok(Value::Array(
+                    re.captures_iter(result)
+                        .filter_map(|c| c.get(1).or_else(|| c.get(0)))
+                        .map(|m| Value::String(m.as_str().to_owned()))
+                        .collect(),
+                ))
+            }
+        }
+    }
+}
+
+/// The JSON value a result starts with (tools may append a line such as "... 3 more").
+fn leading_json(text: &str) -> Option<Value> {
+    serde_json::Deserializer::from_str(text.trim_start())
+        .into_iter::<Value>()
+        .next()
+        .and_then(Result::ok)
+}
+
+fn number(x: f64) -> Value {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        Value::from(x as i64)
+    } else {
+        Value::from(x)
+    }
+}
+
+/// The first decimal number in `text` (an optional minus, digits, an optional fraction).
+pub fn first_number(text: &str) -> Option<f64> {
+    let re = regex::Regex::new(r"-?\d+(\.\d+)?").ok()?;
+    re.find(text).and_then(|m| m.as_str().parse().ok())
+}
+
+/// One value or a list of them, in TOML.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> Vec<&str> {
+        match self {
+            Self::One(s) => vec![s.as_str()],
+            Self::Many(v) => v.iter().map(String::as_str).collect(),
+        }
+    }
+}
+
+/// What a value must be. Every condition given must hold.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// The text, trimmed, equals this (trimmed).
+    pub exact: Option<String>,
+    /// JSON equality (strings compared trimmed, numbers numerically).
+    pub equals: Option<Value>,
+    /// The text contains each of these; for a list, each is one of its items.
+    pub contains: Option<OneOrMany>,
+    /// The text contains none of these; for a list, none is one of its items.
+    pub not_contains: Option<OneOrMany>,
+    /// The text matches this regex.
+    pub regex: Option<String>,
+    /// The value is this number (a string's first number, a list's length).
+    pub number: Option<f64>,
+    /// The list's items, as text, are exactly these (order and repeats ignored).
+    pub set: Option<Vec<Value>>,
+}
+
+impl Expect {
+    /// Checks that at least one condition is given and that a regex compiles.
+    pub fn validate(&self) -> Result<(), String> {
+        let given = [
+            self.exact.is_some(),
+            self.equals.is_some(),
+            self.contains.is_some(),
+            self.not_contains.is_some(),
+            self.regex.is_some(),
+            self.number.is_some(),
+            self.set.is_some(),
+        ];
+        if !given.contains(&true) {
+            return Err(
+                "needs one of exact, equals, contains, not_contains, regex, number, set".into(),
+            );
+        }
+        if let Some(r) = &self.regex {
+            regex::Regex::new(r).map_err(|e| format!("regex {r:?}: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// The final answer a model writes for this expectation, the same on every arm: the
+    /// expected items, number or text (a regex alone gives nothing to write).
+    pub fn canonical_answer(&self) -> String {
+        if let Some(e) = &self.exact {
+            return e.trim().to_owned();
+        }
+        if let Some(set) = &self.set {
+            return set.iter().map(to_text).collect::<Vec<_>>().join(", ");
+        }
+        if let Some(n) = self.number {
+            return to_text(&number(n));
+        }
+        if let Some(c) = &self.contains {
+            return c.items().join(", ");
+        }
+        if let Some(e) = &self.equals {
+            return to_text(e);
+        }
+        String::new()
+    }
+
+    /// `Ok` when `value` meets every condition, else the first mismatch, described.
+    pub fn eval(&self, value: &Value) -> Result<(), String> {
+        let text = to_text(value);
+        let shown = abbreviate(&text);
+        if let Some(e) = &self.exact
+            && text.trim() != e.trim()
+        {
+            return Err(format!("expected exactly {e:?}, got {shown:?}"));
+        }
+        if let Some(e) = &self.equals
+            && !json_equal(value, e)
+        {
+            return Err(format!("expected {e}, got {shown:?}"));
+        }
+        if let Some(c) = &self.contains {
+            for item in c.items() {
+                if !holds(value, &text, item) {
+                    return Err(format!("expected {item:?} in {shown:?}"));
+                }
+            }
+        }
+        if let Some(c) = &self.not_contains {
+            for item in c.items() {
+                if holds(value, &text, item) {
+                    return Err(format!("did not expect {item:?} in {shown:?}"));
+                }
+            }
+        }
+        if let Some(r) = &self.regex {
+            let re = regex::Regex::new(r).map_err(|e| e.to_string())?;
+            if !re.is_match(&text) {
+                return Err(format!("expected a match of /{r}/ in {shown:?}"));
+            }
+        }
+        if let Some(n) = self.number {
+            let got = match value {
+                Value::Number(x) => x.as_f64(),
+                Value::String(s) => first_number(s),
+                Value::Array(items) => Some(items.len() as f64),
+                _ => None,
+            };
+            if got != Some(n) {
+                return Err(format!("expected the number {n}, got {shown:?}"));
+            }
+        }
+        if let Some(set) = &self.set {
+            let want: BTreeSet<String> = set.iter().map(to_text).collect();
+            let got: BTreeSet<String> = match value {
+                Value::Array(items) => items.iter().map(to_text).collect(),
+                _ => text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            if want != got {
+                return Err(format!("expected the set {want:?}, got {got:?}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn holds(value: &Value, text: &str, item: &str) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(|i| to_text(i) == item),
+        _ => text.contains(item),
+    }
+}
+
+fn json_equal(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => x.trim() == y.trim(),
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| json_equal(p, q))
+        }
+        _ => a == b,
+    }
+}
+
+/// A value as text: strings as they are, lists one item per line, the rest as JSON.
+pub fn to_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(to_text).collect::<Vec<_>>().join("\n"),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn abbreviate(text: &str) -> String {
+    const MAX: usize = 300;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
+/// One step of a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    Field(String),
+    Index(usize),
+    /// `[]`: every element.
+    Each,
+    /// `| length` (or `.length` at the end): the number of elements, keys or characters.
+    Length,
+}
+
+/// Parses `.a.b[0].c`, `.items[].name`, `. | length`, `.labels | length`.
+pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
+    let (body, length) = match path.split_once('|') {
+        Some((b, tail)) if tail.trim() == "length" => (b.trim(), true),
+        Some(_) => return Err(format!("path {path:?}: only `| length` may follow a pipe")),
+        None => (path.trim(), false),
+    };
+    if !body.starts_with('.') {
+        return Err(format!("path {path:?} must start with ."));
+    }
+    let mut segments = Vec::new();
+    let mut rest = &body[1..];
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            rest = r;
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix('[') {
+            let Some((inner, after)) = r.split_once(']') else {
+                return Err(format!("path {path:?}: unclosed ["));
+            };
+            if inner.is_empty() {
+                segments.push(Segment::Each);
+            } else {
+                let i = inner
+                    .parse()
+                    .map_err(|_| format!("path {path:?}: [{inner}] is not an index"))?;
+                segments.push(Segment::Index(i));
+            }
+            rest = after;
+            continue;
+        }
+        let end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let name = &rest[..end];
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(format!("path {path:?}: bad field name {name:?}"));
+        }
+        segments.push(Segment::Field(name.to_owned()));
+        rest = &rest[end..];
+    }
+    if length {
+        segments.push(Segment::Length);
+    }
+    Ok(segments)
+}
+
+/// Applies a parsed path: a plain path gives one value (null when absent); a path with `[]`
+/// gives the list of what each element yields.
+pub fn select(value: &Value, segments: &[Segment]) -> Value {
+    let mut current = vec![value.clone()];
+    let mut many = false;
+    for s in segments {
+        current = match s {
+            Segment::Field(f) => current
+                .iter()
+                .map(|v| v.get(f).cloned().unwrap_or(Value::Null))
+                .collect(),
+            Segment::Index(i) => current
+                .iter()
+                .map(|v| v.get(*i).cloned().unwrap_or(Value::Null))
+                .collect(),
+            Segment::Each => {
+                many = true;
+                current
+                    .iter()
+                    .flat_map(|v| match v {
+                        Value::Array(a) => a.clone(),
+                        Value::Object(o) => o.values().cloned().collect(),
+                        _ => Vec::new(),
+                    })
+                    .collect()
+            }
+            Segment::Length => {
+                let len = |v: &Value| match v {
+                    Value::Array(a) => a.len(),
+                    Value::Object(o) => o.len(),
+                    Value::String(s) => s.chars().count(),
+                    _ => 0,
+                };
+                if many {
+                    many = false;
+                    vec![Value::from(current.len())]
+                } else {
+                    current.iter().map(|v| Value::from(len(v))).collect()
+                }
+            }
+        };
+    }
+    if many {
+        Value::Array(current)
+    } else {
+        current.into_iter().next().unwrap_or(Value::Null)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn read(reader: &str, text: &str) -> Value {
+        reader.parse::<Reader>().unwrap().read(text).unwrap()
+    }
+
+    #[test]
+    fn readers() {
+        assert_eq!(read("text", "a\n"), json!("a\n"));
+        assert_eq!(read("number", "total: 12 issues"), json!(12));
+        assert_eq!(read("count", "[1,2,3]"), json!(3));
+        assert_eq!(read("count", "a\n\nb\n"), json!(2));
+        assert_eq!(read("lines", " a \n\nb\n"), json!(["a", "b"]));
+        assert_eq!(
+            read("json:number", r#"[{"number":3},{"number":7},{"x":1}]"#),
+            json!([3, 7])
+        );
+        assert_eq!(read("json:title", r#"{"title":"t"}"#), json!(["t"]));
+        assert_eq!(
+            read("column:2", "1\tOPEN\tx\n2 CLOSED y\n"),
+            json!(["OPEN", "CLOSED"])
+        );
+        assert_eq!(read("regex:#(\\d+)", "#3 and #14"), json!(["3", "14"]));
+        assert_eq!(
+            read(
+                "pick:assignees:carol|bob:number",
+                "[{\"assignees\":[\"carol\"],\"number\":28},{\"assignees\":[],\"number\":49}]\n... 2 more\n"
+            ),
+            json!([28])
+        );
+        assert_eq!(
+            read(
+                "count",
+                "[{\"a\":1},{\"a\":2}]\n... at least 5 more; pass skip=2\n"
+            ),
+            json!(2)
+        );
+        assert!("pick:a:b".parse::<Reader>().is_err());
+        assert!("column:0".parse::<Reader>().is_err());
+        assert!("bogus".parse::<Reader>().is_err());
+        assert!(Reader::Number.read("none").is_err());
+        assert!(Reader::Json("a".into()).read("not json").is_err());
+    }
+
+    fn expect(toml_text: &str) -> Expect {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    fn check(e: &str, value: Value, ok: bool) {
+        let got = expect(e).eval(&value);
+        assert_eq!(got.is_ok(), ok, "{e} on {value}: {got:?}");
+    }
+
+    #[test]
+    fn expectations() {
+        check("exact = 'Alice'", json!("Alice\n"), true);
+        check("exact = 'Alice'", json!("Alice Liddell"), false);
+        check("contains = 'Lid'", json!("Alice Liddell"), true);
+        check("contains = ['Alice', 'Bob']", json!("Alice Liddell"), false);
+        check("contains = '3'", json!(["3", "14"]), true);
+        check("contains = '1'", json!(["3", "14"]), false);
+        check("not_contains = 'Bob'", json!("Alice"), true);
+        check("not_contains = 'Ali'", json!("Alice"), false);
+        check("regex = '^A.*l$'", json!("Alice Liddell"), true);
+        check("regex = '^B'", json!("Alice"), false);
+        check("number = 7", json!(7), true);
+        check("number = 7", json!("7\n"), true);
+        check("number = 7", json!(8), false);
+        check("number = 2", json!(["a", "b"]), true);
+        check("set = [3, 7]", json!([7, 3, 3]), true);
+        check("set = [3, 7]", json!("7\n3\n"), true);
+        check("set = [3, 7]", json!([3]), false);
+        check("equals = 'widgets'", json!("widgets"), true);
+        check("equals = 2", json!(2.0), true);
+        check("equals = ['a', 'b']", json!(["a", "b"]), true);
+        check("equals = true", json!(false), false);
+        check("contains = 'x'\nnumber = 1", json!("x 1"), true);
+        check("contains = 'x'\nnumber = 2", json!("x 1"), false);
+        assert_eq!(expect("set = [3, 7]").canonical_answer(), "3, 7");
+        assert_eq!(expect("number = 58").canonical_answer(), "58");
+        assert_eq!(expect("contains = ['a', 'b']").canonical_answer(), "a, b");
+        assert!(expect("").validate().is_err());
+        assert!(expect("regex = '('").validate().is_err());
+    }
+
+    fn path(p: &str, v: Value, expected: Value) {
+        let segments = parse_path(p).unwrap();
+        assert_eq!(select(&v, &segments), expected, "{p}");
+    }
+
+    #[test]
+    fn paths() {
+        let issue = json!({"title": "t", "labels": [{"name": "bug"}, {"name": "docs"}],
+                           "user": {"login": "alice"}, "items": []});
+        path(".", issue.clone(), issue.clone());
+        path(".title", issue.clone(), json!("t"));
+        path(".user.login", issue.clone(), json!("alice"));
+        path(".labels[1].name", issue.clone(), json!("docs"));
+        path(".labels[].name", issue.clone(), json!(["bug", "docs"]));
+        path(".labels | length", issue.clone(), json!(2));
+        path(".labels[] | length", issue.clone(), json!(2));
+        path(".items | length", issue.clone(), json!(0));
+        path(".missing.deeper", issue.clone(), Value::Null);
+        path(".[0]", json!([5, 6]), json!(5));
+        assert!(parse_path("title").is_err());
+        assert!(parse_path(".a | keys").is_err());
+        assert!(parse_path(".a[x]").is_err());
+    }
+}
