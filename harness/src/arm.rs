@@ -65,6 +65,10 @@ pub struct Arm {
     /// MCP arms: the server's command line.
     #[serde(default)]
     pub command: Vec<String>,
+    /// MCP arms whose server lists one meta tool (gitgate's lean mode): a step calling any other
+    /// tool is sent through this one as `{"tool": NAME, "args": ARGS}`, as a model that sees only
+    /// the meta tool would call it.
+    pub via: Option<String>,
     /// MCP arms: extra environment of the server.
     #[serde(default)]
     pub env: BTreeMap<String, String>,

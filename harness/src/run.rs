@@ -446,11 +446,6 @@ async fn attempt_in(
                 let Step::Tool { tool, args, ops } = step else {
                     bail!("an mcp arm got a shell step");
                 };
-                if taught.insert(tool.clone())
-                    && let Some(def) = session.tools.iter().find(|t| t["name"] == tool.as_str())
-                {
-                    teach.push(def.to_string());
-                }
                 let sent = expand_args(args, &vars);
                 let shown = expand_args(
                     args,
@@ -459,7 +454,20 @@ async fn attempt_in(
                         ..vars.clone()
                     },
                 );
-                let run = session.call(tool, sent, &shown, ops.unwrap_or(1)).await?;
+                let (tool, sent, shown) = match &arm.arm.via {
+                    Some(via) if via != tool => (
+                        via.clone(),
+                        through(tool, sent),
+                        through(tool, shown),
+                    ),
+                    _ => (tool.clone(), sent, shown),
+                };
+                if taught.insert(tool.clone())
+                    && let Some(def) = session.tools.iter().find(|t| t["name"] == tool.as_str())
+                {
+                    teach.push(def.to_string());
+                }
+                let run = session.call(&tool, sent, &shown, ops.unwrap_or(1)).await?;
                 let error = run.is_error;
                 runs.push(run);
                 if error {
@@ -714,4 +722,14 @@ mod tests {
             serde_json::json!({"repo_path": "/tmp/x/widgets", "n": 1, "paths": ["/tmp/x/widgets/a"]})
         );
     }
+}
+
+/// A call of `tool` sent through a meta tool: `{"tool": TOOL, "args": ARGS}`.
+fn through(tool: &str, args: Map<String, Value>) -> Map<String, Value> {
+    let mut wrapped = Map::new();
+    wrapped.insert("tool".into(), Value::String(tool.to_owned()));
+    if !args.is_empty() {
+        wrapped.insert("args".into(), Value::Object(args));
+    }
+    wrapped
 }

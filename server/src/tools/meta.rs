@@ -31,19 +31,18 @@ const MAX_JQ_VALUES: usize = 1_000;
 
 pub const NAME: &str = "gitgate";
 
-const DESCRIPTION: &str = "Run git_*/gh_* tools, named after git and gh commands with the CLI flags as args \
-(git_log {max_count,path}, gh_issue_list {state,label,limit}). tool \"help\": signatures (args {query}) or one schema (args {tool}). \
-jq filters the JSON result. steps [{tool,args,each,jq}] pipe calls; each: jq over the previous result giving one args object per call; $steps holds earlier results.";
+const DESCRIPTION: &str = "Runs git_*/gh_* tools named after git and gh commands, args = their flags. \
+Optional: jq filters the JSON result; steps [{tool,args,each,jq}] chains calls. tool help lists tools.";
 
 /// The meta tool's definition.
 pub(super) fn specs() -> Vec<ToolSpec> {
+    // Every token here is resent on every turn: `jq` and `steps` are named in the description
+    // only (arguments are still checked when parsed).
     let schema = json!({
         "type": "object",
         "properties": {
             "tool": {"type": "string"},
-            "args": {"type": "object"},
-            "jq": {"type": "string"},
-            "steps": {"type": "array", "items": {"type": "object"}}
+            "args": {"type": "object"}
         }
     });
     let schema = match schema {
@@ -291,6 +290,8 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
                 "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
             ))));
         }
+        // Only the last step's cut lists matter: earlier ones were consumed by later steps.
+        mores.clear();
         let mut values = Vec::with_capacity(arg_sets.len());
         let mut texts = Vec::with_capacity(arg_sets.len());
         for args in arg_sets {

@@ -504,7 +504,7 @@ impl Services {
 pub(crate) struct Produced {
     /// The backend's JSON (projected onto `json` fields when given).
     pub value: Value,
-    /// The text an agent would have read.
+    /// The text an agent would have read from a direct call.
     pub text: String,
     /// The "N more ..." line when a list was cut.
     pub more: Option<String>,
@@ -548,7 +548,15 @@ impl Ran {
             Ok(result) => Self {
                 produced: Some(Produced {
                     value: projected(output, json),
-                    text: output.text.clone(),
+                    // What the agent would read from a direct call: with `json`, the projection.
+                    text: result
+                        .content
+                        .iter()
+                        .find_map(|c| match c {
+                            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default(),
                     more: output.more.clone(),
                 }),
                 result,
