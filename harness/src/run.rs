@@ -455,11 +455,9 @@ async fn attempt_in(
                     },
                 );
                 let (tool, sent, shown) = match &arm.arm.via {
-                    Some(via) if via != tool => (
-                        via.clone(),
-                        through(tool, sent),
-                        through(tool, shown),
-                    ),
+                    Some(via) if via != tool => {
+                        (via.clone(), through(tool, sent), through(tool, shown))
+                    }
                     _ => (tool.clone(), sent, shown),
                 };
                 if taught.insert(tool.clone())
@@ -697,10 +695,34 @@ pub fn select_arms(all: Vec<Arm>, names: &[String]) -> Result<Vec<Arm>> {
         .collect()
 }
 
+/// A call of `tool` sent through a meta tool: `{"tool": TOOL, "args": ARGS}`.
+fn through(tool: &str, args: Map<String, Value>) -> Map<String, Value> {
+    let mut wrapped = Map::new();
+    wrapped.insert("tool".into(), Value::String(tool.to_owned()));
+    if !args.is_empty() {
+        wrapped.insert("args".into(), Value::Object(args));
+    }
+    wrapped
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn calls_through_a_meta_tool_wrap_name_and_arguments() {
+        let mut args = Map::new();
+        args.insert("max_count".into(), serde_json::json!(1));
+        assert_eq!(
+            Value::Object(through("git_log", args)),
+            serde_json::json!({"tool": "git_log", "args": {"max_count": 1}})
+        );
+        assert_eq!(
+            Value::Object(through("gh_pr_list", Map::new())),
+            serde_json::json!({"tool": "gh_pr_list"})
+        );
+    }
 
     #[test]
     fn rfc3339_shape() {
@@ -722,14 +744,4 @@ mod tests {
             serde_json::json!({"repo_path": "/tmp/x/widgets", "n": 1, "paths": ["/tmp/x/widgets/a"]})
         );
     }
-}
-
-/// A call of `tool` sent through a meta tool: `{"tool": TOOL, "args": ARGS}`.
-fn through(tool: &str, args: Map<String, Value>) -> Map<String, Value> {
-    let mut wrapped = Map::new();
-    wrapped.insert("tool".into(), Value::String(tool.to_owned()));
-    if !args.is_empty() {
-        wrapped.insert("args".into(), Value::Object(args));
-    }
-    wrapped
 }
