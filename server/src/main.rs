@@ -208,6 +208,10 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     tools: Vec<String>,
+    /// Benchmarks and tests: every commit gets this author and committer time (seconds since
+    /// the Unix epoch), so runs give identical commit ids.
+    #[arg(long, value_name = "SECS", env = "GITGATE_COMMIT_TIME", hide = true)]
+    commit_time: Option<i64>,
     /// Development only, with --stdio or --no-auth: write no audit events (used to measure
     /// their cost).
     #[arg(long, hide = true)]
@@ -288,6 +292,9 @@ fn serve(args: ServeArgs) -> Result<()> {
     state.audit_key_file = state.audit_key_file.or(file.audit_key_file.clone());
     state.secret_key_file = state.secret_key_file.or(file.secret_key_file.clone());
     state.durable |= file.durable;
+    if let Some(secs) = args.commit_time {
+        gitgate::git::pin_commit_time(secs);
+    }
     if args.no_audit && !(args.no_auth || args.stdio) {
         bail!("--no-audit is a development switch: only with --stdio or --no-auth");
     }

@@ -34,7 +34,7 @@ pub use show::{ShowArgs, show};
 pub use status::{StatusArgs, status};
 pub use write::{
     AddArgs, CommitArgs, CreateBranchArgs, RestoreArgs, SwitchArgs, add, commit, create_branch,
-    restore, switch,
+    pin_commit_time, restore, switch,
 };
 
 use std::collections::BTreeMap;

@@ -18,6 +18,16 @@ use serde_json::json;
 use super::safety::{BranchName, RepoPath, RevSpec};
 use super::{Error, Identity, Output, Repo, display_path, more_line, nearest, resolve_commit};
 
+/// A fixed author and committer time for every commit, set once at start (`--commit-time`):
+/// benchmark runs and tests need identical commit ids run after run.
+static PINNED_COMMIT_TIME: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+
+/// Pins the time of every commit this process makes to `secs` since the Unix epoch (UTC).
+/// Only the first call has an effect.
+pub fn pin_commit_time(secs: i64) {
+    let _ = PINNED_COMMIT_TIME.set(secs);
+}
+
 /// How many path names an output lists before it says "N more".
 const MAX_LISTED: usize = 50;
 
@@ -305,7 +315,12 @@ pub fn commit(repo: &Repo, args: &CommitArgs, author: &Identity) -> Result<Outpu
         ));
     }
 
-    let signature = git2::Signature::now(&author.name, &author.email)?;
+    let signature = match PINNED_COMMIT_TIME.get() {
+        Some(&secs) => {
+            git2::Signature::new(&author.name, &author.email, &git2::Time::new(secs, 0))?
+        }
+        None => git2::Signature::now(&author.name, &author.email)?,
+    };
     let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
     let oid = git.commit(
         Some("HEAD"),

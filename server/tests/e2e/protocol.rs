@@ -174,3 +174,33 @@ async fn json_fields_are_projected_and_structured() {
         s.client.cancel().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn commit_time_can_be_pinned_for_reproducible_runs() {
+    let mut shas = Vec::new();
+    for _ in 0..2 {
+        let env = Env::new();
+        std::fs::write(env.repo.path().join("README.md"), "pinned\n").unwrap();
+        let s = Session::stdio(&env, &["--commit-time", "1706788800"]).await;
+        let out = s
+            .call(
+                "git_commit",
+                serde_json::json!({"all": true, "message": "pinned"}),
+            )
+            .await;
+        assert_eq!(out.is_error, Some(false), "{}", text(&out));
+        let log = std::process::Command::new("git")
+            .args(["log", "-1", "--format=%H %at %ct"])
+            .current_dir(env.repo.path())
+            .output()
+            .unwrap();
+        let line = String::from_utf8(log.stdout).unwrap();
+        let mut parts = line.split_whitespace();
+        let sha = parts.next().unwrap().to_owned();
+        assert_eq!(parts.collect::<Vec<_>>(), ["1706788800", "1706788800"]);
+        shas.push(sha);
+        s.client.cancel().await.unwrap();
+    }
+    // Same tree, parents, identity and time: the same commit.
+    assert_eq!(shas[0], shas[1]);
+}
