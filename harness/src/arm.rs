@@ -268,8 +268,13 @@ mod tests {
     fn default_arms_parse() {
         let arms = defaults();
         let names: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
-        assert_eq!(names, ["cli", "mcp", "mcp-http", "peer:mcp-server-git"]);
+        assert_eq!(
+            names,
+            ["cli", "mcp", "mcp-http", "peer:mcp-server-git", "mcp-lean"]
+        );
         assert_eq!(arms[2].transport, Transport::Http);
+        assert_eq!(arms[4].via.as_deref(), Some("gitgate"));
+        assert_eq!(arms[4].steps, ["mcp-lean", "mcp"]);
     }
 
     #[test]
