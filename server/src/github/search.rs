@@ -26,6 +26,16 @@ fn own_query(query: &str) -> Result<String, Error> {
     Ok(query.trim().to_owned())
 }
 
+/// The caller's query text (checked by [`own_query`]) and the repository qualifier: the one
+/// named, else the configured default repository.
+fn scoped_query(clients: &Clients, query: &str, repo: Option<&str>) -> Result<Vec<String>, Error> {
+    let mut q = vec![own_query(query)?];
+    if let Some(r) = repo.or(clients.config().default_repo.as_deref()) {
+        q.push(format!("repo:{}", RepoName::parse(r)?));
+    }
+    Ok(q)
+}
+
 /// Arguments of `gh_search_issues`.
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -80,14 +90,7 @@ pub async fn search_issues(
     args: &SearchIssuesArgs,
 ) -> Result<Output, Error> {
     let limit = limit_of(args.limit)?;
-    let mut q = vec![own_query(&args.query)?];
-    if let Some(r) = args
-        .repo
-        .as_deref()
-        .or(clients.config().default_repo.as_deref())
-    {
-        q.push(format!("repo:{}", RepoName::parse(r)?));
-    }
+    let mut q = scoped_query(clients, &args.query, args.repo.as_deref())?;
     if let Some(st) = &args.state {
         if st != "open" && st != "closed" {
             return Err(Error::invalid("state must be open or closed"));
@@ -148,14 +151,7 @@ pub async fn search_code(
     args: &SearchCodeArgs,
 ) -> Result<Output, Error> {
     let limit = limit_of(args.limit)?;
-    let mut q = vec![own_query(&args.query)?];
-    if let Some(r) = args
-        .repo
-        .as_deref()
-        .or(clients.config().default_repo.as_deref())
-    {
-        q.push(format!("repo:{}", RepoName::parse(r)?));
-    }
+    let mut q = scoped_query(clients, &args.query, args.repo.as_deref())?;
     if let Some(p) = &args.path {
         q.push(format!("path:{}", quote(p)));
     }
