@@ -695,12 +695,16 @@ pub fn select_arms(all: Vec<Arm>, names: &[String]) -> Result<Vec<Arm>> {
         .collect()
 }
 
-/// A call of `tool` sent through a meta tool: `{"tool": TOOL, "args": ARGS}`.
+/// A call of `tool` sent through a meta tool in its short form, `{"tool": TOOL, FLAGS...}`; the
+/// long form `{"tool": TOOL, "args": ARGS}` when a flag's name is one of the meta tool's own keys.
 fn through(tool: &str, args: Map<String, Value>) -> Map<String, Value> {
+    const OWN: [&str; 5] = ["tool", "args", "jq", "each", "steps"];
     let mut wrapped = Map::new();
     wrapped.insert("tool".into(), Value::String(tool.to_owned()));
-    if !args.is_empty() {
+    if args.keys().any(|k| OWN.contains(&k.as_str())) {
         wrapped.insert("args".into(), Value::Object(args));
+    } else {
+        wrapped.extend(args);
     }
     wrapped
 }
@@ -716,7 +720,13 @@ mod tests {
         args.insert("max_count".into(), serde_json::json!(1));
         assert_eq!(
             Value::Object(through("git_log", args)),
-            serde_json::json!({"tool": "git_log", "args": {"max_count": 1}})
+            serde_json::json!({"tool": "git_log", "max_count": 1})
+        );
+        let mut clash = Map::new();
+        clash.insert("jq".into(), serde_json::json!("x"));
+        assert_eq!(
+            Value::Object(through("some_tool", clash)),
+            serde_json::json!({"tool": "some_tool", "args": {"jq": "x"}})
         );
         assert_eq!(
             Value::Object(through("gh_pr_list", Map::new())),

@@ -200,8 +200,20 @@ mod tests {
     }
 
     #[test]
+    fn the_lean_list_costs_less_than_a_shell_tool() {
+        // Resent on every turn: lean mode only beats an agent's one shell tool (73 tokens as
+        // the harness's cli arm defines it) on context if its whole tools/list is smaller.
+        let (n, tokens) = list_tokens("gitgate");
+        assert_eq!(n, 1);
+        assert!(
+            tokens < 73,
+            "lean tools/list takes {tokens} o200k tokens; it must stay under the shell tool's 73"
+        );
+    }
+
+    #[test]
     fn every_tool_schema_is_an_object_with_repo() {
-        // The meta tool takes `tool`/`args`, and passes `repo` inside `args`.
+        // The meta tool takes `tool` and the tool's flags, `repo` among them.
         for tool in Catalogue::new()
             .tools()
             .into_iter()

@@ -393,7 +393,8 @@ pub fn create_branch(repo: &Repo, args: &CreateBranchArgs) -> Result<Output, Err
         .map_err(|e| exists_or(e, &name))?;
     let short = short_id(&git, target.id());
     Ok(Output {
-        text: format!("created branch {} at {short}", name.as_str()),
+        // The caller sent the name; what it learns is the commit the start resolved to.
+        text: format!("created at {short}"),
         data: json!({ "branch": name.as_str(), "sha": target.id().to_string() }),
         fields: &["branch", "sha"],
         more: None,
@@ -1210,7 +1211,7 @@ mod tests {
         let repo = f.open();
         check(
             create_branch(&repo, &branch_args("feature/x", None)),
-            Ok("created branch feature/x at "),
+            Ok("created at "),
         );
         assert_eq!(
             f.git(&["rev-parse", "feature/x"]),
@@ -1218,7 +1219,7 @@ mod tests {
         );
         check(
             create_branch(&repo, &branch_args("old", Some("HEAD~1"))),
-            Ok("created branch old"),
+            Ok("created at "),
         );
         assert_eq!(f.git(&["rev-parse", "old"]), first);
         check(

@@ -463,7 +463,8 @@ pub async fn pr_merge(clients: &Clients, user: &str, args: &PrMergeArgs) -> Resu
     let v = clients.json(user, &req).await?;
     let sha = s(&v, "sha").to_owned();
     Ok(Output {
-        text: format!("merged pull request #{} ({method}) as {sha}", args.number),
+        // The caller sent the number and method; what it learns is the commit (full id in data).
+        text: format!("merged as {}", sha.get(..7).unwrap_or(&sha)),
         data: json!({ "number": args.number, "method": method, "sha": sha }),
         fields: &["number", "method", "sha"],
         more: None,
@@ -477,10 +478,10 @@ pub async fn pr_review(
     args: &PrReviewArgs,
 ) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let (event, verb) = match args.event {
-        ReviewEvent::Approve => ("APPROVE", "approved"),
-        ReviewEvent::Comment => ("COMMENT", "reviewed"),
-        ReviewEvent::RequestChanges => ("REQUEST_CHANGES", "requested changes on"),
+    let event = match args.event {
+        ReviewEvent::Approve => "APPROVE",
+        ReviewEvent::Comment => "COMMENT",
+        ReviewEvent::RequestChanges => "REQUEST_CHANGES",
     };
     let body = args.body.clone().unwrap_or_default();
     if event != "APPROVE" && body.trim().is_empty() {
@@ -496,11 +497,9 @@ pub async fn pr_review(
     );
     let v = clients.json(user, &req).await?;
     Ok(Output {
-        text: format!(
-            "{verb} pull request #{}\n{}",
-            args.number,
-            s(&v, "html_url")
-        ),
+        // Terse, as gh's own writes: the review's URL names the pull request; the caller knows
+        // what it sent.
+        text: s(&v, "html_url").to_owned(),
         data: json!({ "id": v["id"], "state": s(&v, "state"), "author": login(&v, "user"), "url": s(&v, "html_url") }),
         fields: &["id", "state", "author", "url"],
         more: None,

@@ -776,8 +776,7 @@ async fn writes_land_as_the_calling_user() {
         .await
         .expect("approve");
     assert!(
-        out.text
-            .starts_with(&format!("approved pull request #{pr}")),
+        out.text.contains(&format!("/pull/{pr}#pullrequestreview-")),
         "{}",
         out.text
     );

@@ -31,24 +31,16 @@ const MAX_JQ_VALUES: usize = 1_000;
 
 pub const NAME: &str = "gitgate";
 
-const DESCRIPTION: &str = "Runs git_*/gh_* tools named after git and gh commands, args = their flags. \
-Optional: jq filters the JSON result; steps [{tool,args,each,jq}] chains calls. tool help lists tools.";
+const DESCRIPTION: &str = "Runs git_*/gh_* tools named after git and gh commands: keys tool, its flags, \
+jq (filters the JSON); or steps [{tool,each,jq,...}] to chain calls. tool help lists tools.";
 
 /// The meta tool's definition.
 pub(super) fn specs() -> Vec<ToolSpec> {
-    // Every token here is resent on every turn: `jq` and `steps` are named in the description
-    // only (arguments are still checked when parsed).
-    let schema = json!({
-        "type": "object",
-        "properties": {
-            "tool": {"type": "string"},
-            "args": {"type": "object"}
-        }
-    });
-    let schema = match schema {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
+    // Every token here is resent on every turn, so the schema says only "an object": the keys are
+    // named in the description and checked when the call is parsed (an unknown flag gets an error
+    // naming the valid ones).
+    let mut schema = Map::new();
+    schema.insert("type".into(), Value::String("object".into()));
     vec![ToolSpec {
         tool: Tool::new(NAME, DESCRIPTION, std::sync::Arc::new(schema)),
         effect: Effect::Write,
@@ -58,22 +50,18 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     }]
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One call of the meta tool: a tool with its flags (and jq), or steps.
+#[derive(Debug)]
 struct MetaArgs {
     tool: Option<String>,
-    #[serde(default)]
     args: Map<String, Value>,
     jq: Option<String>,
-    #[serde(default)]
     steps: Vec<Step>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 struct Step {
     tool: String,
-    #[serde(default)]
     args: Map<String, Value>,
     /// jq over the previous step's result; one call per object it yields (fan-out).
     each: Option<String>,
@@ -81,20 +69,96 @@ struct Step {
     jq: Option<String>,
 }
 
+/// A JSON object of keys to values: the meta tool's own keys, or a tool's flags.
+type Flags = Map<String, Value>;
+
+/// The tool's flags sit beside `tool` (`{"tool": "gh_pr_list", "state": "open"}`: the short
+/// form, fewer tokens per call) or inside `args` (the long form); both may be mixed, `args` last.
+/// The keys this layer owns (`tool`, `args`, `jq`, `each`, `steps`) are no tool's flags.
+fn split_flags(mut map: Map<String, Value>) -> Result<(Flags, Flags), ToolError> {
+    let mut own = Map::new();
+    for key in ["tool", "args", "jq", "each", "steps"] {
+        if let Some(v) = map.remove(key) {
+            own.insert(key.into(), v);
+        }
+    }
+    match own.remove("args") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(args)) => map.extend(args),
+        Some(_) => return Err(ToolError::new("invalid arguments: args must be an object")),
+    }
+    Ok((own, map))
+}
+
+fn string_field(own: &mut Map<String, Value>, key: &str) -> Result<Option<String>, ToolError> {
+    match own.remove(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(ToolError::new(format!(
+            "invalid arguments: {key} must be a string"
+        ))),
+    }
+}
+
+fn parse_meta(map: Map<String, Value>) -> Result<MetaArgs, ToolError> {
+    let (mut own, args) = split_flags(map)?;
+    if own.contains_key("each") {
+        return Err(ToolError::new("each belongs in a step of steps"));
+    }
+    let steps = match own.remove("steps") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| match item {
+                Value::Object(map) => parse_step(map).map_err(|e| {
+                    ToolError::new(format!("step {}: {}", i + 1, e.message))
+                }),
+                _ => Err(ToolError::new(format!(
+                    "step {}: a step is an object like {{\"tool\": \"gh_pr_list\", \"jq\": \"map(.number)\"}}",
+                    i + 1
+                ))),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(ToolError::new("invalid arguments: steps must be an array")),
+    };
+    Ok(MetaArgs {
+        tool: string_field(&mut own, "tool")?,
+        jq: string_field(&mut own, "jq")?,
+        args,
+        steps,
+    })
+}
+
+fn parse_step(map: Map<String, Value>) -> Result<Step, ToolError> {
+    let (mut own, args) = split_flags(map)?;
+    if own.contains_key("steps") {
+        return Err(ToolError::new("steps do not nest"));
+    }
+    Ok(Step {
+        tool: string_field(&mut own, "tool")?.ok_or_else(|| ToolError::new("name its tool"))?,
+        each: string_field(&mut own, "each")?,
+        jq: string_field(&mut own, "jq")?,
+        args,
+    })
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HelpArgs {
     #[serde(default)]
     query: String,
+    /// `name` in the short form (`tool` there is `help` itself).
+    #[serde(alias = "name")]
     tool: Option<String>,
 }
 
 fn run(services: &Services, call: &MetaCall<'_>) -> Result<Output, ToolError> {
-    let args: MetaArgs = parse_args(call.args.clone())?;
+    let args = parse_meta(call.args.clone())?;
     if args.tool.as_deref() == Some("help") {
         if !args.steps.is_empty() || args.jq.is_some() {
             return Err(ToolError::new(
-                "help takes only args {query} or args {tool}",
+                "help takes only query or name: {\"tool\": \"help\", \"query\": \"issue\"}",
             ));
         }
         return help(services, call, parse_args(args.args)?);
@@ -109,12 +173,12 @@ fn run(services: &Services, call: &MetaCall<'_>) -> Result<Output, ToolError> {
         (None, false) if args.args.is_empty() && args.jq.is_none() => args.steps,
         (Some(_), false) | (None, false) => {
             return Err(ToolError::new(
-                "give either tool (with args, jq) or steps, not both",
+                "give either tool (with its flags, jq) or steps, not both",
             ));
         }
         (None, true) => {
             return Err(ToolError::new(
-                "name a tool (e.g. {\"tool\": \"git_log\", \"args\": {\"max_count\": 5}}) or steps; \
+                "name a tool (e.g. {\"tool\": \"git_log\", \"max_count\": 5}) or steps; \
                  {\"tool\": \"help\"} lists the tools",
             ));
         }
@@ -379,8 +443,12 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
                 }
                 other => other.to_string(),
             };
-            // A filtered list that was cut still says so.
+            // A filtered list (or a count) of a cut list still says it was cut; one picked
+            // string (`.[0].subject`) does not need to.
             mores.dedup();
+            if previous.is_string() {
+                mores.clear();
+            }
             for more in &mores {
                 t.push('\n');
                 t.push_str(more);

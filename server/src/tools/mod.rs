@@ -1,6 +1,7 @@
 //! The tool catalogue: definitions as MCP sees them, argument parsing, dispatch to a backend,
 //! and the one place where backend errors become what the agent reads.
 
+mod coerce;
 mod git;
 mod github;
 pub mod jq;
@@ -464,6 +465,7 @@ impl Services {
             Ok(json) => json,
             Err(e) => return Ran::failed(e, decision, target),
         };
+        coerce::to_schema(&mut args, &spec.tool.input_schema);
         let mut upstream_ids = Vec::new();
         let output = match spec.handler {
             Handler::Git(handler) => handler(&self.backends, &ctx.caller, GitCall { repo, args }),
@@ -603,6 +605,14 @@ fn take_json_fields(args: &mut Map<String, Value>) -> Result<Option<Vec<String>>
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
+        // gh's own form: `--json number,title`.
+        Some(Value::String(s)) => Ok(Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
         Some(_) => Err(ToolError::new(
             "invalid arguments: json must be a list of field names",
         )),

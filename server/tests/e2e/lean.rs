@@ -66,6 +66,50 @@ async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
     .await;
     assert_eq!(count, "2");
 
+    // The short form: flags beside the tool, the same answer; an integer may come as a string.
+    let short = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "max_count": "2"}),
+    )
+    .await;
+    assert_eq!(short, text(&direct));
+    let found = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "query": "blame"}),
+    )
+    .await;
+    assert!(found.starts_with("git_blame(path*"), "{found}");
+    let named = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "name": "git_log"}),
+    )
+    .await;
+    assert!(named.contains("\"name\":\"git_log\""), "{named}");
+    // A cut list says so under a filtered list or a count, not under one picked string.
+    let cut = s.call("git_log", json!({"max_count": 1})).await;
+    assert!(
+        text(&cut).ends_with("... 1 more commit; pass skip=1"),
+        "{}",
+        text(&cut)
+    );
+    let picked = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "max_count": 1, "jq": ".[0].subject"}),
+    )
+    .await;
+    assert_eq!(picked, "second commit");
+    let listed = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "max_count": 1, "jq": "map(.subject)"}),
+    )
+    .await;
+    assert_eq!(listed, "second commit\n... 1 more commit; pass skip=1");
+
     // Mistakes come back as actionable errors.
     let msg = err(&s.client, "gitgate", json!({"tool": "git_lgo"})).await;
     assert!(msg.contains("unknown tool 'git_lgo'"), "{msg}");
@@ -83,6 +127,20 @@ async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
     )
     .await;
     assert!(msg.contains("unknown field `max_cnt`"), "{msg}");
+    let msg = err(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "max_cnt": 1}),
+    )
+    .await;
+    assert!(msg.contains("unknown field `max_cnt`"), "{msg}");
+    let msg = err(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_log", "each": ".[]"}),
+    )
+    .await;
+    assert!(msg.contains("each belongs in a step"), "{msg}");
     let msg = err(&s.client, "gitgate", json!({})).await;
     assert!(msg.contains("name a tool"), "{msg}");
     let nine: Vec<Value> = (0..9).map(|_| json!({"tool": "git_status"})).collect();
@@ -169,8 +227,9 @@ async fn a_pipeline_fans_out_in_one_round_trip_under_policy() {
         &alice,
         "gitgate",
         json!({"steps": [
-            {"tool": "gh_pr_list", "args": {"repo": REPO}, "jq": "[.[].author]"},
-            {"tool": "gh_issue_list", "args": {"repo": REPO, "label": ["bug"], "limit": 100},
+            {"tool": "gh_pr_list", "repo": REPO, "jq": "[.[].author]"},
+            // The short form, as a model writes it: flags beside the tool, a label as a string.
+            {"tool": "gh_issue_list", "repo": REPO, "label": "bug", "limit": "100",
              "jq": "[.[] | select([.assignees[]] | any(. as $a | $steps[0] | index($a))) | .number]"}
         ]}),
     )
