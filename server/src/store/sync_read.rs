@@ -27,7 +27,8 @@ impl super::Store {
     /// set-ups, a third of the lookup's cost). The connection that wrote keeps its cache. It is
     /// still a fresh read transaction per call: a commit by another connection or process (a
     /// revocation) changes the WAL index, and SQLite then drops the cache and reads again.
-    /// When an append holds the appender, the idle readers serve instead.
+    /// When an append holds the appender, the idle readers serve instead; an append arriving
+    /// during the lookup waits for this one short indexed read.
     pub(super) fn read_blocking<T>(
         &self,
         read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
