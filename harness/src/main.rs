@@ -43,6 +43,9 @@ enum Command {
         /// Also write the results as JSON here.
         #[arg(long)]
         json: Option<PathBuf>,
+        /// Measure only the cost of auth plus audit (skip the MCP-against-CLI latency table).
+        #[arg(long)]
+        auth_cost_only: bool,
     },
     /// Write the JSON Schema of report.json (generated from the report model), or with
     /// --check fail when the file differs from it.
@@ -288,6 +291,7 @@ fn run(cli: Cli) -> Result<()> {
             iterations,
             warmup,
             json,
+            auth_cost_only,
         } => {
             let config = gitgate_bench::micro::Config {
                 gitgate: gitgate.unwrap_or_else(sibling_gitgate),
@@ -296,10 +300,15 @@ fn run(cli: Cli) -> Result<()> {
                 warmup,
             };
             let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-            let results = runtime.block_on(gitgate_bench::micro::run(&config, |line| {
-                eprintln!("[micro] {line}");
-            }))?;
-            println!("{}", gitgate_bench::micro::table(&results));
+            let results = if auth_cost_only {
+                Vec::new()
+            } else {
+                let results = runtime.block_on(gitgate_bench::micro::run(&config, |line| {
+                    eprintln!("[micro] {line}");
+                }))?;
+                println!("{}", gitgate_bench::micro::table(&results));
+                results
+            };
             let auth = runtime.block_on(gitgate_bench::micro::auth_cost(&config, |line| {
                 eprintln!("[micro] {line}");
             }))?;

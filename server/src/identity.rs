@@ -89,6 +89,8 @@ pub enum Authenticator {
     Store {
         store: Store,
         jwt: Option<std::sync::Arc<JwtValidator>>,
+        /// Compiled repository grants by their text (see [`policy::GrantsCache`]).
+        grants: std::sync::Arc<policy::GrantsCache>,
     },
     /// Every request is `caller` (development on loopback only).
     NoAuth { caller: Caller },
@@ -106,9 +108,9 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     /// The caller for a request whose `Authorization: Bearer` value is `bearer`.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Caller, Error> {
-        let (store, jwt) = match self {
+        let (store, jwt, grants) = match self {
             Self::NoAuth { caller } => return Ok(caller.clone()),
-            Self::Store { store, jwt } => (store, jwt),
+            Self::Store { store, jwt, grants } => (store, jwt, grants),
         };
         let token = bearer.ok_or(Error::Missing)?;
         if let Some(validator) = jwt.as_deref().filter(|_| crate::jwt::looks_like_jwt(token)) {
@@ -121,7 +123,7 @@ impl Authenticator {
                 .map_err(|e| Error::Store(e.to_string()))?
                 .ok_or(Error::Invalid)?;
             let token_scopes = policy::known_scopes(claims.scopes.iter().map(String::as_str));
-            let mut caller = caller_from_record(&record, AuthMethod::Jwt)?;
+            let mut caller = caller_with_grants(&record, AuthMethod::Jwt, grants)?;
             // A token narrows its user's scopes, never widens them: the effective scopes are
             // those both hold (an admin user holds every scope, an admin token passes all).
             caller.principal.scopes = narrow(&caller.principal.scopes, &token_scopes);
@@ -135,7 +137,7 @@ impl Authenticator {
             .await
             .map_err(|e| Error::Store(e.to_string()))?
             .ok_or(Error::Invalid)?;
-        caller_from_record(&record, AuthMethod::Token)
+        caller_with_grants(&record, AuthMethod::Token, grants)
     }
 }
 
@@ -154,12 +156,20 @@ fn narrow(user: &BTreeSet<Scope>, token: &BTreeSet<Scope>) -> BTreeSet<Scope> {
 /// Builds a caller from a stored user; stored scopes and grants were validated when written,
 /// anything unparseable now is treated as absent rather than widening access.
 pub fn caller_from_record(record: &UserRecord, auth: AuthMethod) -> Result<Caller, Error> {
+    caller_with_grants(record, auth, &policy::GrantsCache::default())
+}
+
+/// [`caller_from_record`], compiling the grants through `cache`.
+fn caller_with_grants(
+    record: &UserRecord,
+    auth: AuthMethod,
+    cache: &policy::GrantsCache,
+) -> Result<Caller, Error> {
     if record.is_revoked() {
         return Err(Error::Invalid);
     }
     let scopes: BTreeSet<Scope> = policy::known_scopes(record.scopes.iter().map(String::as_str));
-    let grants =
-        policy::Grants::new(record.repos.iter()).unwrap_or_else(|_| policy::Grants::none());
+    let grants = cache.get(&record.repos);
     let identity = Identity {
         name: record
             .git_name

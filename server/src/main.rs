@@ -410,6 +410,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             Authenticator::Store {
                 store: store.clone(),
                 jwt,
+                grants: Default::default(),
             }
         };
         let allowed_hosts = if !args.allowed_hosts.is_empty() {

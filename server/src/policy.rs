@@ -225,7 +225,8 @@ pub fn required_scope(class: ToolClass) -> Option<Scope> {
 #[derive(Clone, Default)]
 pub struct Grants {
     patterns: Vec<String>,
-    set: GlobSet,
+    /// Shared so that a [`GrantsCache`] hit is a cheap clone.
+    set: std::sync::Arc<GlobSet>,
 }
 
 impl Grants {
@@ -277,7 +278,7 @@ impl Grants {
         })?;
         Ok(Grants {
             patterns: kept,
-            set,
+            set: std::sync::Arc::new(set),
         })
     }
 
@@ -313,6 +314,40 @@ impl Grants {
     /// Whether `repo` is granted.
     pub fn allows(&self, repo: &str) -> bool {
         self.matching(repo).is_some()
+    }
+}
+
+/// Compiled [`Grants`] by their pattern text, so an authenticated request does not build the
+/// same glob set again (a third of a token check's cost). Only the compilation is remembered, a
+/// pure function of the text: the text itself is read from the store on every request, so a
+/// changed or revoked grant applies on the next call.
+#[derive(Debug, Default)]
+pub struct GrantsCache {
+    compiled: Mutex<HashMap<Vec<String>, Grants>>,
+}
+
+/// Distinct grant lists kept; past this the cache starts afresh (it is only a shortcut).
+const GRANTS_CACHE_MAX: usize = 1024;
+
+impl GrantsCache {
+    /// `Grants::new(patterns)`, or no repository at all when a stored pattern no longer
+    /// parses (fail closed).
+    pub fn get(&self, patterns: &[String]) -> Grants {
+        if let Some(grants) = self.lock().get(patterns) {
+            return grants.clone();
+        }
+        let grants = Grants::new(patterns).unwrap_or_else(|_| Grants::none());
+        let mut compiled = self.lock();
+        if compiled.len() >= GRANTS_CACHE_MAX {
+            compiled.clear();
+        }
+        compiled.insert(patterns.to_vec(), grants.clone());
+        grants
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Vec<String>, Grants>> {
+        // Entries are immutable once inserted: nothing is half-done if a holder panicked.
+        self.compiled.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -130,6 +130,52 @@ fn events_serialize_canonically_and_redacted() {
     assert_eq!(e.id.len(), 32);
 }
 
+/// The direct writer of `to_canonical_json` must produce exactly what canonicalising the
+/// serialized (and redacted) event does: that text is what earlier chains hashed.
+#[test]
+fn canonical_writer_matches_canonicalised_value() {
+    fn check(e: &AuditEvent) {
+        let mut value = serde_json::to_value(e).expect("to_value");
+        let args = value.get_mut("arguments").expect("arguments");
+        *args = redact(args);
+        assert_eq!(e.to_canonical_json().expect("json"), canonical_json(&value));
+    }
+    let plain = event("alice", "git_status", Some("acme/w"), true, true, 1);
+    check(&plain);
+    check(&event("bob", "gh_pr_merge", None, false, false, 2));
+    let mut full = plain.clone();
+    // Built by hand, so not yet redacted: the writer must redact.
+    full.arguments = json!({
+        "z": [1, 2.5, -3, {"GitHub_Token": {"x": 1}, "b": "ghp_abc", "a": null}],
+        "msg": "quote \" backslash \\ tab \t \u{1f600} \u{7}",
+        "Authorization": "Bearer x", "nested": {"api_key": 5, "ok": "Bearer y", "\u{e9}": true},
+        "big": u64::MAX, "neg": i64::MIN, "f": 1e300, "zero": 0.0, "one": 1.0,
+    });
+    full.session = Some("s\"1".into());
+    full.client = Some(ClientInfo {
+        name: "cli\n".into(),
+        version: None,
+    });
+    full.target.git_ref = Some("main".into());
+    full.target.issue = Some(42);
+    full.duration_ms = 0.1 + 0.2;
+    full.bytes_in = 7;
+    full.bytes_out = u64::MAX;
+    full.upstream_request_ids = vec!["r1".into(), "r\u{0}2".into()];
+    full.parent = Some("p".into());
+    check(&full);
+    full.client = Some(ClientInfo {
+        name: String::new(),
+        version: Some("1.0".into()),
+    });
+    full.duration_ms = f64::NAN;
+    full.arguments = json!("ggt_secret");
+    check(&full);
+    full.arguments = json!([]);
+    full.duration_ms = f64::INFINITY;
+    check(&full);
+}
+
 #[test]
 fn keys_and_hashes() {
     assert!(matches!(

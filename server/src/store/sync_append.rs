@@ -52,6 +52,11 @@ impl SyncAppender {
         Ok(Self { conn, head: None })
     }
 
+    /// The connection, for reads between appends (see `Store::read_blocking`).
+    pub(super) fn conn(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+
     /// Appends after the head this process last wrote (one statement), or, when another writer
     /// moved the head, under `BEGIN IMMEDIATE`; returns `(prev_hash, new head)`.
     pub(super) fn append(

@@ -153,6 +153,45 @@ backend_tests! {
         check_auth(&replica_a, &bob, Some("bob")).await;
     }
 
+    // Regression for reading tokens through the audit appender's connection (kept warm across
+    // appends): a revocation committed by this process's pool or by another replica must still
+    // hold on the very next lookup, however the appends and lookups interleave.
+    async fn revocation_holds_between_appends(db) {
+        let store = db.store().await;
+        let replica = db.store().await;
+        add(&store, "alice").await;
+        let (id, token) = store.issue_token("alice").await.expect("issue");
+        let (_, second) = store.issue_token("alice").await.expect("issue");
+        let append = |store: &Store| {
+            let event = crate::audit::AuditEvent::new(
+                "test",
+                "alice",
+                "token",
+                "git_status",
+                &serde_json::json!({}),
+                crate::audit::Decision::default(),
+                crate::audit::Outcome::default(),
+            );
+            // PostgreSQL has no blocking path, and no appender connection to warm.
+            if let Some(appended) = store.append_audit_blocking(&event, &key()) {
+                appended.map(drop).expect("append");
+            }
+        };
+        append(&store);
+        check_auth(&store, &token, Some("alice")).await;
+        append(&store);
+        check_auth(&store, &token, Some("alice")).await;
+        store.revoke_token(&id).await.expect("revoke");
+        check_auth(&store, &token, None).await;
+        check_auth(&store, &second, Some("alice")).await;
+        append(&store);
+        check_auth(&store, &second, Some("alice")).await;
+        replica.revoke_user("alice").await.expect("revoke user");
+        check_auth(&store, &second, None).await;
+        append(&store);
+        check_auth(&store, &second, None).await;
+    }
+
     async fn jwt_subjects_map_to_users(db) {
         let store = db.store().await;
         add(&store, "alice").await;

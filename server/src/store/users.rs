@@ -352,9 +352,8 @@ impl Store {
             return Ok(None);
         }
         let hash = token_hash(plaintext);
-        if let Some(readers) = &self.inner.sync_readers {
-            let row = readers.with(|conn| authenticate_blocking(conn, &hash))?;
-            return Ok(row.map(UserRecord::from));
+        if let Some(row) = self.read_blocking(|conn| authenticate_blocking(conn, &hash)) {
+            return Ok(row?.map(UserRecord::from));
         }
         let row: Option<UserRow> = on_backend!(self, pool =>
             sqlx::query_as(AUTHENTICATE).bind(&hash).fetch_optional(pool).await?);
