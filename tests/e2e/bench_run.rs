@@ -3,23 +3,11 @@
 //! checked against values worked out by hand for these tasks.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::binaries::binary;
 use gitgate_bench::model::{Attempt, RunReport, TaskArmReport};
 use gitgate_bench::{arm, prices::Prices, run, task};
-
-/// A binary `cargo test --workspace` built next to this test's directory.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing; build it first: cargo build -p gitgate -p gitgate-forge",
-        bin.display()
-    );
-    bin
-}
 
 fn write_tasks(dir: &Path, tasks: &[(&str, &str)]) {
     for (name, text) in tasks {

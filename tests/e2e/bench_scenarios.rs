@@ -3,23 +3,10 @@
 //! and on gitgate, with the measured figures checked against what each arm can do.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
+use crate::binaries::binary;
 use gitgate_bench::model::ScenarioResult;
 use gitgate_bench::scenarios::{ScenarioConfig, run_all};
-
-/// A binary `cargo build --workspace` put next to this test's directory.
-fn binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join(name);
-    assert!(
-        bin.exists(),
-        "{} is missing; build it first: cargo build -p gitgate -p gitgate-forge",
-        bin.display()
-    );
-    bin
-}
 
 /// The CLI arm needs gh; under CI its absence is a failure (scripts/test.sh installs it).
 fn have_gh() -> bool {

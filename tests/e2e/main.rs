@@ -4,4 +4,5 @@
 
 mod bench_run;
 mod bench_scenarios;
+mod binaries;
 mod micro;

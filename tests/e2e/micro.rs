@@ -1,24 +1,11 @@
 //! The main job's engine on a small repository: gitgate-bench's micro benchmark spawns the real
 //! gitgate binary (stdio and HTTP, with users made through `gitgate users`) and the real git.
 
-use std::path::PathBuf;
-
-/// The gitgate binary `cargo test --workspace` built next to this test's directory.
-fn gitgate() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join("gitgate");
-    assert!(
-        bin.exists(),
-        "{} is missing; build it first: cargo build -p gitgate",
-        bin.display()
-    );
-    bin
-}
+use crate::binaries::binary;
 
 fn config() -> gitgate_bench::micro::Config {
     gitgate_bench::micro::Config {
-        gitgate: gitgate(),
+        gitgate: binary("gitgate"),
         commits: 30,
         iterations: 10,
         warmup: 1,
