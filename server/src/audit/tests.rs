@@ -176,6 +176,39 @@ fn canonical_writer_matches_canonicalised_value() {
     check(&full);
 }
 
+/// The spool's chainer reads only the indexed fields of an event's JSON: they must be the same
+/// columns as those of the whole parsed event, escapes and missing `target.repo` included.
+#[test]
+fn columns_from_json_match_columns_of_the_event() {
+    let mut events = vec![
+        event("alice", "git_status", Some("acme/w"), true, true, 1),
+        event("bob", "gh_pr_merge", None, false, false, 2),
+        event(
+            "c\"a\\rol \u{e9}\n",
+            "git_log",
+            Some("o/r\"x"),
+            true,
+            false,
+            3,
+        ),
+    ];
+    let mut offset = events[0].clone();
+    offset.time = "2026-05-01T14:00:00.5+02:00".into();
+    events.push(offset);
+    for e in &events {
+        let json = e.to_canonical_json().expect("json");
+        let parsed: AuditEvent = serde_json::from_str(&json).expect("parse");
+        let columns = IndexedColumns::of(&parsed).expect("columns");
+        assert_eq!(IndexedColumns::from_json(&json), Some(columns), "{json}");
+    }
+    assert_eq!(IndexedColumns::from_json("{}"), None);
+    assert_eq!(IndexedColumns::from_json("not json"), None);
+    let mut bad_time = events[0].clone();
+    bad_time.time = "yesterday".into();
+    let json = bad_time.to_canonical_json().expect("json");
+    assert_eq!(IndexedColumns::from_json(&json), None);
+}
+
 #[test]
 fn keys_and_hashes() {
     assert!(matches!(

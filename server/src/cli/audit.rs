@@ -147,6 +147,15 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 pub async fn run(state: &StateConfig, command: AuditCommand) -> Result<()> {
     let store = state.open_store().await.context("opening the store")?;
+    // Events a crashed server left spooled are chained first (that needs the key), so every
+    // command sees the event of every call that returned.
+    if store.audit_spool_dir().is_some_and(|dir| dir.exists()) {
+        let key = state.audit_key()?;
+        store
+            .settle_audit(Some(&key))
+            .await
+            .context("chaining spooled audit events")?;
+    }
     let result = match command {
         AuditCommand::Query { filter, format } => query(&store, &filter.filter(), format).await,
         AuditCommand::Verify { checkpoint } => {

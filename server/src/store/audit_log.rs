@@ -246,6 +246,17 @@ async fn append_postgres(
     Ok((prev, new))
 }
 
+/// The canonical text and the indexed columns of `event`, or why it cannot be stored.
+pub(super) fn prepare(event: &AuditEvent) -> Result<(String, IndexedColumns), Error> {
+    let event_json = event.to_canonical_json().map_err(|e| Error::InvalidEvent {
+        reason: e.to_string(),
+    })?;
+    let columns = IndexedColumns::of(event).ok_or_else(|| Error::InvalidEvent {
+        reason: format!("time {:?} is not RFC 3339", event.time),
+    })?;
+    Ok((event_json, columns))
+}
+
 impl Store {
     /// Appends `event` to the chain and returns after the commit: the event is then on disk (see
     /// [`super::Durability`]) and holds the next sequence number. `arguments` are redacted again
@@ -255,12 +266,7 @@ impl Store {
         event: &AuditEvent,
         key: &AuditKey,
     ) -> Result<Appended, Error> {
-        let event_json = event.to_canonical_json().map_err(|e| Error::InvalidEvent {
-            reason: e.to_string(),
-        })?;
-        let columns = IndexedColumns::of(event).ok_or_else(|| Error::InvalidEvent {
-            reason: format!("time {:?} is not RFC 3339", event.time),
-        })?;
+        let (event_json, columns) = prepare(event)?;
         // Held across the database round trips on purpose: see `Inner::appender`.
         let mut appender = self.inner.appender.lock().await;
         let appended = match &self.inner.backend {
@@ -296,26 +302,10 @@ impl Store {
         event: &AuditEvent,
         key: &AuditKey,
     ) -> Option<Result<Appended, Error>> {
-        let (path, durability) = self.inner.sqlite_file.as_ref()?;
+        let slot = self.inner.sync_appender.as_ref()?;
         let run = || -> Result<Appended, Error> {
-            let event_json = event.to_canonical_json().map_err(|e| Error::InvalidEvent {
-                reason: e.to_string(),
-            })?;
-            let columns = IndexedColumns::of(event).ok_or_else(|| Error::InvalidEvent {
-                reason: format!("time {:?} is not RFC 3339", event.time),
-            })?;
-            // A panic while appending leaves nothing half-done in memory that matters: the head
-            // is re-read from the database after any failure.
-            let mut guard = self
-                .inner
-                .sync_appender
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            if guard.is_none() {
-                *guard = Some(super::sync_append::SyncAppender::open(path, *durability)?);
-            }
-            let appender = guard.as_mut().expect("set just above");
-            let (prev_hash, new) = appender.append(key, &event_json, &columns)?;
+            let (event_json, columns) = prepare(event)?;
+            let (prev_hash, new) = slot.with(|a| a.append(key, &event_json, &columns))?;
             Ok(Appended {
                 seq: new.seq,
                 prev_hash,
@@ -328,6 +318,7 @@ impl Store {
 
     /// Events matching `filter`, in sequence order (with `limit`, the most recent ones).
     pub async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<StoredEvent>, Error> {
+        self.settle_audit(None).await?;
         if let Some(limit) = filter.limit {
             let mut rows = self
                 .query_rows(QUERY_NEWEST, filter, 0, to_i64(limit))
@@ -351,6 +342,7 @@ impl Store {
         out: &mut (dyn Write + Send),
         filter: &AuditFilter,
     ) -> Result<u64, Error> {
+        self.settle_audit(None).await?;
         let mut written = 0u64;
         let mut write = |page: Vec<StoredEvent>| -> Result<(), Error> {
             for event in page {
@@ -426,9 +418,10 @@ impl Store {
         key: &AuditKey,
         checkpoint: Option<&Checkpoint>,
     ) -> Result<VerifyReport, Error> {
+        self.settle_audit(Some(key)).await?;
         let mut checkpoints = self.list_checkpoints().await?;
         checkpoints.extend(checkpoint.cloned());
-        let head_before = self.checkpoint().await?;
+        let head_before = self.head().await?;
         let mut verifier = ChainVerifier::new(key, &checkpoints);
         let mut after = 0i64;
         loop {
@@ -447,12 +440,18 @@ impl Store {
                 break;
             }
         }
-        let head_after = self.checkpoint().await?;
+        let head_after = self.head().await?;
         Ok(verifier.finish(Some((&head_before, &head_after))))
     }
 
-    /// The current end of the chain (genesis for an empty log): export it to detect truncation.
+    /// The current end of the chain (genesis for an empty log), spooled events chained first:
+    /// export it to detect truncation.
     pub async fn checkpoint(&self) -> Result<Checkpoint, Error> {
+        self.settle_audit(None).await?;
+        self.head().await
+    }
+
+    async fn head(&self) -> Result<Checkpoint, Error> {
         let (seq, hash): (i64, String) =
             on_backend!(self, pool => sqlx::query_as(HEAD).fetch_one(pool).await?);
         Ok(Checkpoint {

@@ -38,6 +38,7 @@
 
 mod audit_log;
 pub mod bench;
+mod spool;
 mod sync_append;
 mod sync_read;
 mod users;
@@ -52,6 +53,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use spool::OnChained;
 pub use users::{GitIdentity, TokenRecord, UserRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -141,6 +143,21 @@ pub enum Error {
     },
     #[error("the audit chain head does not match the last event; run `gitgate audit verify`")]
     ChainHeadMismatch,
+    #[error("audit spool {path}: {source}")]
+    Spool {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "audit spool {path}, line {line}: {reason}; the file was altered before its events were \
+         chained: keep it for investigation, move it out of the spool directory to go on"
+    )]
+    SpoolTampered {
+        path: String,
+        line: u64,
+        reason: String,
+    },
     #[error("writing the audit export")]
     Export(#[source] std::io::Error),
     #[error("store query failed")]
@@ -189,9 +206,10 @@ struct Inner {
     /// connection and the chain head this process last wrote, which lets SQLite append in one
     /// statement; the statement re-checks the head, so another process's append costs a retry.
     appender: tokio::sync::Mutex<audit_log::Appender>,
-    /// SQLite only: the file and durability, for the blocking append path (opened lazily).
-    sqlite_file: Option<(std::path::PathBuf, Durability)>,
-    sync_appender: std::sync::Mutex<Option<sync_append::SyncAppender>>,
+    /// SQLite file stores only: the blocking append path (its connection opened lazily).
+    sync_appender: Option<sync_append::AppenderSlot>,
+    /// This process's audit spool, once a recorder started it (see `spool`).
+    spool: std::sync::OnceLock<spool::Spool>,
     /// SQLite file stores only: connections for the token lookup on the caller's thread.
     sync_readers: Option<sync_read::SyncReaders>,
 }
@@ -268,8 +286,10 @@ impl Store {
             backend,
             display_url,
             appender,
-            sqlite_file,
-            sync_appender: std::sync::Mutex::new(None),
+            sync_appender: sqlite_file
+                .as_ref()
+                .map(|(path, durability)| sync_append::AppenderSlot::new(path, *durability)),
+            spool: std::sync::OnceLock::new(),
             sync_readers,
         };
         Ok(Self {
@@ -333,6 +353,8 @@ fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+#[cfg(test)]
+mod spool_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]

@@ -6,11 +6,71 @@
 //! own, in the caller's thread: the chain protocol is identical, so it interleaves safely with
 //! the async path and with other processes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use crate::audit::{AuditKey, Checkpoint, IndexedColumns};
 
 use super::{Durability, Error};
+
+/// A store's blocking appender, opened on first use; shared by the request path, the token
+/// lookup (when idle, see `Store::read_blocking`) and the spool's chainer thread.
+#[derive(Debug, Clone)]
+pub(super) struct AppenderSlot {
+    path: PathBuf,
+    durability: Durability,
+    slot: Arc<Mutex<Option<SyncAppender>>>,
+}
+
+impl AppenderSlot {
+    pub(super) fn new(path: &Path, durability: Durability) -> Self {
+        Self {
+            path: path.to_owned(),
+            durability,
+            slot: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub(super) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub(super) fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// Runs `f` on the appender (waiting for it if busy). After an error the head is forgotten,
+    /// so the next append re-reads it under the write lock.
+    pub(super) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut SyncAppender) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        // A panic while appending leaves nothing half-done in memory that matters: the head is
+        // re-read from the database after any failure.
+        let mut guard = self
+            .slot
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if guard.is_none() {
+            *guard = Some(SyncAppender::open(&self.path, self.durability)?);
+        }
+        let appender = guard.as_mut().expect("set just above");
+        let result = f(appender);
+        if result.is_err() {
+            appender.set_head(None);
+        }
+        result
+    }
+
+    /// The appender if nobody holds it and it is open.
+    pub(super) fn try_lock(&self) -> Option<MutexGuard<'_, Option<SyncAppender>>> {
+        match self.slot.try_lock() {
+            Ok(guard) => Some(guard),
+            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+            Err(TryLockError::WouldBlock) => None,
+        }
+    }
+}
 
 /// One process's blocking appender: a connection and the head it last wrote.
 pub(super) struct SyncAppender {
@@ -26,7 +86,7 @@ impl std::fmt::Debug for SyncAppender {
     }
 }
 
-fn db_err(e: rusqlite::Error) -> Error {
+pub(super) fn db_err(e: rusqlite::Error) -> Error {
     Error::SyncAppend(e.to_string())
 }
 
@@ -55,6 +115,17 @@ impl SyncAppender {
     /// The connection, for reads between appends (see `Store::read_blocking`).
     pub(super) fn conn(&self) -> &rusqlite::Connection {
         &self.conn
+    }
+
+    /// The connection, for a transaction that appends several events (see `spool`); the caller
+    /// reports the head it left with [`SyncAppender::set_head`].
+    pub(super) fn conn_mut(&mut self) -> &mut rusqlite::Connection {
+        &mut self.conn
+    }
+
+    /// The head this process last wrote (`None`: unknown, re-read on the next append).
+    pub(super) fn set_head(&mut self, head: Option<Checkpoint>) {
+        self.head = head;
     }
 
     /// Appends after the head this process last wrote (one statement), or, when another writer
@@ -118,7 +189,9 @@ impl SyncAppender {
     }
 }
 
-fn insert(
+/// Runs the conditional insert of one event after head `(seq - 1, prev_hash)`; returns the rows
+/// inserted (0 when the head moved).
+pub(super) fn insert(
     conn: &rusqlite::Connection,
     seq: u64,
     prev_hash: &str,

@@ -34,7 +34,7 @@ impl super::Store {
         read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
     ) -> Option<Result<T, Error>> {
         let readers = self.inner.sync_readers.as_ref()?;
-        if let Ok(guard) = self.inner.sync_appender.try_lock()
+        if let Some(guard) = self.inner.sync_appender.as_ref()?.try_lock()
             && let Some(appender) = guard.as_ref()
         {
             return Some(read(appender.conn()).map_err(db_err));

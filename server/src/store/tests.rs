@@ -272,12 +272,64 @@ backend_tests! {
     }
 }
 
+// The spool's crash case (SQLite files only): the event is only in the spool file when the
+// process dies (its chainer was told to wait a minute), and whoever opens the store next with
+// the key chains it, exactly once.
+#[tokio::test]
+async fn a_spooled_event_survives_kill_and_is_chained_once() {
+    let db = TestDb::sqlite();
+    let store = db.store().await;
+    let (_, id) = child_then_kill(&db.url, "spool");
+    let dir = store.audit_spool_dir().expect("a SQLite file");
+    let left: Vec<_> = std::fs::read_dir(&dir).expect("spool dir").collect();
+    assert_eq!(left.len(), 1, "the dead process's spool file is there");
+    assert_eq!(
+        store.checkpoint().await.expect("head").seq,
+        0,
+        "not chained before the kill"
+    );
+    store.settle_audit(Some(&key())).await.expect("settle");
+    store
+        .settle_audit(Some(&key()))
+        .await
+        .expect("settle again");
+    let found = store
+        .query_audit(&AuditFilter::default())
+        .await
+        .expect("query");
+    assert_eq!(
+        found
+            .iter()
+            .map(|e| (e.seq, e.event.id.as_str()))
+            .collect::<Vec<_>>(),
+        [(1, id.as_str())]
+    );
+    assert!(
+        store
+            .verify_audit(&key(), None)
+            .await
+            .expect("verify")
+            .is_ok()
+    );
+    assert_eq!(
+        std::fs::read_dir(&dir).expect("spool dir").count(),
+        0,
+        "removed once chained"
+    );
+}
+
 const HELPER_URL: &str = "GITGATE_TEST_CRASH_HELPER_URL";
+const HELPER_MODE: &str = "GITGATE_TEST_CRASH_HELPER_MODE";
 
 /// Starts this test binary as a child that appends one event to `url` and then idles; SIGKILLs
 /// it as soon as it reports the append. Returns the event's sequence number and id.
-#[allow(clippy::disallowed_methods)] // a test spawning itself, not the server spawning programs
 fn append_in_child_then_kill(url: &str) -> (u64, String) {
+    child_then_kill(url, "append")
+}
+
+/// [`append_in_child_then_kill`] with the helper's `mode`: `append` (committed) or `spool`.
+#[allow(clippy::disallowed_methods)] // a test spawning itself, not the server spawning programs
+fn child_then_kill(url: &str, mode: &str) -> (u64, String) {
     let exe = std::env::current_exe().expect("current test binary");
     let mut child: Child = Command::new(exe)
         .args([
@@ -288,6 +340,7 @@ fn append_in_child_then_kill(url: &str) -> (u64, String) {
             "1",
         ])
         .env(HELPER_URL, url)
+        .env(HELPER_MODE, mode)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -319,8 +372,25 @@ async fn crash_helper() {
     };
     let store = Store::connect(&url).await.expect("open store");
     let event = bench::sample_event("crash-helper");
-    let appended = store.append_audit(&event, &key()).await.expect("append");
-    println!("appended {} {}", appended.seq, event.id);
+    if std::env::var(HELPER_MODE).as_deref() == Ok("spool") {
+        let tuning = super::spool::Tuning {
+            gather: Duration::from_secs(60),
+            ..Default::default()
+        };
+        assert!(
+            store
+                .start_audit_spool_with(&key(), "crash", None, tuning)
+                .expect("spool")
+        );
+        store
+            .spool_audit(&event)
+            .expect("spool on")
+            .expect("spooled");
+        println!("appended 0 {}", event.id);
+    } else {
+        let appended = store.append_audit(&event, &key()).await.expect("append");
+        println!("appended {} {}", appended.seq, event.id);
+    }
     tokio::time::sleep(Duration::from_secs(60)).await;
 }
 

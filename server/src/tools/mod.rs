@@ -368,7 +368,7 @@ impl Services {
         event.upstream_request_ids = ran.upstream_ids;
         let recorded = recorder
             .record_blocking(&event)
-            .unwrap_or_else(|| runtime.block_on(recorder.record(&event)));
+            .unwrap_or_else(|| runtime.block_on(recorder.record(&event)).map(drop));
         match recorded {
             Ok(_) => (ran.result, ran.produced),
             Err(e) => {
@@ -576,6 +576,24 @@ impl Ran {
 }
 
 /// Bytes of text and structured content in a result.
+/// The length of `value` as compact JSON, counted without building the text.
+fn serialized_len(value: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
 fn result_bytes(result: &CallToolResult) -> u64 {
     let text: usize = result
         .content
@@ -585,10 +603,7 @@ fn result_bytes(result: &CallToolResult) -> u64 {
             _ => 0,
         })
         .sum();
-    let structured = result
-        .structured_content
-        .as_ref()
-        .map_or(0, |v| v.to_string().len());
+    let structured = result.structured_content.as_ref().map_or(0, serialized_len);
     (text + structured) as u64
 }
 

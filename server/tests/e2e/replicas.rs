@@ -121,7 +121,22 @@ async fn the_audit_event_survives_kill_9_right_after_the_reply() {
         .unwrap();
     server.kill9();
     assert!(text(&result).contains("second commit"));
+    // The event was written to the server's audit spool before the reply; the server chains it
+    // a few milliseconds later, so the kill usually comes first. The restarted server chains
+    // what the dead one left before it serves.
+    let _restarted = spawn_http(&env, &[]);
+    let spool = env.data.path().join("gitgate.db-spool");
+    let left: Vec<_> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        left.len(),
+        1,
+        "only the new server's own spool file: {left:?}"
+    );
     let events = env.audit().await;
+    assert_eq!(events.len(), 1, "chained exactly once");
     let last = events.last().expect("the event is in the store");
     assert_eq!(last.tool, "git_log");
     assert_eq!(last.arguments["grep"], json!("kill-9-marker|second"));
