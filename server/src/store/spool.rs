@@ -1,4 +1,4 @@
-//! The audit spool: a call's event made durable with one `write`, chained into the store right
+//! The audit spool: a call's event made durable with one `write`, chained into the store moments
 //! after the reply.
 //!
 //! Why: committing a SQLite transaction per call cost about 40 us in the server (ten system
@@ -15,8 +15,8 @@
 //!   counting from 1 and MAC an HMAC with the audit key over the file's name, N and the event's
 //!   canonical JSON ([`AuditKey::spool_mac`]). A line edited, dropped, moved or copied from
 //!   another file before it is chained fails its MAC or its number.
-//! - A thread of the owner (the chainer) appends spooled lines to the hash chain as soon as they
-//!   are written, several per transaction when they queue up, and advances the file's row in
+//! - A thread of the owner (the chainer, at nice 10) appends spooled lines to the hash chain in
+//!   batches (when calls pause for 5 ms, at least every 250 ms), and advances the file's row in
 //!   `audit_spools` (lines and bytes chained) in the same transaction: after a crash nothing is
 //!   chained twice or skipped.
 //! - Readers see the event of every call that returned: `query_audit`, `export_audit`,
@@ -54,18 +54,22 @@ const ROTATE_BYTES: u64 = 8 << 20;
 /// The chainer's pause before retrying a failed transaction (e.g. another writer held the
 /// database past the busy timeout).
 const RETRY: Duration = Duration::from_millis(200);
-/// How long the chainer lets lines gather after the first one before chaining them in one
-/// transaction. Chaining each line as it came cost more than it saved: a commit and a wake-up
-/// per call, beside the next call on a 2-core machine, slowed it by more than the commit the
-/// spool took off the request path (stdio `git_status` +35% against +25% committing in line).
-/// In batches of 5 ms it was about +10%, 20 ms is a little better still. Readers in other
-/// processes wait up to this long for a running server's newest events.
-const GATHER: Duration = Duration::from_millis(20);
+/// How long the chainer lets lines gather after the first one, at most, before chaining them in
+/// one transaction; it starts earlier once no line came for [`IDLE`]. Chaining each line as it
+/// came cost more than it saved: a commit and a wake-up per call, beside the next call on a
+/// 2-core machine, slowed it by more than the commit the spool took off the request path (stdio
+/// `git_status` +35% against +25% committing in line); fixed batches of 5-20 ms gave +5 to +16%.
+/// Under a steady stream of calls the chainer now runs a few times a second, when idle at once.
+/// Readers in other processes wait up to this long for a running server's newest events.
+const GATHER: Duration = Duration::from_millis(250);
+/// A pause in the calls this long ends the gathering early (see [`GATHER`]).
+const IDLE: Duration = Duration::from_millis(5);
 /// The spool's timings and sizes; tests shrink or stretch them.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Tuning {
     pub(super) rotate_bytes: u64,
     pub(super) gather: Duration,
+    pub(super) idle: Duration,
 }
 
 impl Default for Tuning {
@@ -73,6 +77,7 @@ impl Default for Tuning {
         Self {
             rotate_bytes: ROTATE_BYTES,
             gather: GATHER,
+            idle: IDLE,
         }
     }
 }
@@ -364,14 +369,19 @@ impl Shared {
                         .wait(wake)
                         .unwrap_or_else(|poisoned| poisoned.into_inner());
                 }
-                if !wake.stop {
-                    // Appends do not notify again while `pending` is set; only a stop ends
-                    // this wait early.
-                    drop(
-                        self.wake_cond
-                            .wait_timeout(wake, self.tuning.gather)
-                            .unwrap_or_else(|poisoned| poisoned.into_inner()),
-                    );
+                // Appends do not notify again while `pending` is set; only a stop ends these
+                // waits early. Gather until the calls pause for `idle` or `gather` passed.
+                let started = Instant::now();
+                while !wake.stop && started.elapsed() < self.tuning.gather {
+                    let seen = self.written.load(Ordering::Acquire);
+                    wake = self
+                        .wake_cond
+                        .wait_timeout(wake, self.tuning.idle)
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0;
+                    if self.written.load(Ordering::Acquire) == seen {
+                        break;
+                    }
                 }
             }
             // Cleared before the pass: a line written from now on sets it again.

@@ -336,6 +336,7 @@ async fn a_spool_altered_under_a_running_server_stops_its_calls() {
     // The chainer waits a minute before each pass, so the lines are still unchained below.
     let tuning = super::spool::Tuning {
         gather: std::time::Duration::from_secs(60),
+        idle: std::time::Duration::from_secs(60),
         ..Default::default()
     };
     assert!(

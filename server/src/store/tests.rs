@@ -375,6 +375,7 @@ async fn crash_helper() {
     if std::env::var(HELPER_MODE).as_deref() == Ok("spool") {
         let tuning = super::spool::Tuning {
             gather: Duration::from_secs(60),
+            idle: Duration::from_secs(60),
             ..Default::default()
         };
         assert!(
