@@ -124,13 +124,7 @@ async fn spooled_and_committed_appends_share_one_chain() {
     let mut all = logged(&store).await;
     all.sort();
     assert_eq!(all, (0..30).collect::<Vec<u64>>());
-    assert!(
-        store
-            .verify_audit(&key(), None)
-            .await
-            .expect("verify")
-            .is_ok()
-    );
+    super::testing::assert_verifies(&store, &key()).await;
 }
 
 #[tokio::test]
@@ -283,13 +277,7 @@ async fn the_spool_file_rotates_and_old_files_go() {
         spool_files(&dir),
         vec![dir.join(format!("{current}.spool"))]
     );
-    assert!(
-        store
-            .verify_audit(&key(), None)
-            .await
-            .expect("verify")
-            .is_ok()
-    );
+    super::testing::assert_verifies(&store, &key()).await;
 }
 
 #[tokio::test]

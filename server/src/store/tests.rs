@@ -304,13 +304,7 @@ async fn a_spooled_event_survives_kill_and_is_chained_once() {
             .collect::<Vec<_>>(),
         [(1, id.as_str())]
     );
-    assert!(
-        store
-            .verify_audit(&key(), None)
-            .await
-            .expect("verify")
-            .is_ok()
-    );
+    super::testing::assert_verifies(&store, &key()).await;
     assert_eq!(
         std::fs::read_dir(&dir).expect("spool dir").count(),
         0,
