@@ -352,6 +352,7 @@ impl Shared {
     /// then chains them all; on stop, it chains the rest and removes the file.
     fn run(&self) {
         let mut retry = false;
+        let mut failures: u64 = 0;
         loop {
             {
                 let mut wake = lock(&self.wake);
@@ -388,9 +389,19 @@ impl Shared {
             self.pending.store(false, Ordering::Release);
             let stop = lock(&self.wake).stop;
             retry = match self.chain_own() {
-                Ok(()) => false,
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(failures, "chaining spooled audit events works again");
+                    }
+                    failures = 0;
+                    false
+                }
                 Err(e) => {
-                    tracing::error!(error = %e, "chaining spooled audit events failed");
+                    // The first failure, then one line a minute (retries come 5 a second).
+                    if failures.is_multiple_of(300) {
+                        tracing::error!(error = %e, failures = failures + 1, "chaining spooled audit events failed; they stay in the spool and are retried");
+                    }
+                    failures += 1;
                     !self.stuck.load(Ordering::Acquire)
                 }
             };
