@@ -213,7 +213,7 @@ struct ServeArgs {
     #[arg(long, value_name = "SECS", env = "GITGATE_COMMIT_TIME", hide = true)]
     commit_time: Option<i64>,
     /// Commit each call's audit event to the store before replying, instead of spooling it
-    /// (one file write, chained into the store right after; see README "Audit spool"). Costs
+    /// (one file write, chained into the store moments later; see README "Audit spool"). Costs
     /// about 40 us more per call on SQLite; for tools that read the SQLite file directly.
     /// PostgreSQL stores and --durable always commit per call.
     #[arg(long, env = "GITGATE_NO_AUDIT_SPOOL")]
