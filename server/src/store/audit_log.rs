@@ -319,6 +319,11 @@ impl Store {
     /// Events matching `filter`, in sequence order (with `limit`, the most recent ones).
     pub async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<StoredEvent>, Error> {
         self.settle_audit(None).await?;
+        self.query_settled(filter).await
+    }
+
+    /// [`Store::query_audit`] once spools are settled.
+    async fn query_settled(&self, filter: &AuditFilter) -> Result<Vec<StoredEvent>, Error> {
         if let Some(limit) = filter.limit {
             let mut rows = self
                 .query_rows(QUERY_NEWEST, filter, 0, to_i64(limit))
@@ -354,7 +359,7 @@ impl Store {
             Ok(())
         };
         if filter.limit.is_some() {
-            write(self.query_audit(filter).await?)?;
+            write(self.query_settled(filter).await?)?;
         } else {
             self.for_each_page(filter, write).await?;
         }

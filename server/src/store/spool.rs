@@ -194,10 +194,8 @@ fn create(
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(&path).map_err(io_err(&path))?;
     // Nobody else can hold it yet; the lock says "alive" to other processes.
-    file.try_lock().map_err(|e| Error::Spool {
-        path: path.display().to_string(),
-        source: std::io::Error::other(e.to_string()),
-    })?;
+    file.try_lock()
+        .map_err(|e| io_err(&path)(std::io::Error::from(e)))?;
     let reader = File::open(&path).map_err(io_err(&path))?;
     Ok((file, reader, name, path))
 }
@@ -817,6 +815,7 @@ impl super::Store {
         }
         let store = self.clone();
         let key = key.cloned();
+        let shown = dir.display().to_string();
         tokio::task::spawn_blocking(move || {
             let own = store.inner.spool.get();
             let key = key.as_ref().or(own.map(Spool::key));
@@ -831,14 +830,7 @@ impl super::Store {
         })
         .await
         .map_err(|e| Error::Spool {
-            path: dir_of(
-                self.inner
-                    .sync_appender
-                    .as_ref()
-                    .map_or(Path::new(""), |s| s.path()),
-            )
-            .display()
-            .to_string(),
+            path: shown,
             source: std::io::Error::other(e.to_string()),
         })?
     }
