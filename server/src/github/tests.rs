@@ -864,17 +864,19 @@ async fn one_connection_per_user_is_reused() {
     assert_eq!(c.cached_users(), 2);
     assert!(stats["tokens"]["alice"]["requests"].as_u64().expect("r") >= CALLS as u64);
     assert_eq!(stats["tokens"]["bob"]["requests"], CALLS as u64);
-    // One connection carries all of it, shared by alice and bob (one pool). Rarely hyper opens a
-    // second: a request can be checked out just before the previous connection is back in the
-    // pool (the forge's own stats test notes the same race), so the bound is two, not one.
-    // Measured: 1 new connection in 5 of 6 runs, 2 in the other, for 110 requests.
+    // One connection carries most of it, shared by alice and bob (one pool). Sometimes hyper
+    // opens another: a request can be checked out just before the previous connection is back
+    // in the pool (the forge's own stats test notes the same race), more often on a loaded
+    // machine. Measured: 1 new connection in 5 of 6 runs, 2 in the other, for 110 requests; once
+    // 4 (3 seen by alice) while CI built other crates beside it. Without reuse each of the 80
+    // calls would open its own, so a bound of 5 still fails if reuse breaks.
     for who in ["alice", "bob"] {
         let n = stats["tokens"][who]["connections"]
             .as_u64()
             .expect("connections");
-        assert!((1..=2).contains(&n), "{who}: {stats}");
+        assert!((1..=5).contains(&n), "{who}: {stats}");
     }
-    assert!(opened <= 2, "{stats}");
+    assert!(opened <= 5, "{stats}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
