@@ -7,6 +7,7 @@ pub mod config;
 pub mod git;
 pub mod github;
 pub mod identity;
+pub mod jq;
 pub mod jwt;
 pub mod policy;
 pub mod schemas;

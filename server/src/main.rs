@@ -227,6 +227,15 @@ struct ServeArgs {
 }
 
 fn main() -> ExitCode {
+    // A jq worker is this binary started by the server's sandbox with an empty environment;
+    // it must do nothing else (no flags, no tracing, no store), so it is dispatched first.
+    if std::env::args_os().nth(1).as_deref() == Some(gitgate::jq::worker::SUBCOMMAND.as_ref()) {
+        let args: Vec<String> = std::env::args_os()
+            .skip(2)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return gitgate::jq::worker::main(&args);
+    }
     let cli = Cli::parse();
     // Diagnostics go to stderr: stdout carries the MCP protocol on stdio.
     tracing_subscriber::fmt()
@@ -377,6 +386,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             catalogue: Arc::new(tools.catalogue),
             policy,
             recorder,
+            jq: Arc::new(jq_sandbox()?),
         };
 
         if args.stdio {
@@ -533,6 +543,14 @@ impl ToolChoice {
 
 /// The stdio user (and the `--no-auth` caller): name and identity from flags or `[user]`, scopes
 /// and grants from `[user]`, by default everything on every configured repository.
+/// The jq sandbox: workers are this binary, started with its `jq-worker` subcommand.
+fn jq_sandbox() -> Result<gitgate::jq::Sandbox> {
+    let sandbox = gitgate::jq::Sandbox::for_current_exe(gitgate::jq::Limits::default())
+        .context("finding the gitgate binary for the jq sandbox")?;
+    sandbox.warm_up();
+    Ok(sandbox)
+}
+
 fn local_caller(args: &ServeArgs, file: &FileConfig, repos: &[RepoEntry]) -> Result<Caller> {
     let mut user = file.user.clone().unwrap_or_default();
     if args.user.is_some() {

@@ -14,8 +14,9 @@ use rmcp::model::{ContentBlock, Tool};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Effect, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset, jq, parse_args};
+use super::{Effect, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset, parse_args};
 use crate::git::Output;
+use crate::jq;
 use crate::policy::ToolClass;
 
 /// Most steps in one pipeline.
@@ -323,31 +324,34 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
         }
         let arg_sets: Vec<Map<String, Value>> = match &step.each {
             None => vec![step.args.clone()],
-            Some(filter) => jq::run_with_steps(
-                filter,
-                previous.clone(),
-                Value::Array(done.clone()),
-                MAX_CALLS + 1,
-                remaining(),
-            )
-            .map_err(|e| match e {
-                jq::JqError::TooManyValues(_) => ToolError::new(at(format!(
-                    "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
-                ))),
-                e => jq_error(at(format!("each: {e}"))),
-            })?
-            .into_iter()
-            .map(|v| match v {
-                Value::Object(extra) => {
-                    let mut args = step.args.clone();
-                    args.extend(extra);
-                    Ok(args)
-                }
-                other => Err(ToolError::new(at(format!(
-                    "each must yield argument objects like {{\"number\": 3}}, got {other}"
-                )))),
-            })
-            .collect::<Result<_, _>>()?,
+            Some(filter) => services
+                .jq
+                .run(
+                    call.ctx.caller.user(),
+                    filter,
+                    previous.clone(),
+                    Value::Array(done.clone()),
+                    MAX_CALLS + 1,
+                    remaining(),
+                )
+                .map_err(|e| match e {
+                    jq::JqError::TooManyValues(_) => ToolError::new(at(format!(
+                        "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
+                    ))),
+                    e => jq_error(at(format!("each: {e}"))),
+                })?
+                .into_iter()
+                .map(|v| match v {
+                    Value::Object(extra) => {
+                        let mut args = step.args.clone();
+                        args.extend(extra);
+                        Ok(args)
+                    }
+                    other => Err(ToolError::new(at(format!(
+                        "each must yield argument objects like {{\"number\": 3}}, got {other}"
+                    )))),
+                })
+                .collect::<Result<_, _>>()?,
         };
         if calls + arg_sets.len() > MAX_CALLS {
             return Err(ToolError::new(at(format!(
@@ -400,14 +404,17 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
         };
         text = match &step.jq {
             Some(filter) => {
-                let mut out = jq::run_with_steps(
-                    filter,
-                    value,
-                    Value::Array(done.clone()),
-                    MAX_JQ_VALUES,
-                    remaining(),
-                )
-                .map_err(|e| jq_error(at(e.to_string())))?;
+                let mut out = services
+                    .jq
+                    .run(
+                        call.ctx.caller.user(),
+                        filter,
+                        value,
+                        Value::Array(done.clone()),
+                        MAX_JQ_VALUES,
+                        remaining(),
+                    )
+                    .map_err(|e| jq_error(at(e.to_string())))?;
                 value = if out.len() == 1 {
                     out.pop().unwrap_or(Value::Null)
                 } else {

@@ -4,7 +4,6 @@
 mod coerce;
 mod git;
 mod github;
-pub mod jq;
 mod meta;
 mod output;
 mod schema;
@@ -272,6 +271,8 @@ pub struct Services {
     pub policy: Arc<Policy>,
     /// `None` only with the development switch `--no-audit` (which requires `--no-auth`).
     pub recorder: Option<Recorder>,
+    /// Where every jq filter of the `gitgate` tool runs.
+    pub jq: Arc<crate::jq::Sandbox>,
 }
 
 impl Services {
