@@ -17,7 +17,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::log::{plural, resolve, rfc3339, short_date, short_id};
+use super::fmt::{plural, rfc3339, short_date, short_id};
+use super::rev::resolve_commit;
 use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, more_line};
 
@@ -31,7 +32,8 @@ pub struct BlameArgs {
     pub end_line: Option<usize>,
 }
 
-const FIELDS: &[&str] = &["line", "sha", "author", "date", "content"];
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &["line", "sha", "author", "date", "content"];
 /// Lines blamed per call.
 const MAX_LINES: usize = 200;
 
@@ -52,7 +54,7 @@ pub fn blame(repo: &Repo, args: &BlameArgs) -> Result<Output, Error> {
     }
 
     let git = repo.lock();
-    let commit = resolve(&git, &rev)?;
+    let commit = resolve_commit(&git, &rev)?;
     let not_found = || Error::PathNotFound {
         path: path.as_str().to_owned(),
         at: rev.as_str().to_owned(),

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use super::{Error, Output, Repo, more_line};
 
-const FIELDS: &[&str] = &["name", "current", "sha", "subject", "upstream", "remote"];
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &["name", "current", "sha", "subject", "upstream", "remote"];
 
 /// Arguments of `git_branches`; doc comments become the tool's schema (keep them short: tokens).
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]

@@ -14,7 +14,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::log::{plural, resolve, short_id};
+use super::fmt::{plural, short_id};
+use super::rev::resolve_commit;
 use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, display_path, more_line};
 
@@ -33,7 +34,8 @@ pub struct DiffArgs {
     pub max_lines: Option<usize>,
 }
 
-const FIELDS: &[&str] = &[
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &[
     "path",
     "old_path",
     "status",
@@ -64,13 +66,13 @@ pub fn diff(repo: &Repo, args: &DiffArgs) -> Result<Output, Error> {
     let mut opts = diff_options(&paths);
     let (diff, sides) = match (&from, &to) {
         (Some(from), Some(to)) => {
-            let old = resolve(&git, from)?.tree()?;
-            let new = resolve(&git, to)?.tree()?;
+            let old = resolve_commit(&git, from)?.tree()?;
+            let new = resolve_commit(&git, to)?.tree()?;
             let diff = git.diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))?;
             (diff, Sides::Trees(old, new))
         }
         (Some(from), None) => {
-            let old = resolve(&git, from)?.tree()?;
+            let old = resolve_commit(&git, from)?.tree()?;
             let diff = git.diff_tree_to_workdir_with_index(Some(&old), Some(&mut opts))?;
             (diff, Sides::TreeAndWorktree(old))
         }

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, display_path, more_line, resolve_commit};
 
-const LS_FIELDS: &[&str] = &["path", "mode", "size"];
+/// Field names of `git_ls_files` records.
+pub const LS_FIELDS: &[&str] = &["path", "mode", "size"];
 const READ_FIELDS: &[&str] = &[
     "path",
     "rev",

@@ -8,7 +8,8 @@ use super::files::{PathFilter, WorktreeReader, is_binary, resolve_tree, walk_tre
 use super::safety::RevSpec;
 use super::{Error, Output, Repo, display_path, more_line};
 
-const FIELDS: &[&str] = &["path", "line", "text"];
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &["path", "line", "text"];
 /// Matching lines longer than this many characters are shown cut around their first match.
 const LINE_CHARS: usize = 300;
 /// After `max_count` lines, further files are only counted; past this many bytes the count

@@ -19,11 +19,12 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::path::Path;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset};
+use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::diff::repo_paths;
+use super::fmt::{plural, rfc3339, short_date, short_id};
 use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, more_line, resolve_commit};
 
@@ -45,7 +46,8 @@ pub struct LogArgs {
     pub grep: Option<String>,
 }
 
-const FIELDS: &[&str] = &[
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &[
     "sha", "short", "date", "author", "email", "subject", "parents",
 ];
 const DEFAULT_COUNT: usize = 10;
@@ -69,7 +71,7 @@ pub fn log(repo: &Repo, args: &LogArgs) -> Result<Output, Error> {
     let skip = args.skip.unwrap_or(0);
 
     let git = repo.lock();
-    let start = match resolve(&git, &rev) {
+    let start = match resolve_commit(&git, &rev) {
         Ok(commit) => commit,
         // Listing nothing is the truthful answer for a repository without commits.
         Err(Error::EmptyRepository) => return Ok(finish(Vec::new(), "(no commits yet)", None)),
@@ -138,24 +140,6 @@ fn finish(records: Vec<Value>, text: &str, more: Option<String>) -> Output {
         data: Value::Array(records),
         fields: FIELDS,
         more,
-    }
-}
-
-/// Resolves a revision (kept as the name this module's siblings import).
-pub(super) fn resolve<'r>(
-    git: &'r git2::Repository,
-    rev: &RevSpec,
-) -> Result<git2::Commit<'r>, Error> {
-    resolve_commit(git, rev)
-}
-
-/// `word` or `words`, for "1 more commit" and "2 more commits".
-pub(super) fn plural(n: usize, word: &str) -> &str {
-    match (n, word) {
-        (1, _) => word,
-        (_, "commit") => "commits",
-        (_, "line") => "lines",
-        _ => word,
     }
 }
 
@@ -412,37 +396,6 @@ fn parse_date(arg: &str, value: &str, end_of_day: bool) -> Result<i64, Error> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.timestamp())
         .map_err(|_| refuse())
-}
-
-/// The first 7 hex digits of an id, as `%h` prints it in a small repository.
-pub(super) fn short_id(id: git2::Oid) -> String {
-    let mut hex = id.to_string();
-    hex.truncate(7);
-    hex
-}
-
-/// A signature time in its own zone, as git shows it.
-fn local(time: git2::Time) -> DateTime<FixedOffset> {
-    let zone = FixedOffset::east_opt(time.offset_minutes().saturating_mul(60))
-        .unwrap_or_else(|| chrono::Utc.fix());
-    DateTime::from_timestamp(time.seconds(), 0)
-        .unwrap_or(DateTime::UNIX_EPOCH)
-        .with_timezone(&zone)
-}
-
-/// `YYYY-MM-DD` (`--date=short`).
-pub(super) fn short_date(time: git2::Time) -> String {
-    local(time).format("%Y-%m-%d").to_string()
-}
-
-/// `YYYY-MM-DD HH:MM:SS +ZZZZ` (`--date=iso`).
-pub(super) fn iso_date(time: git2::Time) -> String {
-    local(time).format("%Y-%m-%d %H:%M:%S %z").to_string()
-}
-
-/// The date in JSON records.
-pub(super) fn rfc3339(time: git2::Time) -> String {
-    local(time).to_rfc3339()
 }
 
 #[cfg(test)]

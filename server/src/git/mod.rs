@@ -14,22 +14,38 @@ mod blame;
 mod branches;
 mod diff;
 mod files;
+pub mod fmt;
 mod grep;
 #[cfg(test)]
 mod hostile_tests;
 mod log;
+pub mod rev;
 mod show;
 mod status;
 #[cfg(test)]
 pub(crate) mod testutil;
 mod write;
 
+/// Field names of each git tool's records, written once here (the tool schemas list them).
+pub mod fields {
+    pub use super::blame::FIELDS as BLAME;
+    pub use super::branches::FIELDS as BRANCH;
+    pub use super::diff::FIELDS as DIFF;
+    pub use super::files::LS_FIELDS as LS;
+    pub use super::grep::FIELDS as GREP;
+    pub use super::log::FIELDS as LOG;
+    pub use super::show::FIELDS as SHOW;
+    pub use super::status::FIELDS as STATUS;
+}
+
 pub use blame::{BlameArgs, blame};
 pub use branches::{BranchesArgs, branches};
 pub use diff::{DiffArgs, diff};
 pub use files::{LsFilesArgs, ReadFileArgs, ls_files, read_file};
+pub use fmt::{display_path, more_line};
 pub use grep::{GrepArgs, grep};
 pub use log::{LogArgs, log};
+pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
 pub use show::{ShowArgs, show};
 pub use status::{StatusArgs, status};
 pub use write::{
@@ -230,117 +246,6 @@ impl Repos {
             }),
         }
     }
-}
-
-/// Names from `candidates` closest to `wanted` (edit distance), for "did you mean" hints.
-pub fn nearest(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = String>,
-    max: usize,
-) -> Vec<String> {
-    let mut scored: Vec<(usize, String)> = candidates
-        .into_iter()
-        .map(|c| (edit_distance(wanted, &c), c))
-        .collect();
-    scored.sort();
-    scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(max).map(|(_, c)| c).collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-/// Resolves a validated revision to a commit, naming the nearest refs when it does not exist.
-pub fn resolve_commit<'r>(
-    repo: &'r git2::Repository,
-    rev: &safety::RevSpec,
-) -> Result<git2::Commit<'r>, Error> {
-    match repo.revparse_single(rev.as_str()) {
-        Ok(obj) => obj.peel_to_commit().map_err(|_| Error::BadRevision {
-            rev: rev.as_str().to_owned(),
-            reason: "does not name a commit".into(),
-        }),
-        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Err(Error::EmptyRepository),
-        // libgit2's `is_empty` only knows an unborn `master`; an unborn HEAD with no refs at all
-        // is empty whatever the default branch is called.
-        Err(_) if is_empty(repo) => Err(Error::EmptyRepository),
-        Err(_) => Err(Error::UnknownRevision {
-            rev: rev.as_str().to_owned(),
-            nearest: nearest(rev.as_str(), ref_short_names(repo), 3),
-        }),
-    }
-}
-
-/// Whether the repository has no commits: HEAD is unborn and no reference exists.
-pub fn is_empty(repo: &git2::Repository) -> bool {
-    repo.head()
-        .is_err_and(|e| e.code() == git2::ErrorCode::UnbornBranch)
-        && repo
-            .references()
-            .is_ok_and(|mut refs| refs.next().is_none())
-}
-
-/// Short names of all branches and tags, for hints.
-pub fn ref_short_names(repo: &git2::Repository) -> Vec<String> {
-    let Ok(refs) = repo.references() else {
-        return Vec::new();
-    };
-    refs.filter_map(Result::ok)
-        .filter_map(|r| r.shorthand().ok().map(str::to_owned))
-        .collect()
-}
-
-/// Renders a path as git names it in output: UTF-8 as is, other bytes (and control characters)
-/// as C-style octal escapes inside double quotes, like git's `core.quotePath` does for them.
-pub fn display_path(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(s) if !s.chars().any(|c| c.is_control() || c == '"' || c == '\\') => s.to_owned(),
-        _ => {
-            let mut out = String::from("\"");
-            for chunk in bytes.utf8_chunks() {
-                for c in chunk.valid().chars() {
-                    match c {
-                        '"' => out.push_str("\\\""),
-                        '\\' => out.push_str("\\\\"),
-                        '\n' => out.push_str("\\n"),
-                        '\t' => out.push_str("\\t"),
-                        c if c.is_control() => out.push_str(&format!("\\{:03o}", c as u32)),
-                        c => out.push(c),
-                    }
-                }
-                for b in chunk.invalid() {
-                    out.push_str(&format!("\\{b:03o}"));
-                }
-            }
-            out.push('"');
-            out
-        }
-    }
-}
-
-/// Appends the "N more" line to `text` when `more > 0`, returning it for [`Output::more`].
-pub fn more_line(text: &mut String, more: usize, what: &str, how: &str) -> Option<String> {
-    if more == 0 {
-        return None;
-    }
-    let line = format!("... {more} more {what}; {how}");
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(&line);
-    Some(line)
 }
 
 #[cfg(test)]

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::diff::{Window, diff_options, find_renames, render, repo_paths, tree_has};
-use super::log::{iso_date, resolve, rfc3339, short_id};
+use super::fmt::{iso_date, rfc3339, short_id};
+use super::rev::resolve_commit;
 use super::safety::RevSpec;
 use super::{Error, Output, Repo};
 
@@ -25,7 +26,8 @@ pub struct ShowArgs {
     pub max_lines: Option<usize>,
 }
 
-const FIELDS: &[&str] = &[
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &[
     "sha", "author", "email", "date", "message", "parents", "files", "patch",
 ];
 
@@ -37,7 +39,7 @@ pub fn show(repo: &Repo, args: &ShowArgs) -> Result<Output, Error> {
     let stat = args.stat.unwrap_or(false);
 
     let git = repo.lock();
-    let commit = resolve(&git, &rev)?;
+    let commit = resolve_commit(&git, &rev)?;
     let tree = commit.tree()?;
     let parent = match commit.parent_count() {
         0 => None,

@@ -10,7 +10,8 @@ use super::branches::{Tracking, tracking};
 use super::safety::RepoPath;
 use super::{Error, Output, Repo, display_path, more_line};
 
-const FIELDS: &[&str] = &["path", "index", "worktree", "old_path"];
+/// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
+pub const FIELDS: &[&str] = &["path", "index", "worktree", "old_path"];
 
 /// Arguments of `git_status`; doc comments become the tool's schema (keep them short: tokens).
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]

@@ -1,6 +1,10 @@
 //! The git tools: names and arguments mirror git's own commands.
 
 use super::{Backends, Effect, GitCall, Handler, ToolError, ToolSpec, Toolset, define, parse_args};
+use crate::git::fields::{
+    BLAME as BLAME_FIELDS, BRANCH as BRANCH_FIELDS, DIFF as DIFF_FIELDS, GREP as GREP_FIELDS,
+    LOG as LOG_FIELDS, LS as LS_FIELDS, SHOW as SHOW_FIELDS, STATUS as STATUS_FIELDS,
+};
 use crate::git::{self, Output};
 use crate::identity::Caller;
 use crate::policy::ToolClass;
@@ -22,27 +26,6 @@ macro_rules! git_tool {
         }
     }};
 }
-
-/// Field names offered to `json: [...]`, per tool.
-const LOG_FIELDS: &[&str] = &[
-    "sha", "short", "date", "author", "email", "subject", "parents",
-];
-const SHOW_FIELDS: &[&str] = &[
-    "sha", "author", "email", "date", "message", "parents", "files", "patch",
-];
-const DIFF_FIELDS: &[&str] = &[
-    "path",
-    "old_path",
-    "status",
-    "additions",
-    "deletions",
-    "binary",
-];
-const STATUS_FIELDS: &[&str] = &["path", "index", "worktree", "old_path"];
-const BLAME_FIELDS: &[&str] = &["line", "sha", "author", "date", "content"];
-const BRANCH_FIELDS: &[&str] = &["name", "current", "sha", "subject", "upstream", "remote"];
-const GREP_FIELDS: &[&str] = &["path", "line", "text"];
-const LS_FIELDS: &[&str] = &["path", "mode", "size"];
 
 fn commit_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
     let repo = b.repos.get(call.repo.as_deref())?;

@@ -1,0 +1,87 @@
+//! How git prints things: abbreviated ids, dates in git's formats, plurals, quoted paths and the
+//! "N more" line that ends a cut list. Shared by every git operation (and the only place these
+//! formats are written).
+
+use chrono::{DateTime, FixedOffset, Offset};
+
+/// `word` or `words`, for "1 more commit" and "2 more commits".
+pub fn plural(n: usize, word: &str) -> &str {
+    match (n, word) {
+        (1, _) => word,
+        (_, "commit") => "commits",
+        (_, "line") => "lines",
+        _ => word,
+    }
+}
+
+/// The first 7 hex digits of an id, as `%h` prints it in a small repository.
+pub fn short_id(id: git2::Oid) -> String {
+    let mut hex = id.to_string();
+    hex.truncate(7);
+    hex
+}
+
+/// A signature time in its own zone, as git shows it.
+fn local(time: git2::Time) -> DateTime<FixedOffset> {
+    let zone = FixedOffset::east_opt(time.offset_minutes().saturating_mul(60))
+        .unwrap_or_else(|| chrono::Utc.fix());
+    DateTime::from_timestamp(time.seconds(), 0)
+        .unwrap_or(DateTime::UNIX_EPOCH)
+        .with_timezone(&zone)
+}
+
+/// `YYYY-MM-DD` (`--date=short`).
+pub fn short_date(time: git2::Time) -> String {
+    local(time).format("%Y-%m-%d").to_string()
+}
+
+/// `YYYY-MM-DD HH:MM:SS +ZZZZ` (`--date=iso`).
+pub fn iso_date(time: git2::Time) -> String {
+    local(time).format("%Y-%m-%d %H:%M:%S %z").to_string()
+}
+
+/// The date in JSON records.
+pub fn rfc3339(time: git2::Time) -> String {
+    local(time).to_rfc3339()
+}
+
+/// Renders a path as git names it in output: UTF-8 as is, other bytes (and control characters)
+/// as C-style octal escapes inside double quotes, like git's `core.quotePath` does for them.
+pub fn display_path(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.chars().any(|c| c.is_control() || c == '"' || c == '\\') => s.to_owned(),
+        _ => {
+            let mut out = String::from("\"");
+            for chunk in bytes.utf8_chunks() {
+                for c in chunk.valid().chars() {
+                    match c {
+                        '"' => out.push_str("\\\""),
+                        '\\' => out.push_str("\\\\"),
+                        '\n' => out.push_str("\\n"),
+                        '\t' => out.push_str("\\t"),
+                        c if c.is_control() => out.push_str(&format!("\\{:03o}", c as u32)),
+                        c => out.push(c),
+                    }
+                }
+                for b in chunk.invalid() {
+                    out.push_str(&format!("\\{b:03o}"));
+                }
+            }
+            out.push('"');
+            out
+        }
+    }
+}
+
+/// Appends the "N more" line to `text` when `more > 0`, returning it for [`Output::more`].
+pub fn more_line(text: &mut String, more: usize, what: &str, how: &str) -> Option<String> {
+    if more == 0 {
+        return None;
+    }
+    let line = format!("... {more} more {what}; {how}");
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(&line);
+    Some(line)
+}
