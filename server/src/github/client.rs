@@ -15,6 +15,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, Method, StatusCode};
 use octocrab::Octocrab;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
 tokio::task_local! {
@@ -36,16 +37,26 @@ pub async fn with_request_ids<F: std::future::Future>(work: F) -> (F::Output, Ve
         .await
 }
 
+/// Longest request id kept. GitHub's look like `C0DE:1F2E:3A4B5C:6D7E8F:65A1B2C3` (about 35
+/// characters); anything longer is cut, so an upstream cannot fill the audit log through it.
+const MAX_REQUEST_ID: usize = 64;
+
+/// The request id worth keeping for the audit event: GitHub's charset only (else dropped), at
+/// most [`MAX_REQUEST_ID`] characters.
+fn request_id(headers: &HeaderMap) -> Option<String> {
+    let id = headers.get("x-github-request-id")?.as_bytes();
+    let id = &id[..id.len().min(MAX_REQUEST_ID)];
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b':' | b'-' | b'_' | b'.');
+    (!id.is_empty() && id.iter().all(safe)).then(|| String::from_utf8_lossy(id).into_owned())
+}
+
 fn note_request_id(headers: &HeaderMap) {
-    if let Some(id) = headers
-        .get("x-github-request-id")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(id) = request_id(headers) {
         // Outside `with_request_ids` (direct backend use) there is nothing to collect into.
         let _ = REQUEST_IDS.try_with(|ids| {
             let mut ids = ids.borrow_mut();
             if ids.len() < MAX_REQUEST_IDS {
-                ids.push(id.to_owned());
+                ids.push(id);
             }
         });
     }
@@ -67,7 +78,14 @@ pub struct GithubConfig {
     pub max_wait: Duration,
     /// Repository used when a call names none (`OWNER/NAME`).
     pub default_repo: Option<String>,
+    /// Largest answer body read, in bytes; a larger one fails the call (see [`MAX_BODY`]).
+    pub max_body: usize,
 }
+
+/// Default cap on one answer body. GitHub's largest JSON pages (100 issues with long bodies, a
+/// 1 MB file's contents in base64) stay well below 4 MiB; a diff of a large pull request can
+/// reach a few MiB. Past this the answer is refused, never buffered whole.
+pub const MAX_BODY: usize = 16 << 20;
 
 impl Default for GithubConfig {
     fn default() -> Self {
@@ -78,6 +96,7 @@ impl Default for GithubConfig {
             backoff: Duration::from_millis(500),
             max_wait: Duration::from_secs(10),
             default_repo: None,
+            max_body: MAX_BODY,
         }
     }
 }
@@ -134,8 +153,19 @@ pub enum Error {
     Timeout(Duration),
     #[error("cannot reach GitHub: {message}")]
     Unreachable { message: String },
+    #[error("GitHub's answer exceeded {}; narrow the request (limit, path)", size(*.limit))]
+    TooLarge { limit: usize },
     #[error("{message}")]
     Invalid { message: String },
+}
+
+/// A byte count as people write it: `16 MiB`, `64 KiB`, `100 bytes`.
+pub(crate) fn size(n: usize) -> String {
+    match n {
+        n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+        n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
+        n => format!("{n} bytes"),
+    }
 }
 
 impl Error {
@@ -209,7 +239,7 @@ impl Req {
             uri.push(sep);
             uri.push_str(k);
             uri.push('=');
-            uri.push_str(&encode(v));
+            uri.push_str(&utf8_percent_encode(v, QUERY_VALUE).to_string());
             sep = '&';
         }
         uri
@@ -224,11 +254,54 @@ pub(crate) struct Reply {
 }
 
 impl Reply {
+    /// The answer as JSON, every string bounded by [`bound_strings`].
     pub fn json(&self) -> Result<Value, Error> {
+        let mut v = self.json_unbounded()?;
+        bound_strings(&mut v, "");
+        Ok(v)
+    }
+
+    /// The answer as JSON with strings as sent: only for a field the caller bounds itself (a
+    /// file's base64 `content`), which must then bound the rest with [`bound_strings`].
+    pub fn json_unbounded(&self) -> Result<Value, Error> {
         serde_json::from_str(&self.body).map_err(|e| Error::Upstream {
             status: 200,
             message: format!("unreadable answer: {e}"),
         })
+    }
+}
+
+/// Longest `body` kept from an answer: GitHub's own limit for issue, pull request and comment
+/// bodies is 65,536 characters.
+pub(crate) const MAX_BODY_FIELD: usize = 64 << 10;
+/// Longest other string kept (titles are at most 256 characters, labels 50, logins 39; URLs,
+/// refs and paths stay far below this).
+pub(crate) const MAX_FIELD: usize = 4 << 10;
+
+/// Cuts every string in `v` longer than its bound, ending it with a note naming the field, as a
+/// cut list ends with a "more" line. This is where answers enter the backend, so every field a
+/// tool returns, in text or JSON, is bounded once, here.
+pub(crate) fn bound_strings(v: &mut Value, key: &str) {
+    match v {
+        Value::String(text) => {
+            let max = if key == "body" {
+                MAX_BODY_FIELD
+            } else {
+                MAX_FIELD
+            };
+            if text.len() > max {
+                let mut end = max;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                text.truncate(end);
+                let field = if key.is_empty() { "text" } else { key };
+                text.push_str(&format!("\n... {field} cut at {}", size(max)));
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| bound_strings(i, key)),
+        Value::Object(map) => map.iter_mut().for_each(|(k, i)| bound_strings(i, k)),
+        _ => {}
     }
 }
 
@@ -415,12 +488,7 @@ impl Clients {
                     message: innermost(&e),
                 })?;
             let (parts, body) = response.into_parts();
-            let body = client
-                .body_to_string(http::Response::new(body))
-                .await
-                .map_err(|e| Error::Unreachable {
-                    message: e.to_string(),
-                })?;
+            let body = read_capped(&parts.headers, body, self.config.max_body).await?;
             Ok((parts.status, parts.headers, body))
         };
         tokio::time::timeout(self.config.timeout, work)
@@ -579,13 +647,35 @@ fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
 
 /// GitHub's error message (`{"message": ..., "errors": [...]}`), or the raw body.
 fn message_of(body: &str) -> String {
+    one_line(&raw_message_of(body))
+}
+
+/// Longest upstream error message shown (GitHub's are one sentence).
+const MAX_MESSAGE: usize = 300;
+
+/// `text` on one line of at most [`MAX_MESSAGE`] characters: an upstream error becomes the
+/// agent's one-line error, and no control character reaches it.
+fn one_line(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_MESSAGE)
+        .collect();
+    if text.chars().nth(MAX_MESSAGE).is_some() {
+        out.push_str("...");
+    }
+    out.trim().to_owned()
+}
+
+fn raw_message_of(body: &str) -> String {
     let Ok(v) = serde_json::from_str::<Value>(body) else {
-        return body.chars().take(200).collect();
+        return body.chars().take(MAX_MESSAGE + 1).collect();
     };
     let mut msg = v["message"].as_str().unwrap_or("").to_owned();
     if let Some(errors) = v["errors"].as_array() {
         let details: Vec<String> = errors
             .iter()
+            .take(10)
             .filter_map(|e| {
                 e["message"].as_str().map(str::to_owned).or_else(|| {
                     Some(format!(
@@ -673,15 +763,180 @@ pub(super) fn classify(
     }
 }
 
-/// Percent-encodes a query value or one path segment (RFC 3986 unreserved characters pass).
-pub(crate) fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+/// Reads an answer body of at most `limit` bytes: refused at once when `Content-Length` says
+/// more, and the read stops as soon as an undeclared body passes the cap, so an endless body
+/// costs at most `limit` bytes of memory, not what arrives before the timeout.
+async fn read_capped<B>(headers: &HeaderMap, mut body: B, limit: usize) -> Result<String, Error>
+where
+    B: http_body_util::BodyExt + Unpin,
+    B::Data: AsRef<[u8]>,
+    B::Error: std::fmt::Display,
+{
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Error::TooLarge { limit });
     }
-    out
+    // A declared length is trusted for the first allocation only (it is at most the cap).
+    let mut buf: Vec<u8> = Vec::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| Error::Unreachable {
+            message: e.to_string(),
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let data = data.as_ref();
+        let needed = buf.len() + data.len();
+        if needed > limit {
+            return Err(Error::TooLarge { limit });
+        }
+        if needed > buf.capacity() {
+            // Doubling as `Vec` does, but never past the cap.
+            let target = needed.max(buf.capacity() * 2).min(limit);
+            buf.reserve_exact(target - buf.len());
+        }
+        buf.extend_from_slice(data);
+    }
+    String::from_utf8(buf).map_err(|e| Error::Upstream {
+        status: 200,
+        message: format!("answer is not UTF-8: {}", e.utf8_error()),
+    })
+}
+
+/// Characters left as they are in a query value: RFC 3986's unreserved ones. Everything else is
+/// encoded, `+` (a space to many servers), `&`, `=` and `#` above all.
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Characters left as they are in one path segment: the unreserved ones too. Sub-delimiters
+/// such as `;` would be legal, but proxies read `..;/` and `;param` in their own ways, so they
+/// are encoded; `.` passes because `.` and `..` segments are refused before a path is built.
+pub(crate) const PATH_SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_values_are_encoded_whole() {
+        let req = Req::get("/search/issues".into(), "search")
+            .query("q", "repo:acme/w x+y&z=1#f")
+            .query("ref", "ü/..;");
+        assert_eq!(
+            req.uri(&[("page", "2".into())]),
+            "/search/issues?q=repo%3Aacme%2Fw%20x%2By%26z%3D1%23f&ref=%C3%BC%2F..%3B&page=2"
+        );
+    }
+
+    fn headers(id: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-github-request-id",
+            http::HeaderValue::from_bytes(id).expect("header value"),
+        );
+        h
+    }
+
+    /// Bug: a 60 KB `X-GitHub-Request-Id` was stored whole in the audit event.
+    #[test]
+    fn request_ids_are_bounded_to_githubs_charset() {
+        let check = |id: &[u8], expected: Option<&str>| {
+            assert_eq!(request_id(&headers(id)).as_deref(), expected, "{id:?}");
+        };
+        check(
+            b"C0DE:1F2E:3A4B5C:6D7E8F:65A1B2C3",
+            Some("C0DE:1F2E:3A4B5C:6D7E8F:65A1B2C3"),
+        );
+        let long = "A".repeat(60_000);
+        check(long.as_bytes(), Some(&long[..MAX_REQUEST_ID]));
+        check(b"abc def", None);
+        check(b"abc\"},{\"x", None);
+        check("é".as_bytes(), None);
+        check(b"", None);
+        assert_eq!(request_id(&HeaderMap::new()), None);
+    }
+
+    /// Bug: upstream strings had no size limit (a 40 MiB description became an 80 MiB result).
+    #[test]
+    fn long_strings_are_cut_with_a_note() {
+        let mut v = serde_json::json!({
+            "title": "t".repeat(MAX_FIELD + 10),
+            "body": "b".repeat(MAX_BODY_FIELD + 10),
+            "labels": [{"name": "é".repeat(MAX_FIELD)}],
+            "short": "kept",
+            "n": 5,
+        });
+        bound_strings(&mut v, "");
+        let title = v["title"].as_str().expect("title");
+        assert!(
+            title.ends_with("\n... title cut at 4 KiB"),
+            "{}",
+            &title[title.len() - 40..]
+        );
+        assert_eq!(title.len(), MAX_FIELD + "\n... title cut at 4 KiB".len());
+        let body = v["body"].as_str().expect("body");
+        assert!(body.ends_with("\n... body cut at 64 KiB"));
+        assert!(body.len() < MAX_BODY_FIELD + 40);
+        let name = v["labels"][0]["name"].as_str().expect("label");
+        assert!(name.ends_with("\n... name cut at 4 KiB"));
+        assert!(name.len() <= MAX_FIELD + 40);
+        assert_eq!(v["short"], "kept");
+        assert_eq!(v["n"], 5);
+    }
+
+    #[test]
+    fn upstream_messages_are_one_bounded_line() {
+        assert_eq!(message_of("plain\nerror"), "plain error");
+        let huge = serde_json::json!({ "message": "m".repeat(100_000) }).to_string();
+        let msg = message_of(&huge);
+        assert_eq!(msg.len(), MAX_MESSAGE + 3);
+        let many = serde_json::json!({
+            "message": "Validation Failed",
+            "errors": vec![serde_json::json!({"message": "x"}); 10_000],
+        })
+        .to_string();
+        assert!(message_of(&many).len() < 100);
+    }
+
+    async fn read(
+        declared: Option<&str>,
+        body: &'static [u8],
+        limit: usize,
+    ) -> Result<String, Error> {
+        let mut h = HeaderMap::new();
+        if let Some(n) = declared {
+            h.insert(http::header::CONTENT_LENGTH, n.parse().expect("length"));
+        }
+        read_capped(&h, http_body_util::Full::new(body), limit).await
+    }
+
+    /// Bug: answers were read whole into memory, whatever their size.
+    #[tokio::test]
+    async fn bodies_past_the_cap_are_refused() {
+        assert_eq!(read(None, b"{}", 2).await.expect("fits"), "{}");
+        assert_eq!(read(Some("2"), b"{}", 2).await.expect("fits"), "{}");
+        // Declared too large: refused before a byte is read.
+        let e = read(Some("1073741824"), b"{}", 16 << 20)
+            .await
+            .expect_err("declared");
+        assert_eq!(
+            e.to_string(),
+            "GitHub's answer exceeded 16 MiB; narrow the request (limit, path)"
+        );
+        // Undeclared (chunked) and too large: refused once past the cap.
+        let e = read(None, b"{\"a\":1}", 4).await.expect_err("streamed");
+        assert!(matches!(e, Error::TooLarge { limit: 4 }), "{e:?}");
+        assert_eq!(size(100), "100 bytes");
+        assert_eq!(size(64 << 10), "64 KiB");
+    }
 }

@@ -5,9 +5,9 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::Req;
+use super::client::{Req, bound_strings};
 use super::{
-    Clients, Error, Output, RepoName, cut_lines, day, encode_path, limit_of, list_output, s,
+    Clients, Error, Output, RepoName, cut_lines, day, limit_of, list_output, s, upstream_path,
 };
 
 /// Arguments of `gh_file`.
@@ -44,7 +44,7 @@ pub(crate) const COMMIT_FIELDS: &[&str] = &["sha", "short", "date", "author", "s
 /// Runs `gh_file`: a file's text (cut at `limit` lines) or a directory's entries.
 pub async fn file(clients: &Clients, user: &str, args: &FileArgs) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let path = encode_path(&args.path);
+    let path = upstream_path(&args.path)?;
     let at = args.r#ref.as_deref().unwrap_or("the default branch");
     let mut req = Req::get(
         repo.api(&format!("/contents/{path}")),
@@ -53,7 +53,14 @@ pub async fn file(clients: &Clients, user: &str, args: &FileArgs) -> Result<Outp
     if let Some(r) = &args.r#ref {
         req = req.query("ref", r);
     }
-    let v = clients.json(user, &req).await?;
+    // The base64 `content` is the one long string an answer may hold: taken out whole, decoded,
+    // then cut by `cut_lines`; every other field is bounded as in any answer.
+    let mut v = clients.send(user, &req).await?.json_unbounded()?;
+    let packed: String = match v.get_mut("content").map(Value::take) {
+        Some(Value::String(c)) => c.split_whitespace().collect(),
+        _ => String::new(),
+    };
+    bound_strings(&mut v, "");
     if let Some(entries) = v.as_array() {
         let records: Vec<Value> = entries
             .iter()
@@ -82,7 +89,6 @@ pub async fn file(clients: &Clients, user: &str, args: &FileArgs) -> Result<Outp
             s(&v, "type")
         )));
     }
-    let packed: String = s(&v, "content").split_whitespace().collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(packed)
         .map_err(|e| Error::Upstream {

@@ -9,6 +9,7 @@ mod client;
 mod contents;
 mod issues;
 mod pulls;
+mod query;
 mod repo;
 mod search;
 #[cfg(test)]
@@ -43,7 +44,7 @@ pub(crate) mod fields {
 }
 
 use crate::git::{Output, more_line};
-use client::{More, encode};
+use client::{More, PATH_SEGMENT, size};
 
 /// gh's default list length.
 const DEFAULT_LIMIT: usize = 30;
@@ -161,12 +162,16 @@ fn login(v: &Value, key: &str) -> String {
     v[key]["login"].as_str().unwrap_or("").to_owned()
 }
 
+/// Most labels or assignees kept per issue: GitHub allows 100 labels and 10 assignees.
+const MAX_NAMES: usize = 100;
+
 /// Label names of an issue or pull request.
 fn label_names(v: &Value) -> Vec<String> {
     v["labels"]
         .as_array()
         .map(|ls| {
             ls.iter()
+                .take(MAX_NAMES)
                 .filter_map(|l| l["name"].as_str().map(str::to_owned))
                 .collect()
         })
@@ -179,6 +184,7 @@ fn assignee_logins(v: &Value) -> Vec<String> {
         .as_array()
         .map(|ls| {
             ls.iter()
+                .take(MAX_NAMES)
                 .filter_map(|l| l["login"].as_str().map(str::to_owned))
                 .collect()
         })
@@ -190,22 +196,92 @@ fn day(ts: &str) -> &str {
     ts.get(..10).unwrap_or(ts)
 }
 
-/// Percent-encodes each segment of a repository path (slashes kept).
-fn encode_path(path: &str) -> String {
-    path.split('/')
-        .filter(|p| !p.is_empty())
-        .map(encode)
-        .collect::<Vec<_>>()
-        .join("/")
+/// A path inside a repository as it goes into an upstream URL: split on `/`, each segment
+/// checked and percent-encoded on its own. An upstream or proxy that resolved `..` would serve
+/// another repository with the user's token, so `.`, `..` and empty segments are refused (and
+/// encoded forms of them, for a proxy that decodes twice), as are backslashes (a separator to
+/// some servers) and control characters. `""` is the repository root; one trailing `/` (as in
+/// `src/`) is accepted.
+fn upstream_path(path: &str) -> Result<String, Error> {
+    let bad =
+        |reason: &str| Error::invalid(format!("bad path '{}': {reason}", path.escape_debug()));
+    if path.len() > MAX_PATH {
+        return Err(bad(&format!("longer than {MAX_PATH} bytes")));
+    }
+    if path.starts_with('/') {
+        return Err(bad(
+            "absolute paths are refused; give a path relative to the repository root",
+        ));
+    }
+    if path.chars().any(char::is_control) {
+        return Err(bad("control characters are not allowed"));
+    }
+    if path.contains('\\') {
+        return Err(bad("use '/' between directories, not '\\'"));
+    }
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    if trimmed.is_empty() {
+        return Ok(String::new());
+    }
+    let mut out = Vec::new();
+    for segment in trimmed.split('/') {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        match decoded.as_ref() {
+            "" => return Err(bad("empty segment ('//'); remove the extra '/'")),
+            "." | ".." => {
+                return Err(bad(
+                    "'.' and '..' are not accepted; give the path from the repository root",
+                ));
+            }
+            d if d.contains(['/', '\\']) => {
+                return Err(bad(
+                    "an encoded '/' or '\\' hides a separator; write it plainly",
+                ));
+            }
+            _ => {}
+        }
+        out.push(percent_encoding::utf8_percent_encode(segment, PATH_SEGMENT).to_string());
+    }
+    Ok(out.join("/"))
 }
 
+/// Longest path accepted (git itself handles longer ones, GitHub's URLs do not).
+const MAX_PATH: usize = 4096;
+
+/// Longest text a tool returns from one upstream document (a file, a diff): 1 MiB, four times
+/// the 2,000 lines of code gh_file shows by default at a generous 128 bytes a line.
+const MAX_TEXT: usize = 1 << 20;
+
 /// Cuts `text` to `max` lines, appending the "more" line; returns it for [`Output::more`].
+/// Past [`MAX_TEXT`] bytes it is cut at the last whole line within them and the line says so.
 fn cut_lines(text: &mut String, max: usize, what: &str) -> Option<String> {
     let total = text.lines().count();
+    let keep: usize = text.split_inclusive('\n').take(max).map(str::len).sum();
+    if keep > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        // Whole lines where there are any; one endless line is cut inside.
+        let end = text[..end].rfind('\n').map_or(end, |i| i + 1);
+        let kept = text[..end].lines().count();
+        text.truncate(end);
+        let how = format!(
+            "cut at {}; lower limit or narrow the request",
+            size(MAX_TEXT)
+        );
+        return more_line(text, total.saturating_sub(kept), what, &how).or_else(|| {
+            let line = format!("... {what} {how}");
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&line);
+            Some(line)
+        });
+    }
     if total <= max {
         return None;
     }
-    let keep: usize = text.split_inclusive('\n').take(max).map(str::len).sum();
     text.truncate(keep);
     more_line(text, total - max, what, "raise limit")
 }

@@ -5,34 +5,24 @@ use serde_json::{Value, json};
 
 use super::client::{More, Req};
 use super::issues::{issue_line, issue_record};
+use super::query::{Kind, Query};
 use super::{Clients, Error, Output, RepoName, limit_of, list_output, s};
 
-/// Qualifiers that widen a search to other owners or repositories. The repository is named by
-/// the `repo` argument (which policy checks against the caller's grants), never inside the query
-/// text, where GitHub would OR a second `repo:` with ours and reach outside the grants.
-const SCOPE_QUALIFIERS: &[&str] = &["repo:", "org:", "user:", "owner:"];
-
-/// The query text, refused when it carries a scope qualifier.
-fn own_query(query: &str) -> Result<String, Error> {
-    let lower = query.to_ascii_lowercase();
-    for word in lower.split(|c: char| c.is_whitespace() || c == '(' || c == ')') {
-        let word = word.trim_start_matches(['-', '"', '\'']);
-        if let Some(q) = SCOPE_QUALIFIERS.iter().find(|q| word.starts_with(**q)) {
-            return Err(Error::invalid(format!(
-                "the query must not contain `{q}`; name the repository with repo: OWNER/NAME"
-            )));
-        }
-    }
-    Ok(query.trim().to_owned())
-}
-
-/// The caller's query text (checked by [`own_query`]) and the repository qualifier: the one
-/// named, else the configured default repository.
-fn scoped_query(clients: &Clients, query: &str, repo: Option<&str>) -> Result<Vec<String>, Error> {
-    let mut q = vec![own_query(query)?];
-    if let Some(r) = repo.or(clients.config().default_repo.as_deref()) {
-        q.push(format!("repo:{}", RepoName::parse(r)?));
-    }
+/// A query limited to the repository named, else the configured default repository, holding
+/// the caller's free text. Policy has checked that repository against the caller's grants (a
+/// call naming none needs `**`); the query builder makes sure nothing else can name another.
+fn scoped_query(
+    clients: &Clients,
+    kind: Kind,
+    text: &str,
+    repo: Option<&str>,
+) -> Result<Query, Error> {
+    let repo = repo
+        .or(clients.config().default_repo.as_deref())
+        .map(RepoName::parse)
+        .transpose()?;
+    let mut q = Query::new(kind, repo);
+    q.text(text)?;
     Ok(q)
 }
 
@@ -81,6 +71,9 @@ pub(crate) const ISSUE_FIELDS: &[&str] = &[
     "isPullRequest",
 ];
 
+/// Most labels in one search (GitHub's own issues rarely carry more than a handful).
+const MAX_LABELS: usize = 20;
+
 pub(crate) const CODE_FIELDS: &[&str] = &["repository", "path", "sha", "url"];
 
 /// Runs `gh_search_issues`: the flags become qualifiers, as gh adds them.
@@ -90,30 +83,35 @@ pub async fn search_issues(
     args: &SearchIssuesArgs,
 ) -> Result<Output, Error> {
     let limit = limit_of(args.limit)?;
-    let mut q = scoped_query(clients, &args.query, args.repo.as_deref())?;
-    if let Some(st) = &args.state {
-        if st != "open" && st != "closed" {
-            return Err(Error::invalid("state must be open or closed"));
+    let mut q = scoped_query(clients, Kind::Issues, &args.query, args.repo.as_deref())?;
+    match args.state.as_deref() {
+        None => {}
+        Some("open") => {
+            q.fixed("state", "open");
         }
-        q.push(format!("state:{st}"));
+        Some("closed") => {
+            q.fixed("state", "closed");
+        }
+        Some(_) => return Err(Error::invalid("state must be open or closed")),
+    }
+    if args.label.len() > MAX_LABELS {
+        return Err(Error::invalid(format!(
+            "at most {MAX_LABELS} labels per search; an issue matches only if it has them all"
+        )));
     }
     for l in &args.label {
-        q.push(format!("label:{}", quote(l)));
+        q.quoted("label", l)?;
     }
     if let Some(a) = &args.assignee {
-        q.push(format!("assignee:{a}"));
+        q.login("assignee", a)?;
     }
     if let Some(a) = &args.author {
-        q.push(format!("author:{a}"));
+        q.login("author", a)?;
     }
     if !args.include_prs {
-        q.push("type:issue".into());
+        q.fixed("type", "issue");
     }
-    let q = q
-        .into_iter()
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let q = q.build();
     let (items, more) = search(clients, user, "/search/issues", &q, limit).await?;
     let records: Vec<Value> = items
         .iter()
@@ -151,18 +149,14 @@ pub async fn search_code(
     args: &SearchCodeArgs,
 ) -> Result<Output, Error> {
     let limit = limit_of(args.limit)?;
-    let mut q = scoped_query(clients, &args.query, args.repo.as_deref())?;
+    let mut q = scoped_query(clients, Kind::Code, &args.query, args.repo.as_deref())?;
     if let Some(p) = &args.path {
-        q.push(format!("path:{}", quote(p)));
+        q.quoted("path", p)?;
     }
-    let q = q
-        .into_iter()
-        .filter(|t| !t.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
     if q.is_empty() {
         return Err(Error::invalid("query must not be empty"));
     }
+    let q = q.build();
     let (items, more) = search(clients, user, "/search/code", &q, limit).await?;
     let records: Vec<Value> = items
         .iter()
@@ -237,40 +231,5 @@ fn repo_of(v: &Value) -> String {
     match (parts.next(), parts.next()) {
         (Some(name), Some(owner)) => format!("{owner}/{name}"),
         _ => String::new(),
-    }
-}
-
-/// Quotes a qualifier value holding spaces.
-fn quote(v: &str) -> String {
-    if v.contains(' ') {
-        format!("\"{v}\"")
-    } else {
-        v.to_owned()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::own_query;
-
-    #[test]
-    fn scope_qualifiers_in_the_query_are_refused() {
-        for q in [
-            "repo:evil/x bug",
-            "bug REPO:evil/x",
-            "bug -repo:a/b",
-            "(org:evil)",
-            "user:someone",
-            "owner:x crash",
-            "\"repo:evil/x\"",
-        ] {
-            let err = own_query(q).expect_err(q).to_string();
-            assert!(err.contains("name the repository with repo"), "{q}: {err}");
-        }
-        assert_eq!(
-            own_query(" crash in:title label:bug ").expect("plain"),
-            "crash in:title label:bug"
-        );
-        assert_eq!(own_query("reporting").expect("word"), "reporting");
     }
 }

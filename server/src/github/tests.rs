@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::client::encode;
 use super::*;
 
 const REPO: &str = "acme/widgets";
@@ -37,6 +36,7 @@ impl Fixture {
             backoff: Duration::from_millis(1),
             max_wait: Duration::from_secs(2),
             default_repo: None,
+            max_body: client::MAX_BODY,
         };
         tweak(&mut config);
         let mut tokens = forge.tokens.clone();
@@ -233,7 +233,7 @@ async fn reads_match_the_forge() {
         let want = issues_only(
             &f.oracle(&format!(
                 "/repos/acme/widgets/issues?state=all&labels={}&per_page=100",
-                encode(label)
+                percent_encoding::utf8_percent_encode(label, percent_encoding::NON_ALPHANUMERIC)
             ))
             .await,
         );
@@ -1090,8 +1090,53 @@ mod unit {
 
     #[test]
     fn paths_and_values_are_encoded() {
-        assert_eq!(encode_path("src/a b/#c.rs"), "src/a%20b/%23c.rs");
-        assert_eq!(client::encode("repo:acme/w x"), "repo%3Aacme%2Fw%20x");
+        assert_eq!(
+            upstream_path("src/a b/#c.rs;x").expect("path"),
+            "src/a%20b/%23c.rs%3Bx"
+        );
+    }
+
+    fn check_path(path: &str, expected: Result<&str, &str>) {
+        match (upstream_path(path).map_err(|e| e.to_string()), expected) {
+            (Ok(got), Ok(want)) => assert_eq!(got, want, "{path:?}"),
+            (Err(e), Err(want)) => assert!(e.contains(want), "{path:?}: {e}"),
+            (got, want) => panic!("{path:?}: got {got:?}, expected {want:?}"),
+        }
+    }
+
+    /// Bug: gh_file sent `../` segments to the upstream unchanged.
+    #[test]
+    fn upstream_paths_cannot_leave_the_repository() {
+        check_path("README.md", Ok("README.md"));
+        check_path("src/lib.rs", Ok("src/lib.rs"));
+        check_path("src/", Ok("src"));
+        check_path("", Ok(""));
+        check_path(".github/workflows/ci.yml", Ok(".github/workflows/ci.yml"));
+        check_path("a..b/c", Ok("a..b/c"));
+        check_path("100%.txt", Ok("100%25.txt"));
+        for dots in [
+            "..",
+            "../x",
+            "src/../../acme/gadgets",
+            "a/./b",
+            ".",
+            "a/..",
+            "%2e%2e/x",
+            "%2E%2e",
+            ".%2e/x",
+            "%2e",
+        ] {
+            check_path(dots, Err("'.' and '..' are not accepted"));
+        }
+        check_path("a//b", Err("empty segment"));
+        check_path("a//", Err("empty segment"));
+        check_path("/etc/passwd", Err("absolute"));
+        check_path("..\\x", Err("not '\\'"));
+        check_path("a\u{0}b", Err("control"));
+        check_path("a\nb", Err("control"));
+        check_path("..%2fx", Err("encoded '/'"));
+        check_path("a%5c..", Err("encoded '/'"));
+        check_path(&"a/".repeat(3000), Err("longer than"));
     }
 
     #[test]
@@ -1100,6 +1145,26 @@ mod unit {
         let more = cut_lines(&mut text, 2, "lines");
         assert_eq!(text, "a\nb\n... 2 more lines; raise limit");
         assert_eq!(more.as_deref(), Some("... 2 more lines; raise limit"));
+    }
+
+    /// Bug: a file or diff of few but endless lines came back whole, whatever its size.
+    #[test]
+    fn long_text_is_cut_at_a_byte_bound_too() {
+        let line = format!("{}\n", "x".repeat(1000));
+        let mut text = line.repeat(2000);
+        let more = cut_lines(&mut text, 2000, "lines").expect("cut");
+        assert!(text.len() <= (1 << 20) + 200, "{}", text.len());
+        assert_eq!(
+            more,
+            "... 953 more lines; cut at 1 MiB; lower limit or narrow the request"
+        );
+        let mut one = "y".repeat(3 << 20);
+        let more = cut_lines(&mut one, 10, "lines").expect("cut");
+        assert!(one.len() <= (1 << 20) + 200, "{}", one.len());
+        assert_eq!(
+            more,
+            "... lines cut at 1 MiB; lower limit or narrow the request"
+        );
     }
 }
 

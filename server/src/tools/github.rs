@@ -39,6 +39,7 @@ impl From<github::Error> for ToolError {
             E::Unauthorized { .. } => "github-unauthorized",
             E::NoToken { .. } | E::TokenUnavailable { .. } => "no-github-token",
             E::Upstream { .. } => "upstream",
+            E::TooLarge { .. } => "upstream-too-large",
             E::Timeout(_) => "timeout",
             E::Unreachable { .. } => "unreachable",
             E::Invalid { .. } => "invalid-arguments",

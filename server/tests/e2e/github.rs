@@ -61,7 +61,7 @@ impl World {
     }
 
     /// Adds a gitgate user and stores their own forge token through the CLI.
-    fn user_with_github(&self, name: &str, scopes: &str, repos: &str) {
+    pub fn user_with_github(&self, name: &str, scopes: &str, repos: &str) {
         let data = self.env.data_dir();
         let run = |args: &[&str], env: Option<(&str, &str)>| {
             let mut cmd = Command::new(BIN);

@@ -5,6 +5,7 @@
 mod admin;
 mod cli;
 mod github;
+mod github_hostile;
 mod harness;
 mod http_auth;
 mod jq_sandbox;
