@@ -144,6 +144,17 @@ const REFUSED_NATIVE: &[&str] = &[
     "stderr",
 ];
 
+/// jq 1.6 builtins jaq does not define, written in jq (models write them: `select(.x | IN(1, 2))`).
+const JQ_COMPAT_DEFS: &str = r#"
+def IN(s): any(s == .; .);
+def IN(src; s): any(src == s; .);
+def INDEX(stream; idx_expr): reduce stream as $row ({}; .[$row | idx_expr | tostring] = $row);
+def INDEX(idx_expr): INDEX(.[]; idx_expr);
+def leaf_paths: paths(scalars);
+def combinations: if length == 0 then [] else .[0][] as $x | (.[1:] | combinations) as $w | [$x] + $w end;
+def combinations(n): . as $dot | [range(n)] | map($dot) | combinations;
+"#;
+
 /// Runs `code` on `input` with `$steps` bound to `steps` and returns at most `max_values`
 /// outputs. The caller bounds time, memory and stack (the worker process does).
 pub fn evaluate(
@@ -152,9 +163,11 @@ pub fn evaluate(
     steps: Value,
     max_values: usize,
 ) -> Result<Vec<Value>, JqError> {
+    let compat = jaq_core::load::parse(JQ_COMPAT_DEFS, |p| p.defs()).unwrap_or_default();
     let defs = jaq_std::defs()
         .chain(jaq_json::defs())
-        .filter(|d| !REFUSED_DEFS.contains(&d.name));
+        .filter(|d| !REFUSED_DEFS.contains(&d.name))
+        .chain(compat);
     let loader = Loader::new(defs);
     let arena = Arena::default();
     let modules = loader
@@ -286,6 +299,38 @@ mod tests {
         assert_eq!(out.expect("runs"), vec![json!("2024-01-02T03:04:05Z")]);
         let out = run("sub(\"a\"; \"b\") | ascii_upcase", json!("aa")).expect("runs");
         assert_eq!(out, vec![json!("BA")]);
+    }
+
+    /// Expected values are jq 1.6's own answers to the same filters.
+    #[test]
+    fn jq_builtins_that_jaq_lacks_are_defined() {
+        let check = |code: &str, expected: Value| {
+            assert_eq!(
+                run(code, json!(null)).expect(code),
+                vec![expected],
+                "{code}"
+            );
+        };
+        check("2 | IN(1, 2)", json!(true));
+        check("3 | IN(1, 2)", json!(false));
+        check("[1, 2] | IN(.[]; 2, 3)", json!(true));
+        check(
+            "INDEX({id: 1, a: 2}, {id: 2, a: 3}; .id)",
+            json!({"1": {"id": 1, "a": 2}, "2": {"id": 2, "a": 3}}),
+        );
+        check("[{id: \"x\"}] | INDEX(.id)", json!({"x": {"id": "x"}}));
+        check(
+            "[[1, [2]], 3] | [leaf_paths]",
+            json!([[0, 0], [0, 1, 0], [1]]),
+        );
+        check(
+            "[[1, 2], [3, 4]] | [combinations]",
+            json!([[1, 3], [1, 4], [2, 3], [2, 4]]),
+        );
+        check(
+            "[0, 1] | [combinations(2)]",
+            json!([[0, 0], [0, 1], [1, 0], [1, 1]]),
+        );
     }
 
     #[test]
