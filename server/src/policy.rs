@@ -537,6 +537,27 @@ impl Decision {
     }
 }
 
+/// What a call acts on, as policy judges it. Each tool says which of these its call has (see
+/// `tools::Services::run`); policy owns every rule about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// One repository: a local name or `OWNER/NAME`.
+    Repo(&'a str),
+    /// A repository argument that is not a name at all (not a string).
+    Unreadable,
+    /// Every repository the upstream holds (a GitHub search naming none): only a caller granted
+    /// every repository may make such a call.
+    AllRepos,
+    /// No repository (the catalogue, help, a pipeline whose steps are judged on their own).
+    Nothing,
+}
+
+impl<'a> From<Option<&'a str>> for Target<'a> {
+    fn from(repo: Option<&'a str>) -> Self {
+        repo.map_or(Target::Nothing, Target::Repo)
+    }
+}
+
 /// The server's authorization policy. Built once from configuration, shared by reference.
 #[derive(Debug, Default)]
 pub struct Policy {
@@ -558,18 +579,13 @@ impl Policy {
         }
     }
 
-    /// Decides whether `principal` may call a tool of `class` on `target_repo`, now.
+    /// Decides whether `principal` may call a tool of `class` on `target`, now.
     ///
-    /// `target_repo` is `None` for calls with no single repository (catalogue, search across
-    /// repositories); such callers must filter their results with [`Grants::allows`] themselves.
-    /// An allowed decision consumes one unit of the user's rate limit.
-    pub fn decide(
-        &self,
-        principal: &Principal,
-        class: ToolClass,
-        target_repo: Option<&str>,
-    ) -> Decision {
-        self.decide_at(principal, class, target_repo, Instant::now())
+    /// Rules in order: read-only, scope, target (a valid name, a grant; every repository needs a
+    /// `**` grant), and last the rate limit: only a call every other rule allows consumes one
+    /// unit of the user's limit, so refused calls cost the user nothing.
+    pub fn decide(&self, principal: &Principal, class: ToolClass, target: Target<'_>) -> Decision {
+        self.decide_at(principal, class, target, Instant::now())
     }
 
     /// [`Policy::decide`] with an explicit clock, for tests.
@@ -577,37 +593,32 @@ impl Policy {
         &self,
         principal: &Principal,
         class: ToolClass,
-        target_repo: Option<&str>,
+        target: Target<'_>,
         now: Instant,
     ) -> Decision {
-        if self.read_only && class.writes() {
-            return Decision::deny(Denial::ReadOnly);
-        }
-        let mut rule = match required_scope(class) {
-            Some(required) => {
-                let Some(held) = principal
-                    .scopes
-                    .iter()
-                    .copied()
-                    .find(|held| held.implies(required))
-                else {
-                    return Decision::deny(Denial::MissingScope(required));
-                };
-                format!("scope:{held}")
-            }
-            None => "meta".to_owned(),
+        let mut rule = match self.class_rule(principal, class) {
+            Ok(rule) => rule,
+            Err(denial) => return Decision::deny(denial),
         };
-        if let Some(repo) = target_repo {
-            if !is_valid_repo_name(repo) {
-                return Decision::deny(Denial::InvalidRepo);
+        match target {
+            Target::Repo(repo) => {
+                if !is_valid_repo_name(repo) {
+                    return Decision::deny(Denial::InvalidRepo);
+                }
+                let Some(pattern) = principal.grants.matching(repo) else {
+                    return Decision::deny(Denial::NoGrant {
+                        repo: repo.to_owned(),
+                    });
+                };
+                rule.push_str(";grant:");
+                rule.push_str(pattern);
             }
-            let Some(pattern) = principal.grants.matching(repo) else {
-                return Decision::deny(Denial::NoGrant {
-                    repo: repo.to_owned(),
-                });
-            };
-            rule.push_str(";grant:");
-            rule.push_str(pattern);
+            Target::Unreadable => return Decision::deny(Denial::InvalidRepo),
+            Target::AllRepos if !principal.grants.unrestricted() => {
+                return Decision::deny(Denial::RepoRequired);
+            }
+            Target::AllRepos => rule.push_str(";grant:**"),
+            Target::Nothing => {}
         }
         if let Some(limit) = principal
             .rate_limit_per_minute
@@ -622,14 +633,28 @@ impl Policy {
         Decision::allow(rule)
     }
 
-    /// Whether a tool of `class` could ever be allowed for `principal`: the scope is held and the
-    /// read-only switch does not block it. Grants and rate limits are not considered (they depend
-    /// on the call). Used to leave tools out of `tools/list`.
+    /// Whether a tool of `class` could ever be allowed for `principal`: the class rules of
+    /// [`Policy::decide`] (read-only, scope), the same code. Targets and the rate limit depend on
+    /// the call and the moment. Used to leave tools out of `tools/list`.
     pub fn visible(&self, principal: &Principal, class: ToolClass) -> bool {
+        self.class_rule(principal, class).is_ok()
+    }
+
+    /// The rules that depend only on the tool's class: the read-only switch, then the scope.
+    /// Returns the rule text of an allowed call.
+    fn class_rule(&self, principal: &Principal, class: ToolClass) -> Result<String, Denial> {
         if self.read_only && class.writes() {
-            return false;
+            return Err(Denial::ReadOnly);
         }
-        required_scope(class).is_none_or(|required| principal.has_scope(required))
+        match required_scope(class) {
+            Some(required) => principal
+                .scopes
+                .iter()
+                .find(|held| held.implies(required))
+                .map(|held| format!("scope:{held}"))
+                .ok_or(Denial::MissingScope(required)),
+            None => Ok("meta".to_owned()),
+        }
     }
 }
 
@@ -734,7 +759,8 @@ mod tests {
 
     /// `check(scopes, grants, class, repo, expected rule)` against a writable policy, no limit.
     fn check(scopes: &str, grants: &str, class: ToolClass, repo: Option<&str>, rule: &str) {
-        let decision = Policy::new(false, None).decide(&principal(scopes, grants), class, repo);
+        let decision =
+            Policy::new(false, None).decide(&principal(scopes, grants), class, repo.into());
         assert_eq!(decision.rule, rule);
         assert_eq!(decision.allowed, !rule.starts_with("denied:"));
     }
@@ -885,7 +911,7 @@ mod tests {
             ToolClass::GITHUB_MERGE,
             ToolClass::new(Domain::Meta, Effect::Write),
         ] {
-            let decision = policy.decide(&admin, class, Some("app"));
+            let decision = policy.decide(&admin, class, Target::Repo("app"));
             assert_eq!(
                 (decision.allowed, decision.rule.as_str()),
                 (false, "denied:read-only")
@@ -894,7 +920,7 @@ mod tests {
         }
         assert!(
             policy
-                .decide(&admin, ToolClass::GIT_READ, Some("app"))
+                .decide(&admin, ToolClass::GIT_READ, Target::Repo("app"))
                 .allowed
         );
         assert!(policy.visible(&admin, ToolClass::GIT_READ));
@@ -913,13 +939,38 @@ mod tests {
         assert!(policy.visible(&admin, ToolClass::GITHUB_MERGE));
     }
 
+    /// Regression (issue "One place for each decision"): the every-repository rule lives in
+    /// policy, before the rate limit, so a refusal never consumes the user's budget.
+    #[test]
+    fn every_repository_needs_a_star_star_grant_and_refusals_cost_nothing() {
+        let policy = Policy::new(false, Some(1));
+        let t0 = Instant::now();
+        let narrow = principal("github:read", "acme/*");
+        for _ in 0..3 {
+            let d = policy.decide_at(&narrow, ToolClass::GITHUB_READ, Target::AllRepos, t0);
+            assert_eq!(d.rule, "denied:repo-required");
+            let d = policy.decide_at(&narrow, ToolClass::GITHUB_READ, Target::Unreadable, t0);
+            assert_eq!(d.rule, "denied:invalid-repo");
+        }
+        let d = policy.decide_at(&narrow, ToolClass::GITHUB_READ, Target::Repo("acme/x"), t0);
+        assert_eq!(d.rule, "scope:github:read;grant:acme/*");
+        let d = policy.decide_at(&narrow, ToolClass::GITHUB_READ, Target::Repo("acme/x"), t0);
+        assert_eq!(d.rule, "denied:rate-limit");
+        let wide = Principal {
+            user: "bob".into(),
+            ..principal("github:read", "**")
+        };
+        let d = policy.decide_at(&wide, ToolClass::GITHUB_READ, Target::AllRepos, t0);
+        assert_eq!(d.rule, "scope:github:read;grant:**");
+    }
+
     #[test]
     fn messages() {
         let policy = Policy::new(false, None);
         let alice = principal("git:read", "app");
-        let msg = |class, repo| {
+        let msg = |class, repo: Option<&str>| {
             policy
-                .decide(&alice, class, repo)
+                .decide(&alice, class, repo.into())
                 .message("alice", "git_commit")
         };
         assert_eq!(
@@ -930,13 +981,14 @@ mod tests {
             msg(ToolClass::GIT_READ, Some("acme/secret")),
             "alice has no grant for repository acme/secret (git_commit); ask an admin to grant it"
         );
-        let read_only = Policy::new(true, None).decide(&alice, ToolClass::GIT_WRITE, None);
+        let read_only =
+            Policy::new(true, None).decide(&alice, ToolClass::GIT_WRITE, Target::Nothing);
         assert_eq!(
             read_only.message("alice", "git_commit"),
             "git_commit changes state and this gitgate server is read-only; use read tools only"
         );
         // Garbage in the repository name is not echoed back.
-        let bad = policy.decide(&alice, ToolClass::GIT_READ, Some("../\u{1b}[31m"));
+        let bad = policy.decide(&alice, ToolClass::GIT_READ, Target::Repo("../\u{1b}[31m"));
         assert!(!bad.message("alice", "git_log").contains('\u{1b}'));
     }
 
@@ -975,7 +1027,8 @@ mod tests {
         let policy = Policy::new(false, Some(2));
         let t0 = Instant::now();
         let mut alice = principal("git:read", "app");
-        let decide = |p: &Principal| policy.decide_at(p, ToolClass::GIT_READ, Some("app"), t0);
+        let decide =
+            |p: &Principal| policy.decide_at(p, ToolClass::GIT_READ, Target::Repo("app"), t0);
         assert!(decide(&alice).allowed);
         assert!(decide(&alice).allowed);
         let limited = decide(&alice);
@@ -999,19 +1052,19 @@ mod tests {
         for _ in 0..10 {
             assert!(
                 !policy
-                    .decide_at(&bob, ToolClass::GIT_READ, Some("app"), t1)
+                    .decide_at(&bob, ToolClass::GIT_READ, Target::Repo("app"), t1)
                     .allowed
             );
         }
         bob.scopes.insert(Scope::GitRead);
         assert!(
             policy
-                .decide_at(&bob, ToolClass::GIT_READ, Some("app"), t1)
+                .decide_at(&bob, ToolClass::GIT_READ, Target::Repo("app"), t1)
                 .allowed
         );
         assert!(
             policy
-                .decide_at(&bob, ToolClass::GIT_READ, Some("app"), t1)
+                .decide_at(&bob, ToolClass::GIT_READ, Target::Repo("app"), t1)
                 .allowed
         );
     }

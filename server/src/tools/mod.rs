@@ -23,7 +23,7 @@ use std::time::Instant;
 use crate::audit::{AuditEvent, Decision as AuditDecision, Outcome, Recorder, new_event_id};
 use crate::git::{Output, Repos};
 use crate::identity::Caller;
-use crate::policy::Policy;
+use crate::policy::{Policy, Target};
 
 /// Everything a tool may touch: the configured backends.
 #[derive(Debug)]
@@ -402,7 +402,9 @@ impl Services {
         };
         let mut args = arguments.unwrap_or_default();
         if let Handler::Meta(handler) = spec.handler {
-            let verdict = self.policy.decide(&ctx.caller.principal, spec.class, None);
+            let verdict = self
+                .policy
+                .decide(&ctx.caller.principal, spec.class, Target::Nothing);
             let decision = AuditDecision {
                 allowed: verdict.allowed,
                 rule: verdict.rule.clone(),
@@ -422,13 +424,15 @@ impl Services {
                 Err(e) => Ran::failed(e, decision, None),
             };
         }
-        let repo = match args.remove("repo") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(_) => Some(String::new()),
+        let (repo, readable) = match args.remove("repo") {
+            None | Some(Value::Null) => (None, true),
+            Some(Value::String(s)) => (Some(s), true),
+            Some(_) => (None, false),
         };
-        // The repository policy judges: the one named, or the default (the only local one, or
-        // the configured GitHub repository).
+        // The repository the call acts on: the one named, or the default (the only local one,
+        // or the configured GitHub repository). A GitHub call with neither reaches every
+        // repository (a search across GitHub); a git call with neither fails in the backend,
+        // naming the configured repositories.
         let target = repo.clone().or_else(|| match spec.handler {
             Handler::Git(_) => self.backends.repos.single_name(),
             Handler::Github(_) => self
@@ -438,28 +442,21 @@ impl Services {
                 .and_then(|c| c.config().default_repo.clone()),
             Handler::Meta(_) => None,
         });
-        let mut verdict = self
+        let judged = match (&target, readable, spec.handler) {
+            (_, false, _) => Target::Unreadable,
+            (Some(repo), true, _) => Target::Repo(repo),
+            (None, true, Handler::Github(_)) => Target::AllRepos,
+            (None, true, _) => Target::Nothing,
+        };
+        let verdict = self
             .policy
-            .decide(&ctx.caller.principal, spec.class, target.as_deref());
-        // A GitHub call naming no repository (a search across GitHub) would reach past the
-        // grants: only a caller granted every repository may make one.
-        if verdict.allowed
-            && target.is_none()
-            && matches!(spec.handler, Handler::Github(_))
-            && !ctx.caller.principal.grants.unrestricted()
-        {
-            verdict = crate::policy::Decision::deny(crate::policy::Denial::RepoRequired);
-        }
+            .decide(&ctx.caller.principal, spec.class, judged);
         let decision = AuditDecision {
             allowed: verdict.allowed,
             rule: verdict.rule.clone(),
         };
         if !verdict.allowed {
             let e = ToolError::with_code("denied", verdict.message(ctx.caller.user(), name));
-            return Ran::failed(e, decision, target);
-        }
-        if repo.as_deref() == Some("") {
-            let e = ToolError::new("invalid arguments: repo must be a non-empty string");
             return Ran::failed(e, decision, target);
         }
         let json = match take_json_fields(&mut args) {

@@ -642,3 +642,23 @@ async fn stdio_uses_the_local_users_github_token() {
         "local has no GitHub token; start gitgate with GITHUB_TOKEN (or GH_TOKEN) set"
     );
 }
+
+/// Regression (issue "One place for each decision"): a GitHub call naming no repository by a
+/// user without `**` was refused after policy had already charged the user's rate limit (the
+/// rule was patched in after `Policy::decide`). Now policy owns the rule and charges last: the
+/// refusal costs nothing, and the user's one call of the minute still goes through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_refused_for_want_of_a_repo_costs_no_rate_limit() {
+    let w = World::start(None).await;
+    let store = w.env.store().await;
+    store.set_rate_limit("carol", Some(1)).await.unwrap();
+    let carol = w.client("carol").await;
+    let msg = err(&carol, "gh_search_issues", json!({"query": "crash"})).await;
+    assert!(msg.contains("name the repository"), "{msg}");
+    let msg = err(&carol, "gh_search_code", json!({"query": "valve"})).await;
+    assert!(msg.contains("name the repository"), "{msg}");
+    // The one allowed call of carol's minute.
+    ok(&carol, "gh_repo_view", json!({"repo": REPO})).await;
+    let msg = err(&carol, "gh_repo_view", json!({"repo": REPO})).await;
+    assert!(msg.contains("rate limit"), "{msg}");
+}
