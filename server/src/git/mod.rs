@@ -18,6 +18,7 @@ mod grep;
 #[cfg(test)]
 mod hostile_tests;
 mod log;
+mod pattern;
 mod show;
 mod status;
 #[cfg(test)]
