@@ -169,15 +169,102 @@ impl From<crate::git::Error> for ToolError {
             E::EmptyRepository => "empty-repository",
             E::Git(_) => "git",
         };
+        // The caller's own input is quoted back only in part: a 3 MB pattern is not worth
+        // returning, nor storing in the audit log.
         let message = match e {
             // libgit2's own messages can carry absolute paths of the server machine; keep the
             // class and the gist only.
             E::Git(inner) => format!("git: {}", inner.message()),
-            E::Open { name, .. } => format!("repository '{name}' cannot be opened on the server"),
+            E::Open { name, .. } => {
+                format!(
+                    "repository '{}' cannot be opened on the server",
+                    quote(&name)
+                )
+            }
+            E::UnknownRepo { name, configured } => E::UnknownRepo {
+                name: quote(&name),
+                configured,
+            }
+            .to_string(),
+            E::BadPath { path, reason } => E::BadPath {
+                path: quote(&path),
+                reason,
+            }
+            .to_string(),
+            E::PathNotFound { path, at } => E::PathNotFound {
+                path: quote(&path),
+                at: quote(&at),
+            }
+            .to_string(),
+            E::BadRevision { rev, reason } => E::BadRevision {
+                rev: quote(&rev),
+                reason,
+            }
+            .to_string(),
+            E::UnknownRevision { rev, nearest } => E::UnknownRevision {
+                rev: quote(&rev),
+                nearest,
+            }
+            .to_string(),
+            E::BadBranchName { name, reason } => E::BadBranchName {
+                name: quote(&name),
+                reason,
+            }
+            .to_string(),
+            E::UnknownBranch { name, nearest } => E::UnknownBranch {
+                name: quote(&name),
+                nearest,
+            }
+            .to_string(),
+            E::BranchExists { name } => E::BranchExists { name: quote(&name) }.to_string(),
+            E::BadPattern { pattern, reason } => E::BadPattern {
+                pattern: quote(&pattern),
+                reason,
+            }
+            .to_string(),
             other => other.to_string(),
         };
         Self { message, code }
     }
+}
+
+/// Characters of a caller's input an error message quotes back.
+const QUOTE_MAX: usize = 200;
+/// Characters of any error message an agent is shown (and the audit event records): a message
+/// quoting a whole input through some other path is cut in the middle, keeping its start and
+/// its end, where the reason usually is.
+const MESSAGE_MAX: usize = 1000;
+
+/// `input` as an error message quotes it: at most [`QUOTE_MAX`] characters (then how many more
+/// there were), control characters escaped so the message stays one line.
+pub(crate) fn quote(input: &str) -> String {
+    let mut out = String::with_capacity(input.len().min(QUOTE_MAX + 32));
+    let mut chars = input.chars();
+    for c in chars.by_ref().take(QUOTE_MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    let rest = chars.count();
+    if rest > 0 {
+        out.push_str(&format!("…[{rest} more chars]"));
+    }
+    out
+}
+
+/// `message` bounded to [`MESSAGE_MAX`] characters: the start and the end kept, the middle cut.
+fn bounded(message: String) -> String {
+    let len = message.chars().count();
+    if len <= MESSAGE_MAX {
+        return message;
+    }
+    let tail = MESSAGE_MAX / 5;
+    let head = MESSAGE_MAX - tail - 40;
+    let start: String = message.chars().take(head).collect();
+    let end: String = message.chars().skip(len - tail).collect();
+    format!("{start}…[cut {} chars]…{end}", len - head - tail)
 }
 
 /// The whole catalogue, built once.
@@ -307,7 +394,7 @@ impl Services {
         })
         .await;
         joined.unwrap_or_else(|join| {
-            tracing::error!(tool = %name, error = %join, "tool task failed");
+            tracing::error!(tool = %quote(name), error = %join, "tool task failed");
             error_result(&ToolError::with_code(
                 "internal",
                 "internal error while running the tool; retry or report it",
@@ -372,7 +459,7 @@ impl Services {
         match recorded {
             Ok(_) => (ran.result, ran.produced),
             Err(e) => {
-                tracing::error!(tool = %name, user = %ctx.caller.user(), error = %e, "audit write failed");
+                tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %e, "audit write failed");
                 let e = ToolError::with_code(
                     "audit-unavailable",
                     "the audit log could not be written, so this call's result is withheld; \
@@ -392,7 +479,7 @@ impl Services {
         event_id: &str,
     ) -> Ran {
         let Some(spec) = self.catalogue.get(name) else {
-            let e = ToolError::with_code("unknown-tool", format!("unknown tool '{name}'"));
+            let e = ToolError::with_code("unknown-tool", format!("unknown tool '{}'", quote(name)));
             let decision = AuditDecision {
                 allowed: false,
                 rule: "denied:unknown-tool".into(),
@@ -525,6 +612,10 @@ struct Ran {
 
 impl Ran {
     fn failed(e: ToolError, decision: AuditDecision, target: Option<String>) -> Self {
+        let e = ToolError {
+            message: bounded(e.message),
+            code: e.code,
+        };
         Self {
             result: error_result(&e),
             produced: None,
@@ -642,7 +733,8 @@ pub fn parse_args<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, To
 
 /// An `isError` result carrying one line.
 pub fn error_result(e: &ToolError) -> CallToolResult {
-    CallToolResult::error(vec![rmcp::model::ContentBlock::text(e.message.clone())])
+    let message = bounded(e.message.clone());
+    CallToolResult::error(vec![rmcp::model::ContentBlock::text(message)])
 }
 
 /// Builds a tool definition from its argument type, adding the common `repo` and (for tools whose
