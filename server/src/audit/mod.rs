@@ -26,6 +26,7 @@ pub use chain::{
 pub use event::{
     ARGUMENTS_MAX, AuditEvent, ClientInfo, Decision, NAME_MAX, Outcome, REDACTED, STRING_MAX,
     TOOL_MAX, Target, canonical_json, event_schema, format_time, new_event_id, now_rfc3339, redact,
+    redact_object,
 };
 pub use mirror::JsonlMirror;
 pub use recorder::{RecordError, Recorder};

@@ -32,11 +32,6 @@ pub fn redact_text(text: &str) -> Cow<'_, str> {
     CREDENTIAL.replace_all(text, NoExpand(REDACTED))
 }
 
-/// Whether `text` holds a credential-looking substring.
-pub(crate) fn has_credential(text: &str) -> bool {
-    CREDENTIAL.is_match(text)
-}
-
 /// The length of `c` once written inside a JSON string by serde_json.
 fn json_len(c: char) -> usize {
     match c {
@@ -46,18 +41,29 @@ fn json_len(c: char) -> usize {
     }
 }
 
-/// `text` cut so that its JSON string form holds at most `max` bytes (quotes aside), followed by
-/// `…[cut N bytes]` (N bytes of `text` left out); `text` itself when it fits. Cuts fall on
-/// character boundaries. Measured on the JSON form so that escapes (6 bytes for a control
-/// character) cannot multiply the bound.
+/// Room kept for the cut marker (`…[cut N bytes]` is at most 35 bytes).
+const MARKER_ROOM: usize = 40;
+
+/// `text` cut so that its JSON string form (quotes aside) holds at most `max` bytes, the cut
+/// marked `…[cut N bytes]` (N bytes of `text` left out); `text` itself when it fits. Measured
+/// on the JSON form so that escapes (6 bytes for a control character) cannot multiply the
+/// bound; the marker fits within `max`, so capping again changes nothing. Cuts fall on
+/// character boundaries.
 pub fn cap(text: &str, max: usize) -> Cow<'_, str> {
-    if text.len() <= max && !text.chars().any(|c| json_len(c) > 1) {
+    // Without characters JSON escapes, the JSON form is as long as the text.
+    if text.len() <= max && !text.bytes().any(|b| b < b' ' || b == b'"' || b == b'\\') {
         return Cow::Borrowed(text);
     }
+    let budget = max.saturating_sub(MARKER_ROOM);
     let mut used = 0;
+    let mut cut = None;
     for (i, c) in text.char_indices() {
         used += json_len(c);
+        if cut.is_none() && used > budget {
+            cut = Some(i);
+        }
         if used > max {
+            let i = cut.unwrap_or(i);
             return Cow::Owned(format!("{}…[cut {} bytes]", &text[..i], text.len() - i));
         }
     }
@@ -180,24 +186,36 @@ mod tests {
     #[test]
     fn caps_bound_the_json_form() {
         fn check(input: &str, max: usize, expected: &str) {
-            assert_eq!(cap(input, max), expected, "{input:?}");
+            let got = cap(input, max);
+            assert_eq!(got, expected, "{input:?}");
+            assert_eq!(cap(&got, max), got, "capping twice changes nothing");
+            let json = serde_json::to_string(&*got).expect("json");
+            assert!(json.len() <= max + 2, "{json}");
         }
-        check("short", 10, "short");
-        check("exactly10!", 10, "exactly10!");
-        check("abcdefghijk", 10, "abcdefghij…[cut 1 bytes]");
+        let x = |n: usize| "x".repeat(n);
+        check("short", 50, "short");
+        check(&x(50), 50, &x(50));
+        check(&x(51), 50, "xxxxxxxxxx…[cut 41 bytes]");
         // A multi-byte character is kept whole or not at all.
-        check("ééééé", 5, "éé…[cut 6 bytes]");
-        // Escapes count as written: six bytes per control character.
-        check("\u{1}\u{1}\u{1}", 12, "\u{1}\u{1}…[cut 1 bytes]");
-        check("a\"b", 3, "a\"…[cut 1 bytes]");
-        let big = "x".repeat(1 << 20);
-        assert!(cap(&big, 1024).len() < 1100);
+        check("ééé", 50, "ééé");
+        check(
+            &format!("{}é{}", x(9), x(50)),
+            50,
+            "xxxxxxxxx…[cut 52 bytes]",
+        );
+        // Escapes count as written: six bytes per control character, two for a quote.
+        check(&"\u{1}".repeat(9), 50, "\u{1}…[cut 8 bytes]");
+        check(&"\"".repeat(30), 50, "\"\"\"\"\"…[cut 25 bytes]");
+        let big = x(1 << 20);
+        assert!(cap(&big, 1024).len() <= 1024);
+        assert!(cap(&big, 1024).ends_with("…[cut 1047592 bytes]"));
     }
 
     #[test]
     fn clean_redacts_before_cutting() {
-        let token = format!("{}ghp_{}", "a".repeat(8), "b".repeat(40));
-        assert_eq!(clean(&token, 12), "aaaaaaaa[red…[cut 6 bytes]");
+        let token = format!("{}ghp_{}", "a".repeat(40), "b".repeat(40));
+        assert_eq!(clean(&token, 45), "aaaaa…[cut 45 bytes]");
+        assert_eq!(clean(&token, 100), format!("{}[redacted]", "a".repeat(40)));
         assert_eq!(clean("plain", 12), "plain");
     }
 

@@ -671,10 +671,10 @@ fn every_field_is_redacted_and_bounded_when_written() {
     let bound = 16 * 1024;
     check(
         |e| e.arguments = json!({"path": mib}),
-        &["…[cut 1047552 bytes]"],
+        &["…[cut 1047592 bytes]"],
         bound,
     );
-    check(|e| e.tool = mib.clone(), &["…[cut 1048448 bytes]"], bound);
+    check(|e| e.tool = mib.clone(), &["…[cut 1048488 bytes]"], bound);
     check(
         |e| e.outcome.message = Some("\u{1b}".repeat(1 << 20)),
         &["…[cut"],

@@ -424,7 +424,14 @@ impl Services {
     ) -> (CallToolResult, Option<Produced>) {
         let started = Instant::now();
         let event_id = new_event_id();
-        let raw = Value::Object(arguments.clone().unwrap_or_default());
+        // What the event keeps of the arguments, taken before the call consumes them: a
+        // redacted copy with every string bounded (not a clone of a 3 MB argument, which
+        // glibc would keep as resident memory), and their size as received.
+        let raw = match &arguments {
+            Some(given) => crate::audit::redact_object(given),
+            None => Value::Object(Map::new()),
+        };
+        let bytes_in = arguments.as_ref().map_or(2, serialized_len);
         let ran = self.run(runtime, ctx, name, arguments, &event_id);
         let Some(recorder) = &self.recorder else {
             return (ran.result, ran.produced);
@@ -450,7 +457,7 @@ impl Services {
             .filter(|_| name != "gh_issue_create")
             .map(str::to_owned);
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
-        event.bytes_in = raw.to_string().len() as u64;
+        event.bytes_in = bytes_in as u64;
         event.bytes_out = result_bytes(&ran.result);
         event.upstream_request_ids = ran.upstream_ids;
         let recorded = recorder
@@ -668,7 +675,7 @@ impl Ran {
 
 /// Bytes of text and structured content in a result.
 /// The length of `value` as compact JSON, counted without building the text.
-fn serialized_len(value: &Value) -> usize {
+fn serialized_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -770,4 +777,75 @@ fn define<A: schemars::JsonSchema>(
         Effect::Destructive => ToolAnnotations::new().destructive(true),
     };
     Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The load issue: a 3 MB pattern came back whole in the reply (and a 1 MB tool name in
+    /// the reply and the diagnostics log). Inputs are quoted in part, messages bounded.
+    #[test]
+    fn errors_quote_bounded_prefixes_of_inputs() {
+        fn check(e: crate::git::Error, starts: &str, max_len: usize) {
+            let message = error_text(&error_result(&ToolError::from(e)));
+            assert!(message.starts_with(starts), "{message:.300}");
+            assert!(message.len() <= max_len, "{} bytes", message.len());
+        }
+        use crate::git::Error as E;
+        let mb = "p".repeat(3 << 20);
+        let quoted = format!("bad pattern '{}…[3145528 more chars]'", "p".repeat(200));
+        let e = E::BadPattern {
+            pattern: mb.clone(),
+            reason: "too long".into(),
+        };
+        check(e, &quoted, 300);
+        let e = E::UnknownRevision {
+            rev: mb.clone(),
+            nearest: vec!["main".into()],
+        };
+        check(e, "unknown revision 'ppp", 400);
+        let e = E::BadPath {
+            path: format!("a\nb\u{1b}{mb}"),
+            reason: "outside".into(),
+        };
+        check(e, "bad path 'a\\nb\\u{1b}ppp", 400);
+        let e = E::UnknownRepo {
+            name: mb.clone(),
+            configured: vec!["app".into()],
+        };
+        check(e, "unknown repository 'ppp", 400);
+        check(E::Refused(mb), "ppp", MESSAGE_MAX * 4);
+        check(E::EmptyRepository, "the repository has no commits yet", 100);
+    }
+
+    #[test]
+    fn quotes_and_bounds() {
+        fn check(input: &str, expected: &str) {
+            assert_eq!(quote(input), expected);
+        }
+        check("main", "main");
+        check("a\nb\tc\u{1b}", "a\\nb\\tc\\u{1b}");
+        check(&"x".repeat(200), &"x".repeat(200));
+        check(
+            &"é".repeat(201),
+            &format!("{}…[1 more chars]", "é".repeat(200)),
+        );
+        let long = format!("start {} end", "m".repeat(5000));
+        let cut = bounded(long);
+        assert!(cut.chars().count() <= MESSAGE_MAX, "{cut}");
+        assert!(
+            cut.starts_with("start mmm") && cut.ends_with("mmm end"),
+            "{cut}"
+        );
+        assert!(cut.contains("m…[cut 4050 chars]…m"), "{cut}");
+        assert_eq!(bounded("short".into()), "short");
+    }
+
+    fn error_text(result: &CallToolResult) -> String {
+        match result.content.first() {
+            Some(rmcp::model::ContentBlock::Text(t)) => t.text.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
 }
