@@ -99,7 +99,7 @@ impl ServerHandler for GitGate {
             return Err(McpError::invalid_params(
                 format!(
                     "unknown tool '{}'; call tools/list for the available tools",
-                    request.name
+                    crate::tools::quote(&request.name)
                 ),
                 None,
             ));

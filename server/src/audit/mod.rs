@@ -17,17 +17,20 @@ mod chain;
 mod event;
 mod mirror;
 mod recorder;
+mod scrub;
 
 pub use chain::{
     AuditKey, ChainRow, ChainVerifier, Checkpoint, GENESIS_HASH, IndexedColumns, Tamper,
     TamperKind, VerifyReport,
 };
 pub use event::{
-    AuditEvent, ClientInfo, Decision, Outcome, REDACTED, Target, canonical_json, event_schema,
-    format_time, new_event_id, now_rfc3339, redact,
+    ARGUMENTS_MAX, AuditEvent, ClientInfo, Decision, NAME_MAX, Outcome, REDACTED, STRING_MAX,
+    TOOL_MAX, Target, canonical_json, event_schema, format_time, new_event_id, now_rfc3339, redact,
+    redact_object,
 };
 pub use mirror::JsonlMirror;
 pub use recorder::{RecordError, Recorder};
+pub use scrub::{cap, clean, escape_for_terminal, escape_json_text, redact_text};
 
 /// Errors of the audit module's own operations (keys, the mirror file).
 #[derive(Debug, thiserror::Error)]
@@ -75,7 +78,8 @@ pub struct StoredEvent {
 impl StoredEvent {
     /// The JSON Lines form used by export and the mirror:
     /// `{"seq":N,"prev_hash":"…","hash":"…","event":{…}}` (no trailing newline). The event is the
-    /// stored canonical text verbatim, so a line can be re-verified byte for byte.
+    /// stored canonical text with line separators and other invisible controls escaped
+    /// (`\u2028`), so parsing it and taking [`canonical_json`] gives the hashed text back.
     pub fn to_jsonl(&self) -> String {
         jsonl_line(self.seq, &self.prev_hash, &self.hash, &self.event_json)
     }
@@ -111,7 +115,15 @@ fn jsonl_line(seq: u64, prev_hash: &str, hash: &str, event_json: &str) -> String
     // something other than hex.
     let prev_hash = serde_json::Value::from(prev_hash);
     let hash = serde_json::Value::from(hash);
-    format!(r#"{{"seq":{seq},"prev_hash":{prev_hash},"hash":{hash},"event":{event_json}}}"#)
+    let line =
+        format!(r#"{{"seq":{seq},"prev_hash":{prev_hash},"hash":{hash},"event":{event_json}}}"#);
+    // U+2028/U+2029/U+0085 end a line for some JSON Lines readers and bidi controls reorder what
+    // a viewer shows: escaped here, on output, the stored text and its hash stay as they were,
+    // and a parser reads the same event (re-canonicalising it gives the hashed text).
+    if let std::borrow::Cow::Owned(escaped) = scrub::escape_json_text(&line) {
+        return escaped;
+    }
+    line
 }
 
 #[cfg(test)]

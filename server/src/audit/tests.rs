@@ -571,3 +571,179 @@ fn verifier_reports_the_first_problem() {
     };
     check(&key, &rows, &[wrong], Some((2, TamperKind::Truncated)));
 }
+
+/// Security issue, items 7 and 8: a token given as `rev`, branch `name` or `path` was redacted
+/// in `arguments` but kept in `target.ref` and `outcome.message`; tokens inside longer strings
+/// and as the tool name were stored as is; a 1 MiB argument made a 2 MiB event. Every field is
+/// now redacted and bounded where the event is written, whoever built it.
+#[test]
+fn every_field_is_redacted_and_bounded_when_written() {
+    const GGT: &str = "ggt_Ab3dEf6hIj9kLm2nOp5qRs8tUv1wXy4zAb7cDe0f";
+    const GHP: &str = "ghp_0123456789abcdefABCDEF0123456789abcd";
+    fn check(build: impl Fn(&mut AuditEvent), expected_in_text: &[&str], max_len: usize) {
+        let mut e = event("alice", "git_log", Some("app"), true, false, 1);
+        build(&mut e);
+        let text = e.to_canonical_json().expect("json");
+        for secret in [GGT, GHP, &GGT[4..20], &GHP[4..20]] {
+            assert!(!text.contains(secret), "{secret} in {text:.2000}");
+        }
+        for part in expected_in_text {
+            assert!(text.contains(part), "{part} not in {text:.2000}");
+        }
+        assert!(text.len() <= max_len, "{} bytes", text.len());
+        // Still canonical: what a reader re-canonicalises is the hashed text, and the indexed
+        // columns (taken from the text) are those of the parsed event.
+        let parsed: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(canonical_json(&parsed), text);
+        let back: AuditEvent = serde_json::from_str(&text).expect("event");
+        assert_eq!(IndexedColumns::from_json(&text), IndexedColumns::of(&back));
+        // Deterministic.
+        assert_eq!(e.to_canonical_json().expect("json"), text);
+    }
+    let small = 2048;
+    check(
+        |e| e.target.git_ref = Some(GGT.into()),
+        &[r#""ref":"[redacted]""#],
+        small,
+    );
+    check(
+        |e| e.target.git_ref = Some(format!("feature/{GHP}")),
+        &["feature/[redacted]"],
+        small,
+    );
+    check(
+        |e| e.target.repo = Some(GGT.into()),
+        &[r#""repo":"[redacted]""#],
+        small,
+    );
+    check(
+        |e| e.outcome.message = Some(format!("unknown revision '{GGT}'")),
+        &["unknown revision '[redacted]'"],
+        small,
+    );
+    check(|e| e.tool = GHP.into(), &[r#""tool":"[redacted]""#], small);
+    check(|e| e.user = GGT.into(), &[r#""user":"[redacted]""#], small);
+    check(
+        |e| e.session = Some(format!("s-{GGT}")),
+        &["s-[redacted]"],
+        small,
+    );
+    check(
+        |e| {
+            e.client = Some(ClientInfo {
+                name: format!("Bearer {GGT}"),
+                version: Some(GHP.into()),
+            });
+        },
+        &[r#""client":{"name":"[redacted]","version":"[redacted]"}"#],
+        small,
+    );
+    check(
+        |e| e.decision.rule = format!("no grant for {GHP}"),
+        &["no grant for [redacted]"],
+        small,
+    );
+    check(
+        |e| e.upstream_request_ids = vec![GHP.into()],
+        &[r#"["[redacted]"]"#],
+        small,
+    );
+    // Inside longer strings under innocent keys: a commit message, a jq filter.
+    check(
+        |e| e.arguments = json!({"message": format!("oops {GGT} pasted"), "jq": format!(".[] | select(.x == \"{GHP}\")")}),
+        &["oops [redacted] pasted", r#"select(.x == \"[redacted]\")"#],
+        small,
+    );
+    // As object keys, sorted as redacted; two that redact alike become one string.
+    check(
+        |e| e.arguments = json!({GGT: 1, "a": 2}),
+        &[r#"{"[redacted]":1,"a":2}"#],
+        small,
+    );
+    check(
+        |e| e.arguments = json!({GGT: 1, GHP: 2}),
+        &[r#""arguments":"{\"[redacted]\":1,\"[redacted]\":2}…[keys collided once redacted]""#],
+        small,
+    );
+    // Bounds: a 1 MiB argument, a 1 MiB tool name, a message of control characters, many
+    // arguments, many upstream ids.
+    let mib = "x".repeat(1 << 20);
+    let bound = 16 * 1024;
+    check(
+        |e| e.arguments = json!({"path": mib}),
+        &["…[cut 1047592 bytes]"],
+        bound,
+    );
+    check(|e| e.tool = mib.clone(), &["…[cut 1048488 bytes]"], bound);
+    check(
+        |e| e.outcome.message = Some("\u{1b}".repeat(1 << 20)),
+        &["…[cut"],
+        bound,
+    );
+    check(
+        |e| {
+            e.arguments =
+                json!({"paths": vec!["\"\u{1b}"; 100_000], "x": {"y": vec![mib.as_str(); 16]}})
+        },
+        &[r#""arguments":"{\"paths\":[\"\\\"\\u001b\""#],
+        bound,
+    );
+    check(
+        |e| e.upstream_request_ids = vec![mib.clone(); 1000],
+        &["…[cut 968 ids]"],
+        bound,
+    );
+    let mut worst = event("alice", "git_log", Some("app"), true, false, 1);
+    let hostile = "\u{1}".repeat(1 << 20);
+    worst.tool = hostile.clone();
+    worst.user = hostile.clone();
+    worst.auth_method = hostile.clone();
+    worst.session = Some(hostile.clone());
+    worst.client = Some(ClientInfo {
+        name: hostile.clone(),
+        version: Some(hostile.clone()),
+    });
+    worst.decision.rule = hostile.clone();
+    worst.outcome.code = Some(hostile.clone());
+    worst.outcome.message = Some(hostile.clone());
+    worst.target.repo = Some(hostile.clone());
+    worst.target.git_ref = Some(hostile.clone());
+    worst.arguments = json!({"a": hostile});
+    worst.parent = Some(hostile);
+    let text = worst.to_canonical_json().expect("json");
+    assert!(text.len() < 20 * 1024, "{} bytes", text.len());
+}
+
+/// Security issue, item 6: export and the mirror left U+2028/U+2029/U+0085 raw. Escaped on
+/// output only: the stored text (and so its hash) is unchanged, and a parser reads the same
+/// event, whose canonical form is the hashed text.
+#[test]
+fn json_lines_escape_line_separators_and_round_trip() {
+    let mut e = event("alice", "git_log", Some("a\u{2028}b"), true, false, 1);
+    e.outcome.message = Some("x\u{2029}y\u{85}z\u{202e}w\u{1b}".into());
+    let event_json = e.to_canonical_json().expect("json");
+    assert!(
+        event_json.contains('\u{2028}'),
+        "stored as written: {event_json}"
+    );
+    let appended = Appended {
+        seq: 1,
+        prev_hash: GENESIS_HASH.into(),
+        hash: key().chain_hash(GENESIS_HASH, &event_json),
+        event_json: event_json.clone(),
+    };
+    let line = appended.to_jsonl();
+    for raw in ['\u{2028}', '\u{2029}', '\u{85}', '\u{202e}', '\u{1b}', '\n'] {
+        assert!(!line.contains(raw), "{raw:?} in {line}");
+    }
+    assert!(
+        line.contains(r"a\u2028b") && line.contains(r"x\u2029y\u0085z\u202ew\u001b"),
+        "{line}"
+    );
+    let parsed: Value = serde_json::from_str(&line).expect("json line");
+    assert_eq!(canonical_json(&parsed["event"]), event_json);
+    assert_eq!(
+        key().chain_hash(GENESIS_HASH, &canonical_json(&parsed["event"])),
+        appended.hash
+    );
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use gitgate::audit::{AuditFilter, Checkpoint, StoredEvent, VerifyReport};
+use gitgate::audit::{AuditFilter, Checkpoint, StoredEvent, VerifyReport, escape_for_terminal};
 use gitgate::settings::StateConfig;
 use gitgate::store::Store;
 
@@ -47,8 +47,9 @@ pub enum AuditCommand {
     },
     /// Write events matching the filters as JSON Lines (`{seq, prev_hash, hash, event}`).
     ///
-    /// Each line's event is the exact text that was hashed, so an export can be re-verified
-    /// elsewhere with the audit key.
+    /// Each line's event is the text that was hashed, with line separators and other invisible
+    /// controls written as `\uXXXX` escapes: parsed and re-canonicalised it is the hashed text
+    /// again, so an export can be re-verified elsewhere with the audit key.
     Export {
         /// Write to this file (replaced atomically) instead of stdout.
         #[arg(long, value_name = "FILE")]
@@ -205,7 +206,9 @@ async fn query(store: &Store, filter: &AuditFilter, format: Format) -> Result<()
     Ok(())
 }
 
-/// One table row. The outcome comes last: its message is the one variable-width column.
+/// One table row. The outcome comes last: its message is the one variable-width column. Every
+/// cell goes through [`cut`], which escapes control characters: a value in the log (a tool name,
+/// a repository, a message, all chosen by callers) must not draw a row or a colour of its own.
 fn event_cells(stored: &StoredEvent) -> [String; 8] {
     let e = &stored.event;
     let decision = match (e.decision.allowed, e.decision.rule.as_str()) {
@@ -217,7 +220,7 @@ fn event_cells(stored: &StoredEvent) -> [String; 8] {
     let outcome = match (e.outcome.ok, &e.outcome.code, &e.outcome.message) {
         (true, _, _) => "ok".to_owned(),
         (false, code, message) => {
-            let code = code.as_deref().unwrap_or("error");
+            let code = cut(code.as_deref().unwrap_or("error"), 40);
             match message {
                 Some(m) => format!("error {code}: {}", cut(m, 60)),
                 None => format!("error {code}"),
@@ -226,24 +229,25 @@ fn event_cells(stored: &StoredEvent) -> [String; 8] {
     };
     [
         stored.seq.to_string(),
-        e.time.clone(),
-        e.user.clone(),
-        e.tool.clone(),
-        e.target.repo.clone().unwrap_or_else(|| "-".to_owned()),
+        cut(&e.time, 40),
+        cut(&e.user, 40),
+        cut(&e.tool, 60),
+        e.target
+            .repo
+            .as_deref()
+            .map_or_else(|| "-".to_owned(), |r| cut(r, 60)),
         decision,
         format!("{:.1}ms", e.duration_ms),
         outcome,
     ]
 }
 
-/// `text` on one line, at most `max` characters (an ellipsis marks the cut).
+/// `text` on one line with control characters shown as escapes (`\n`, `\u{1b}`), at most `max`
+/// characters (an ellipsis marks the cut).
 fn cut(text: &str, max: usize) -> String {
-    let one_line: String = text
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
+    let one_line = escape_for_terminal(text);
     if one_line.chars().count() <= max {
-        return one_line;
+        return one_line.into_owned();
     }
     let kept: String = one_line.chars().take(max.saturating_sub(1)).collect();
     format!("{kept}…")
@@ -388,10 +392,59 @@ mod tests {
         check("2026-13-01", None);
     }
 
+    /// Security issue, item 6: a tool name or `repo` holding a newline, ANSI escapes and a fake
+    /// row printed that row (and colours) on the operator's terminal.
+    #[test]
+    fn table_cells_escape_what_would_draw_a_row() {
+        let fake =
+            "x\n2026-05-01T00:00:00.000Z  alice  gh_pr_merge  acme/w  allowed  1.0ms  ok\u{1b}[31m";
+        let mut event = gitgate::audit::AuditEvent::new(
+            "i",
+            "eve\r",
+            "token",
+            fake,
+            &serde_json::json!({}),
+            gitgate::audit::Decision {
+                allowed: false,
+                rule: "rule\u{9b}2J".into(),
+            },
+            gitgate::audit::Outcome {
+                ok: false,
+                code: Some("c\u{2028}".into()),
+                message: Some("m\u{2029}\u{85}\u{202e}\t".into()),
+            },
+        );
+        event.target.repo = Some(fake.into());
+        let stored = StoredEvent {
+            seq: 1,
+            prev_hash: String::new(),
+            hash: String::new(),
+            event_json: String::new(),
+            event,
+        };
+        for cell in event_cells(&stored) {
+            assert!(
+                !cell
+                    .chars()
+                    .any(|c| c.is_control() || ('\u{2028}'..='\u{202e}').contains(&c)),
+                "{cell:?}"
+            );
+            assert!(!cell.contains("\n2026"), "{cell:?}");
+        }
+        let cells = event_cells(&stored);
+        assert!(cells[3].starts_with("x\\n2026-05-01"), "{}", cells[3]);
+        assert_eq!(cells[2], "eve\\r");
+        assert!(
+            cells[7].contains("m\\u{2029}\\u{85}\\u{202e}\\t"),
+            "{}",
+            cells[7]
+        );
+    }
+
     #[test]
     fn cut_keeps_one_short_line() {
         assert_eq!(cut("short", 10), "short");
-        assert_eq!(cut("a\nb", 10), "a b");
+        assert_eq!(cut("a\nb", 10), "a\\nb");
         assert_eq!(cut("abcdefghijkl", 5), "abcd…");
     }
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::safety::{RepoPath, RevSpec};
-use super::{Error, Output, Repo, display_path, more_line, resolve_commit};
+use super::{Error, Output, Repo, display_path, more_line, pattern, resolve_commit};
 
 /// Field names of `git_ls_files` records.
 pub const LS_FIELDS: &[&str] = &["path", "mode", "size"];
@@ -573,11 +573,20 @@ impl PathFilter {
         let globs = if alternatives.is_empty() {
             None
         } else {
-            let pattern = format!("^(?:{})$", alternatives.join("|"));
+            // Bounded by the globs as given: their regex is a few times longer, and a caller
+            // controls neither its form nor a message quoting it.
+            let given = specs.join(" ");
+            let glob_bytes = specs
+                .iter()
+                .filter(|s| s.contains(['*', '?', '[']))
+                .map(String::len)
+                .sum();
+            pattern::check_len(&given, glob_bytes)?;
+            let regex = format!("^(?:{})$", alternatives.join("|"));
             Some(
-                regex::bytes::Regex::new(&pattern).map_err(|e| Error::BadPattern {
-                    pattern: specs.join(" "),
-                    reason: e.to_string(),
+                pattern::glob_regex(&regex).map_err(|reason| Error::BadPattern {
+                    pattern: pattern::shown(&given),
+                    reason,
                 })?,
             )
         };

@@ -1,12 +1,12 @@
 //! Regex search over tracked files, as `git grep -n`.
 
-use regex::bytes::{Regex, RegexBuilder};
+use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::files::{PathFilter, WorktreeReader, is_binary, resolve_tree, walk_tree};
 use super::safety::RevSpec;
-use super::{Error, Output, Repo, display_path, more_line};
+use super::{Error, Output, Repo, display_path, more_line, pattern};
 
 /// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
 pub const FIELDS: &[&str] = &["path", "line", "text"];
@@ -38,15 +38,14 @@ pub struct GrepArgs {
 pub fn grep(repo: &Repo, args: &GrepArgs) -> Result<Output, Error> {
     let filter = PathFilter::new(repo.root(), &args.paths)?;
     let rev = args.rev.as_deref().map(RevSpec::new).transpose()?;
-    let regex = RegexBuilder::new(&args.pattern)
-        .case_insensitive(args.ignore_case.unwrap_or(false))
-        // Whole files are searched first; `^` and `$` must still mean a line's ends.
-        .multi_line(true)
-        .build()
-        .map_err(|e| Error::BadPattern {
-            pattern: args.pattern.clone(),
-            reason: e.to_string(),
-        })?;
+    let regex = pattern::bytes_regex(
+        &args.pattern,
+        pattern::Options {
+            case_insensitive: args.ignore_case.unwrap_or(false),
+            // Whole files are searched first; `^` and `$` must still mean a line's ends.
+            multi_line: true,
+        },
+    )?;
     let mut hits = Hits {
         regex,
         per_line: needs_per_line(&args.pattern),

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::diff::repo_paths;
 use super::fmt::{plural, rfc3339, short_date, short_id};
 use super::safety::{RepoPath, RevSpec};
-use super::{Error, Output, Repo, more_line, resolve_commit};
+use super::{Error, Output, Repo, more_line, pattern, resolve_commit};
 
 /// Arguments of `git_log`; doc comments become the tool's schema (keep them short: tokens).
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
@@ -314,15 +314,12 @@ impl Filter {
         let grep = args
             .grep
             .as_deref()
-            .map(|pattern| {
-                regex::RegexBuilder::new(pattern)
-                    .multi_line(true)
-                    .size_limit(1 << 20)
-                    .build()
-                    .map_err(|e| Error::BadPattern {
-                        pattern: pattern.to_owned(),
-                        reason: regex_reason(&e),
-                    })
+            .map(|grep| {
+                let options = pattern::Options {
+                    multi_line: true,
+                    ..Default::default()
+                };
+                pattern::text_regex(grep, options)
             })
             .transpose()?;
         Ok(Self {
@@ -365,17 +362,6 @@ impl Filter {
             .as_ref()
             .is_none_or(|re| re.is_match(&String::from_utf8_lossy(commit.message_bytes())))
     }
-}
-
-/// The last line of the regex crate's error: the reason without the caret diagram.
-fn regex_reason(e: &regex::Error) -> String {
-    let text = e.to_string();
-    let last = text
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or(&text);
-    last.trim().trim_start_matches("error: ").to_owned()
 }
 
 /// `YYYY-MM-DD` (a UTC day: its start, or its end when `end_of_day`) or RFC 3339.

@@ -251,7 +251,9 @@ pub(super) fn prepare(event: &AuditEvent) -> Result<(String, IndexedColumns), Er
     let event_json = event.to_canonical_json().map_err(|e| Error::InvalidEvent {
         reason: e.to_string(),
     })?;
-    let columns = IndexedColumns::of(event).ok_or_else(|| Error::InvalidEvent {
+    // From the text, not the event: the text is redacted and bounded, and the columns must be
+    // what the verifier derives from it.
+    let columns = IndexedColumns::from_json(&event_json).ok_or_else(|| Error::InvalidEvent {
         reason: format!("time {:?} is not RFC 3339", event.time),
     })?;
     Ok((event_json, columns))

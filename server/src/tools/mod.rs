@@ -168,15 +168,102 @@ impl From<crate::git::Error> for ToolError {
             E::EmptyRepository => "empty-repository",
             E::Git(_) => "git",
         };
+        // The caller's own input is quoted back only in part: a 3 MB pattern is not worth
+        // returning, nor storing in the audit log.
         let message = match e {
             // libgit2's own messages can carry absolute paths of the server machine; keep the
             // class and the gist only.
             E::Git(inner) => format!("git: {}", inner.message()),
-            E::Open { name, .. } => format!("repository '{name}' cannot be opened on the server"),
+            E::Open { name, .. } => {
+                format!(
+                    "repository '{}' cannot be opened on the server",
+                    quote(&name)
+                )
+            }
+            E::UnknownRepo { name, configured } => E::UnknownRepo {
+                name: quote(&name),
+                configured,
+            }
+            .to_string(),
+            E::BadPath { path, reason } => E::BadPath {
+                path: quote(&path),
+                reason,
+            }
+            .to_string(),
+            E::PathNotFound { path, at } => E::PathNotFound {
+                path: quote(&path),
+                at: quote(&at),
+            }
+            .to_string(),
+            E::BadRevision { rev, reason } => E::BadRevision {
+                rev: quote(&rev),
+                reason,
+            }
+            .to_string(),
+            E::UnknownRevision { rev, nearest } => E::UnknownRevision {
+                rev: quote(&rev),
+                nearest,
+            }
+            .to_string(),
+            E::BadBranchName { name, reason } => E::BadBranchName {
+                name: quote(&name),
+                reason,
+            }
+            .to_string(),
+            E::UnknownBranch { name, nearest } => E::UnknownBranch {
+                name: quote(&name),
+                nearest,
+            }
+            .to_string(),
+            E::BranchExists { name } => E::BranchExists { name: quote(&name) }.to_string(),
+            E::BadPattern { pattern, reason } => E::BadPattern {
+                pattern: quote(&pattern),
+                reason,
+            }
+            .to_string(),
             other => other.to_string(),
         };
         Self { message, code }
     }
+}
+
+/// Characters of a caller's input an error message quotes back.
+const QUOTE_MAX: usize = 200;
+/// Characters of any error message an agent is shown (and the audit event records): a message
+/// quoting a whole input through some other path is cut in the middle, keeping its start and
+/// its end, where the reason usually is.
+const MESSAGE_MAX: usize = 1000;
+
+/// `input` as an error message quotes it: at most [`QUOTE_MAX`] characters (then how many more
+/// there were), control characters escaped so the message stays one line.
+pub(crate) fn quote(input: &str) -> String {
+    let mut out = String::with_capacity(input.len().min(QUOTE_MAX + 32));
+    let mut chars = input.chars();
+    for c in chars.by_ref().take(QUOTE_MAX) {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    let rest = chars.count();
+    if rest > 0 {
+        out.push_str(&format!("…[{rest} more chars]"));
+    }
+    out
+}
+
+/// `message` bounded to [`MESSAGE_MAX`] characters: the start and the end kept, the middle cut.
+fn bounded(message: String) -> String {
+    let len = message.chars().count();
+    if len <= MESSAGE_MAX {
+        return message;
+    }
+    let tail = MESSAGE_MAX / 5;
+    let head = MESSAGE_MAX - tail - 40;
+    let start: String = message.chars().take(head).collect();
+    let end: String = message.chars().skip(len - tail).collect();
+    format!("{start}…[cut {} chars]…{end}", len - head - tail)
 }
 
 /// The whole catalogue, built once.
@@ -308,7 +395,7 @@ impl Services {
         })
         .await;
         joined.unwrap_or_else(|join| {
-            tracing::error!(tool = %name, error = %join, "tool task failed");
+            tracing::error!(tool = %quote(name), error = %join, "tool task failed");
             error_result(&ToolError::with_code(
                 "internal",
                 "internal error while running the tool; retry or report it",
@@ -338,7 +425,14 @@ impl Services {
     ) -> (CallToolResult, Option<Produced>) {
         let started = Instant::now();
         let event_id = new_event_id();
-        let raw = Value::Object(arguments.clone().unwrap_or_default());
+        // What the event keeps of the arguments, taken before the call consumes them: a
+        // redacted copy with every string bounded (not a clone of a 3 MB argument, which
+        // glibc would keep as resident memory), and their size as received.
+        let raw = match &arguments {
+            Some(given) => crate::audit::redact_object(given),
+            None => Value::Object(Map::new()),
+        };
+        let bytes_in = arguments.as_ref().map_or(2, serialized_len);
         let ran = self.run(runtime, ctx, name, arguments, &event_id);
         let Some(recorder) = &self.recorder else {
             return (ran.result, ran.produced);
@@ -364,7 +458,7 @@ impl Services {
             .filter(|_| name != "gh_issue_create")
             .map(str::to_owned);
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
-        event.bytes_in = raw.to_string().len() as u64;
+        event.bytes_in = bytes_in as u64;
         event.bytes_out = result_bytes(&ran.result);
         event.upstream_request_ids = ran.upstream_ids;
         let recorded = recorder
@@ -373,7 +467,7 @@ impl Services {
         match recorded {
             Ok(_) => (ran.result, ran.produced),
             Err(e) => {
-                tracing::error!(tool = %name, user = %ctx.caller.user(), error = %e, "audit write failed");
+                tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %e, "audit write failed");
                 let e = ToolError::with_code(
                     "audit-unavailable",
                     "the audit log could not be written, so this call's result is withheld; \
@@ -393,7 +487,7 @@ impl Services {
         event_id: &str,
     ) -> Ran {
         let Some(spec) = self.catalogue.get(name) else {
-            let e = ToolError::with_code("unknown-tool", format!("unknown tool '{name}'"));
+            let e = ToolError::with_code("unknown-tool", format!("unknown tool '{}'", quote(name)));
             let decision = AuditDecision {
                 allowed: false,
                 rule: "denied:unknown-tool".into(),
@@ -523,6 +617,10 @@ struct Ran {
 
 impl Ran {
     fn failed(e: ToolError, decision: AuditDecision, target: Option<String>) -> Self {
+        let e = ToolError {
+            message: bounded(e.message),
+            code: e.code,
+        };
         Self {
             result: error_result(&e),
             produced: None,
@@ -575,7 +673,7 @@ impl Ran {
 
 /// Bytes of text and structured content in a result.
 /// The length of `value` as compact JSON, counted without building the text.
-fn serialized_len(value: &Value) -> usize {
+fn serialized_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
     struct Count(usize);
     impl std::io::Write for Count {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
@@ -640,7 +738,8 @@ pub fn parse_args<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, To
 
 /// An `isError` result carrying one line.
 pub fn error_result(e: &ToolError) -> CallToolResult {
-    CallToolResult::error(vec![rmcp::model::ContentBlock::text(e.message.clone())])
+    let message = bounded(e.message.clone());
+    CallToolResult::error(vec![rmcp::model::ContentBlock::text(message)])
 }
 
 /// Builds a tool definition from its argument type, adding the common `repo` and (for tools whose
@@ -676,4 +775,75 @@ fn define<A: schemars::JsonSchema>(
         Effect::Destructive => ToolAnnotations::new().destructive(true),
     };
     Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The load issue: a 3 MB pattern came back whole in the reply (and a 1 MB tool name in
+    /// the reply and the diagnostics log). Inputs are quoted in part, messages bounded.
+    #[test]
+    fn errors_quote_bounded_prefixes_of_inputs() {
+        fn check(e: crate::git::Error, starts: &str, max_len: usize) {
+            let message = error_text(&error_result(&ToolError::from(e)));
+            assert!(message.starts_with(starts), "{message:.300}");
+            assert!(message.len() <= max_len, "{} bytes", message.len());
+        }
+        use crate::git::Error as E;
+        let mb = "p".repeat(3 << 20);
+        let quoted = format!("bad pattern '{}…[3145528 more chars]'", "p".repeat(200));
+        let e = E::BadPattern {
+            pattern: mb.clone(),
+            reason: "too long".into(),
+        };
+        check(e, &quoted, 300);
+        let e = E::UnknownRevision {
+            rev: mb.clone(),
+            nearest: vec!["main".into()],
+        };
+        check(e, "unknown revision 'ppp", 400);
+        let e = E::BadPath {
+            path: format!("a\nb\u{1b}{mb}"),
+            reason: "outside".into(),
+        };
+        check(e, "bad path 'a\\nb\\u{1b}ppp", 400);
+        let e = E::UnknownRepo {
+            name: mb.clone(),
+            configured: vec!["app".into()],
+        };
+        check(e, "unknown repository 'ppp", 400);
+        check(E::Refused(mb), "ppp", MESSAGE_MAX * 4);
+        check(E::EmptyRepository, "the repository has no commits yet", 100);
+    }
+
+    #[test]
+    fn quotes_and_bounds() {
+        fn check(input: &str, expected: &str) {
+            assert_eq!(quote(input), expected);
+        }
+        check("main", "main");
+        check("a\nb\tc\u{1b}", "a\\nb\\tc\\u{1b}");
+        check(&"x".repeat(200), &"x".repeat(200));
+        check(
+            &"é".repeat(201),
+            &format!("{}…[1 more chars]", "é".repeat(200)),
+        );
+        let long = format!("start {} end", "m".repeat(5000));
+        let cut = bounded(long);
+        assert!(cut.chars().count() <= MESSAGE_MAX, "{cut}");
+        assert!(
+            cut.starts_with("start mmm") && cut.ends_with("mmm end"),
+            "{cut}"
+        );
+        assert!(cut.contains("m…[cut 4050 chars]…m"), "{cut}");
+        assert_eq!(bounded("short".into()), "short");
+    }
+
+    fn error_text(result: &CallToolResult) -> String {
+        match result.content.first() {
+            Some(rmcp::model::ContentBlock::Text(t)) => t.text.clone(),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::disallowed_methods)]
 
 mod admin;
+mod audit_hygiene;
 mod cli;
 mod github;
 mod github_hostile;
