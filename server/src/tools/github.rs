@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value};
 
-use super::{Effect, GithubFuture, Handler, ToolError, ToolSpec, Toolset, define, parse_args};
+use super::{
+    Effect, ErrorCode, GithubFuture, Handler, ToolError, ToolSpec, Toolset, define, parse_args,
+};
 use crate::github::{self, Clients, fields};
 use crate::policy::ToolClass;
 
@@ -34,15 +36,15 @@ impl From<github::Error> for ToolError {
     fn from(e: github::Error) -> Self {
         use github::Error as E;
         let code = match &e {
-            E::RateLimited { .. } => "rate-limited",
-            E::NotFound { .. } => "not-found",
-            E::Unauthorized { .. } => "github-unauthorized",
-            E::NoToken { .. } | E::TokenUnavailable { .. } => "no-github-token",
-            E::Upstream { .. } => "upstream",
-            E::TooLarge { .. } => "upstream-too-large",
-            E::Timeout(_) => "timeout",
-            E::Unreachable { .. } => "unreachable",
-            E::Invalid { .. } => "invalid-arguments",
+            E::RateLimited { .. } => ErrorCode::RateLimited,
+            E::NotFound { .. } => ErrorCode::NotFound,
+            E::Unauthorized { .. } => ErrorCode::GithubUnauthorized,
+            E::NoToken { .. } | E::TokenUnavailable { .. } => ErrorCode::NoGithubToken,
+            E::Upstream { .. } => ErrorCode::Upstream,
+            E::TooLarge { .. } => ErrorCode::UpstreamTooLarge,
+            E::Timeout(_) => ErrorCode::Timeout,
+            E::Unreachable { .. } => ErrorCode::Unreachable,
+            E::Invalid { .. } => ErrorCode::InvalidArguments,
         };
         ToolError::with_code(code, e.to_string())
     }

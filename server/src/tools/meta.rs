@@ -14,7 +14,9 @@ use rmcp::model::{ContentBlock, Tool};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::{Effect, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset, parse_args};
+use super::{
+    Effect, ErrorCode, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset, parse_args,
+};
 use crate::git::Output;
 use crate::jq;
 use crate::policy::ToolClass;
@@ -239,7 +241,7 @@ fn help(services: &Services, call: &MetaCall<'_>, args: HelpArgs) -> Result<Outp
 fn unknown_tool(name: &str, visible: &[&ToolSpec]) -> ToolError {
     let names: Vec<&str> = visible.iter().map(|s| s.tool.name.as_ref()).collect();
     ToolError::with_code(
-        "unknown-tool",
+        ErrorCode::UnknownTool,
         format!("unknown tool '{name}'; tools: {}", names.join(", ")),
     )
 }
@@ -365,7 +367,7 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
         for args in arg_sets {
             if remaining().is_zero() {
                 return Err(ToolError::with_code(
-                    "timeout",
+                    ErrorCode::Timeout,
                     at(format!(
                         "the pipeline ran out of its {} s",
                         TIME_LIMIT.as_secs()
@@ -389,7 +391,7 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
                         _ => None,
                     })
                     .unwrap_or_default();
-                return Err(ToolError::with_code("pipeline-step", at(message)));
+                return Err(ToolError::with_code(ErrorCode::PipelineStep, at(message)));
             };
             if let Some(more) = produced.more {
                 mores.push(more);
@@ -477,7 +479,7 @@ fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<
 }
 
 fn jq_error(message: String) -> ToolError {
-    ToolError::with_code("jq", message)
+    ToolError::with_code(ErrorCode::Jq, message)
 }
 
 fn plain(text: String, data: Value) -> Output {

@@ -2,12 +2,16 @@
 //! and the one place where backend errors become what the agent reads.
 
 mod coerce;
+mod error;
 mod git;
 mod github;
 mod meta;
 mod output;
 mod schema;
 
+use error::bounded;
+pub(crate) use error::quote;
+pub use error::{ErrorCode, ToolError, error_result};
 use output::projected;
 pub use output::render;
 pub use schema::minimize;
@@ -127,143 +131,6 @@ impl std::fmt::Debug for ToolSpec {
             .field("name", &self.tool.name)
             .finish()
     }
-}
-
-/// An error as the agent sees it: one actionable line.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct ToolError {
-    pub message: String,
-    /// A classified code for the audit log (`invalid-arguments`, `bad-path`, `git`, ...).
-    pub code: &'static str,
-}
-
-impl ToolError {
-    /// An invalid-arguments error.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self::with_code("invalid-arguments", message)
-    }
-
-    pub fn with_code(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            code,
-        }
-    }
-}
-
-impl From<crate::git::Error> for ToolError {
-    fn from(e: crate::git::Error) -> Self {
-        use crate::git::Error as E;
-        let code = match &e {
-            E::UnknownRepo { .. } | E::RepoRequired { .. } => "unknown-repo",
-            E::Open { .. } => "repo-unavailable",
-            E::BadPath { .. } | E::PathNotFound { .. } => "bad-path",
-            E::BadRevision { .. } | E::UnknownRevision { .. } => "bad-revision",
-            E::BadBranchName { .. } | E::UnknownBranch { .. } | E::BranchExists { .. } => {
-                "bad-branch"
-            }
-            E::BadPattern { .. } => "bad-pattern",
-            E::Refused(_) => "refused",
-            E::EmptyRepository => "empty-repository",
-            E::Git(_) => "git",
-        };
-        // The caller's own input is quoted back only in part: a 3 MB pattern is not worth
-        // returning, nor storing in the audit log.
-        let message = match e {
-            // libgit2's own messages can carry absolute paths of the server machine; keep the
-            // class and the gist only.
-            E::Git(inner) => format!("git: {}", inner.message()),
-            E::Open { name, .. } => {
-                format!(
-                    "repository '{}' cannot be opened on the server",
-                    quote(&name)
-                )
-            }
-            E::UnknownRepo { name, configured } => E::UnknownRepo {
-                name: quote(&name),
-                configured,
-            }
-            .to_string(),
-            E::BadPath { path, reason } => E::BadPath {
-                path: quote(&path),
-                reason,
-            }
-            .to_string(),
-            E::PathNotFound { path, at } => E::PathNotFound {
-                path: quote(&path),
-                at: quote(&at),
-            }
-            .to_string(),
-            E::BadRevision { rev, reason } => E::BadRevision {
-                rev: quote(&rev),
-                reason,
-            }
-            .to_string(),
-            E::UnknownRevision { rev, nearest } => E::UnknownRevision {
-                rev: quote(&rev),
-                nearest,
-            }
-            .to_string(),
-            E::BadBranchName { name, reason } => E::BadBranchName {
-                name: quote(&name),
-                reason,
-            }
-            .to_string(),
-            E::UnknownBranch { name, nearest } => E::UnknownBranch {
-                name: quote(&name),
-                nearest,
-            }
-            .to_string(),
-            E::BranchExists { name } => E::BranchExists { name: quote(&name) }.to_string(),
-            E::BadPattern { pattern, reason } => E::BadPattern {
-                pattern: quote(&pattern),
-                reason,
-            }
-            .to_string(),
-            other => other.to_string(),
-        };
-        Self { message, code }
-    }
-}
-
-/// Characters of a caller's input an error message quotes back.
-const QUOTE_MAX: usize = 200;
-/// Characters of any error message an agent is shown (and the audit event records): a message
-/// quoting a whole input through some other path is cut in the middle, keeping its start and
-/// its end, where the reason usually is.
-const MESSAGE_MAX: usize = 1000;
-
-/// `input` as an error message quotes it: at most [`QUOTE_MAX`] characters (then how many more
-/// there were), control characters escaped so the message stays one line.
-pub(crate) fn quote(input: &str) -> String {
-    let mut out = String::with_capacity(input.len().min(QUOTE_MAX + 32));
-    let mut chars = input.chars();
-    for c in chars.by_ref().take(QUOTE_MAX) {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    let rest = chars.count();
-    if rest > 0 {
-        out.push_str(&format!("…[{rest} more chars]"));
-    }
-    out
-}
-
-/// `message` bounded to [`MESSAGE_MAX`] characters: the start and the end kept, the middle cut.
-fn bounded(message: String) -> String {
-    let len = message.chars().count();
-    if len <= MESSAGE_MAX {
-        return message;
-    }
-    let tail = MESSAGE_MAX / 5;
-    let head = MESSAGE_MAX - tail - 40;
-    let start: String = message.chars().take(head).collect();
-    let end: String = message.chars().skip(len - tail).collect();
-    format!("{start}…[cut {} chars]…{end}", len - head - tail)
 }
 
 /// The whole catalogue, built once.
@@ -397,7 +264,7 @@ impl Services {
         joined.unwrap_or_else(|join| {
             tracing::error!(tool = %quote(name), error = %join, "tool task failed");
             error_result(&ToolError::with_code(
-                "internal",
+                ErrorCode::Internal,
                 "internal error while running the tool; retry or report it",
             ))
         })
@@ -469,7 +336,7 @@ impl Services {
             Err(e) => {
                 tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %e, "audit write failed");
                 let e = ToolError::with_code(
-                    "audit-unavailable",
+                    ErrorCode::AuditUnavailable,
                     "the audit log could not be written, so this call's result is withheld; \
                      it may have taken effect; retry later or ask an operator",
                 );
@@ -487,7 +354,10 @@ impl Services {
         event_id: &str,
     ) -> Ran {
         let Some(spec) = self.catalogue.get(name) else {
-            let e = ToolError::with_code("unknown-tool", format!("unknown tool '{}'", quote(name)));
+            let e = ToolError::with_code(
+                ErrorCode::UnknownTool,
+                format!("unknown tool '{}'", quote(name)),
+            );
             let decision = AuditDecision {
                 allowed: false,
                 rule: "denied:unknown-tool".into(),
@@ -504,7 +374,10 @@ impl Services {
                 rule: verdict.rule.clone(),
             };
             if !verdict.allowed {
-                let e = ToolError::with_code("denied", verdict.message(ctx.caller.user(), name));
+                let e = ToolError::with_code(
+                    ErrorCode::Denied,
+                    verdict.message(ctx.caller.user(), name),
+                );
                 return Ran::failed(e, decision, None);
             }
             let call = MetaCall {
@@ -550,7 +423,8 @@ impl Services {
             rule: verdict.rule.clone(),
         };
         if !verdict.allowed {
-            let e = ToolError::with_code("denied", verdict.message(ctx.caller.user(), name));
+            let e =
+                ToolError::with_code(ErrorCode::Denied, verdict.message(ctx.caller.user(), name));
             return Ran::failed(e, decision, target);
         }
         let json = match take_json_fields(&mut args) {
@@ -564,7 +438,7 @@ impl Services {
             Handler::Github(handler) => {
                 match self.backends.github.as_ref() {
                     None => Err(ToolError::with_code(
-                        "unavailable",
+                        ErrorCode::Unavailable,
                         "GitHub is not configured on this server",
                     )),
                     Some(clients) => {
@@ -580,7 +454,7 @@ impl Services {
                 }
             }
             Handler::Meta(_) => Err(ToolError::with_code(
-                "internal",
+                ErrorCode::Internal,
                 "meta tool dispatched twice",
             )),
         };
@@ -627,7 +501,7 @@ impl Ran {
             decision,
             outcome: Outcome {
                 ok: false,
-                code: Some(e.code.to_owned()),
+                code: Some(e.code.as_str().to_owned()),
                 message: Some(e.message),
             },
             target,
@@ -736,12 +610,6 @@ pub fn parse_args<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, To
         .map_err(|e| ToolError::new(format!("invalid arguments: {e}")))
 }
 
-/// An `isError` result carrying one line.
-pub fn error_result(e: &ToolError) -> CallToolResult {
-    let message = bounded(e.message.clone());
-    CallToolResult::error(vec![rmcp::model::ContentBlock::text(message)])
-}
-
 /// Builds a tool definition from its argument type, adding the common `repo` and (for tools whose
 /// output has records) `json` arguments, and minimising the schema to what an agent needs.
 fn define<A: schemars::JsonSchema>(
@@ -775,75 +643,4 @@ fn define<A: schemars::JsonSchema>(
         Effect::Destructive => ToolAnnotations::new().destructive(true),
     };
     Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The load issue: a 3 MB pattern came back whole in the reply (and a 1 MB tool name in
-    /// the reply and the diagnostics log). Inputs are quoted in part, messages bounded.
-    #[test]
-    fn errors_quote_bounded_prefixes_of_inputs() {
-        fn check(e: crate::git::Error, starts: &str, max_len: usize) {
-            let message = error_text(&error_result(&ToolError::from(e)));
-            assert!(message.starts_with(starts), "{message:.300}");
-            assert!(message.len() <= max_len, "{} bytes", message.len());
-        }
-        use crate::git::Error as E;
-        let mb = "p".repeat(3 << 20);
-        let quoted = format!("bad pattern '{}…[3145528 more chars]'", "p".repeat(200));
-        let e = E::BadPattern {
-            pattern: mb.clone(),
-            reason: "too long".into(),
-        };
-        check(e, &quoted, 300);
-        let e = E::UnknownRevision {
-            rev: mb.clone(),
-            nearest: vec!["main".into()],
-        };
-        check(e, "unknown revision 'ppp", 400);
-        let e = E::BadPath {
-            path: format!("a\nb\u{1b}{mb}"),
-            reason: "outside".into(),
-        };
-        check(e, "bad path 'a\\nb\\u{1b}ppp", 400);
-        let e = E::UnknownRepo {
-            name: mb.clone(),
-            configured: vec!["app".into()],
-        };
-        check(e, "unknown repository 'ppp", 400);
-        check(E::Refused(mb), "ppp", MESSAGE_MAX * 4);
-        check(E::EmptyRepository, "the repository has no commits yet", 100);
-    }
-
-    #[test]
-    fn quotes_and_bounds() {
-        fn check(input: &str, expected: &str) {
-            assert_eq!(quote(input), expected);
-        }
-        check("main", "main");
-        check("a\nb\tc\u{1b}", "a\\nb\\tc\\u{1b}");
-        check(&"x".repeat(200), &"x".repeat(200));
-        check(
-            &"é".repeat(201),
-            &format!("{}…[1 more chars]", "é".repeat(200)),
-        );
-        let long = format!("start {} end", "m".repeat(5000));
-        let cut = bounded(long);
-        assert!(cut.chars().count() <= MESSAGE_MAX, "{cut}");
-        assert!(
-            cut.starts_with("start mmm") && cut.ends_with("mmm end"),
-            "{cut}"
-        );
-        assert!(cut.contains("m…[cut 4050 chars]…m"), "{cut}");
-        assert_eq!(bounded("short".into()), "short");
-    }
-
-    fn error_text(result: &CallToolResult) -> String {
-        match result.content.first() {
-            Some(rmcp::model::ContentBlock::Text(t)) => t.text.clone(),
-            other => panic!("{other:?}"),
-        }
-    }
 }
