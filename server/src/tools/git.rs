@@ -1,6 +1,9 @@
 //! The git tools: names and arguments mirror git's own commands.
 
-use super::{Backends, Effect, GitCall, Handler, ToolError, ToolSpec, Toolset, define, parse_args};
+use super::{
+    AuditTarget, Backends, Effect, GitCall, Handler, ToolError, ToolSpec, Toolset, define,
+    parse_args,
+};
 use crate::git::fields::{
     BLAME as BLAME_FIELDS, BRANCH as BRANCH_FIELDS, DIFF as DIFF_FIELDS, GREP as GREP_FIELDS,
     LOG as LOG_FIELDS, LS as LS_FIELDS, SHOW as SHOW_FIELDS, STATUS as STATUS_FIELDS,
@@ -23,6 +26,7 @@ macro_rules! git_tool {
             class: class($effect),
             toolset: Toolset::Git,
             handler: Handler::Git(handler),
+            audit: AuditTarget::default(),
         }
     }};
 }
@@ -60,7 +64,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::LogArgs,
             git::log,
             Some(LOG_FIELDS)
-        ),
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_show",
             "A commit with its patch (git show).",
@@ -68,7 +73,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::ShowArgs,
             git::show,
             Some(SHOW_FIELDS)
-        ),
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_diff",
             "Changes: worktree vs index; staged; from vs worktree; from vs to.",
@@ -84,7 +90,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::BlameArgs,
             git::blame,
             Some(BLAME_FIELDS)
-        ),
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_branches",
             "Branches (git branch -v).",
@@ -100,7 +107,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::GrepArgs,
             git::grep,
             Some(GREP_FIELDS)
-        ),
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_ls_files",
             "Tracked files (git ls-files), or a revision's tree.",
@@ -108,7 +116,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::LsFilesArgs,
             git::ls_files,
             Some(LS_FIELDS)
-        ),
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_read_file",
             "File contents from the worktree or at a revision.",
@@ -116,7 +125,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::ReadFileArgs,
             git::read_file,
             None
-        ),
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_add",
             "Stage paths (git add).",
@@ -144,6 +154,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             class: class(Write),
             toolset: Toolset::Git,
             handler: Handler::Git(commit_handler),
+            audit: AuditTarget::default(),
         },
         git_tool!(
             "git_create_branch",
@@ -152,7 +163,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::CreateBranchArgs,
             git::create_branch,
             None
-        ),
+        )
+        .audit_ref("name"),
         git_tool!(
             "git_switch",
             "Switch branches (git switch).",
@@ -160,6 +172,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::SwitchArgs,
             git::switch,
             None
-        ),
+        )
+        .audit_ref("branch"),
     ]
 }

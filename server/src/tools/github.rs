@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    Effect, ErrorCode, GithubFuture, Handler, ToolError, ToolSpec, Toolset, define, parse_args,
+    AuditTarget, Effect, ErrorCode, GithubFuture, Handler, ToolError, ToolSpec, Toolset, define,
+    parse_args,
 };
 use crate::github::{self, Clients, fields};
 use crate::policy::ToolClass;
@@ -28,6 +29,7 @@ macro_rules! gh_tool {
             class: $class,
             toolset: Toolset::Github,
             handler: Handler::Github(handler),
+            audit: AuditTarget::default(),
         }
     }};
 }
@@ -82,7 +84,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::IssueViewArgs,
             github::issue_view,
             Some(fields::ISSUE_VIEW)
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_issue_create",
             "Open an issue (gh issue create).",
@@ -100,7 +103,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::IssueCommentArgs,
             github::issue_comment,
             None
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_issue_edit",
             "Edit an issue: title, body, labels, assignees; close or reopen with state.",
@@ -109,7 +113,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::IssueEditArgs,
             github::issue_edit,
             None
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_pr_list",
             "List pull requests (gh pr list).",
@@ -118,7 +123,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrListArgs,
             github::pr_list,
             Some(fields::PR_LIST)
-        ),
+        )
+        .audit_ref("head"),
         gh_tool!(
             "gh_pr_view",
             "Show a pull request (gh pr view).",
@@ -127,7 +133,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrViewArgs,
             github::pr_view,
             Some(fields::PR_VIEW)
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_pr_diff",
             "A pull request's patch (gh pr diff).",
@@ -136,7 +143,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrDiffArgs,
             github::pr_diff,
             None
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_pr_files",
             "Files a pull request changes (gh pr diff --name-only, with counts).",
@@ -145,7 +153,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrFilesArgs,
             github::pr_files,
             Some(fields::PR_FILES)
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_pr_create",
             "Open a pull request from head into base (gh pr create).",
@@ -154,7 +163,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrCreateArgs,
             github::pr_create,
             None
-        ),
+        )
+        .audit_ref("head"),
         gh_tool!(
             "gh_pr_merge",
             "Merge a pull request (gh pr merge).",
@@ -163,7 +173,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrMergeArgs,
             github::pr_merge,
             None
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_pr_review",
             "Review a pull request: approve, comment or request_changes (gh pr review).",
@@ -172,7 +183,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrReviewArgs,
             github::pr_review,
             None
-        ),
+        )
+        .audit_number("number"),
         gh_tool!(
             "gh_search_issues",
             "Search issues and pull requests with GitHub search syntax (gh search issues).",
@@ -199,7 +211,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::FileArgs,
             github::file,
             None
-        ),
+        )
+        .audit_ref("ref"),
         gh_tool!(
             "gh_commits",
             "Commit history on GitHub, newest first (like git log --oneline).",
@@ -208,6 +221,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::CommitsArgs,
             github::commits,
             Some(fields::COMMITS)
-        ),
+        )
+        .audit_ref("ref"),
     ]
 }

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Effect, ErrorCode, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset, parse_args,
+    AuditTarget, Effect, ErrorCode, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset,
+    parse_args,
 };
 use crate::git::Output;
 use crate::jq;
@@ -50,6 +51,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         class: ToolClass::META_READ,
         toolset: Toolset::Meta,
         handler: Handler::Meta(run),
+        audit: AuditTarget::default(),
     }]
 }
 

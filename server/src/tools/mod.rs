@@ -123,6 +123,31 @@ pub struct ToolSpec {
     pub class: crate::policy::ToolClass,
     pub toolset: Toolset,
     handler: Handler,
+    /// Which arguments name what a call acts on, for its audit event.
+    pub audit: AuditTarget,
+}
+
+/// Which of a tool's arguments name what its call acts on besides the repository (an issue or
+/// pull request number, a revision or branch): declared by each tool, recorded in the call's
+/// audit event as `target.issue` and `target.ref`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditTarget {
+    pub number: Option<&'static str>,
+    pub git_ref: Option<&'static str>,
+}
+
+impl ToolSpec {
+    /// The argument holding the issue or pull request number the call acts on.
+    pub(crate) fn audit_number(mut self, key: &'static str) -> Self {
+        self.audit.number = Some(key);
+        self
+    }
+
+    /// The argument holding the revision or branch the call acts on.
+    pub(crate) fn audit_ref(mut self, key: &'static str) -> Self {
+        self.audit.git_ref = Some(key);
+        self
+    }
 }
 
 impl std::fmt::Debug for ToolSpec {
@@ -318,11 +343,19 @@ impl Services {
         event.session = ctx.session.clone();
         event.client = ctx.client.clone();
         event.target.repo = ran.target;
-        event.target.issue = raw.get("number").and_then(Value::as_u64);
-        event.target.git_ref = ["ref", "rev", "branch", "name", "head"]
-            .iter()
-            .find_map(|k| raw.get(*k).and_then(Value::as_str))
-            .filter(|_| name != "gh_issue_create")
+        let declared = self
+            .catalogue
+            .get(name)
+            .map(|s| s.audit)
+            .unwrap_or_default();
+        event.target.issue = declared
+            .number
+            .and_then(|k| raw.get(k))
+            .and_then(Value::as_u64);
+        event.target.git_ref = declared
+            .git_ref
+            .and_then(|k| raw.get(k))
+            .and_then(Value::as_str)
             .map(str::to_owned);
         event.duration_ms = started.elapsed().as_secs_f64() * 1e3;
         event.bytes_in = bytes_in as u64;
@@ -643,4 +676,33 @@ fn define<A: schemars::JsonSchema>(
         Effect::Destructive => ToolAnnotations::new().destructive(true),
     };
     Tool::new(name, description, Arc::new(schema)).with_annotations(annotations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every argument a tool declares as its audit target is one of its arguments, and every
+    /// tool with a `number` argument records it.
+    #[test]
+    fn declared_audit_targets_are_arguments_of_their_tools() {
+        for spec in Catalogue::new().specs() {
+            let props = spec
+                .tool
+                .input_schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            for key in [spec.audit.number, spec.audit.git_ref]
+                .into_iter()
+                .flatten()
+            {
+                assert!(props.contains_key(key), "{}: {key}", spec.tool.name);
+            }
+            if props.contains_key("number") {
+                assert_eq!(spec.audit.number, Some("number"), "{}", spec.tool.name);
+            }
+        }
+    }
 }
