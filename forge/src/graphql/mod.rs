@@ -1,6 +1,7 @@
 //! GraphQL at `/graphql`: the queries and mutations the gh CLI (2.23) sends for issue, pr and
-//! repo commands, answered by a small hand-written executor (`parse`, `exec`) over resolvers
-//! (`schema`) that share the store and git code with REST, so writes show up in both.
+//! repo commands, parsed by apollo-parser and bounded (`parse`), answered by a small executor
+//! (`exec`) over resolvers (`schema`) that share the store and git code with REST, so writes show
+//! up in both.
 
 pub mod exec;
 pub mod parse;
@@ -33,11 +34,7 @@ pub fn handle(ctx: &Ctx<'_>) -> ApiResult {
     };
     let doc = match parse::parse(&query) {
         Ok(d) => d,
-        Err(e) => {
-            return Ok(Reply::json(
-                &json!({"errors": [{"message": e.to_string(), "type": "PARSE_ERROR"}]}),
-            ));
-        }
+        Err(e) => return Ok(Reply::json(&json!({"errors": [refusal(&e)]}))),
     };
     let vars = req.variables.unwrap_or_default();
     let out = exec::execute(
@@ -52,4 +49,19 @@ pub fn handle(ctx: &Ctx<'_>) -> ApiResult {
         tracing::debug!(%errors, "graphql errors");
     }
     Ok(Reply::json(&out))
+}
+
+/// A document refused before execution, in GitHub's shapes: a syntax error carries
+/// `"type": "PARSE_ERROR"`, a validation or limit failure graphql-ruby's `extensions.code`; both
+/// say where, when it is one place.
+fn refusal(e: &parse::ParseError) -> Value {
+    let mut err = json!({"message": e.to_string()});
+    if let Some(at) = e.location() {
+        err["locations"] = json!([{"line": at.line, "column": at.column}]);
+    }
+    match e {
+        parse::ParseError::Syntax { .. } => err["type"] = json!("PARSE_ERROR"),
+        _ => err["extensions"] = json!({"code": e.code()}),
+    }
+    err
 }

@@ -4,6 +4,7 @@
 mod gh;
 mod git_http;
 mod graphql;
+mod graphql_bounds;
 mod instruments;
 mod openapi;
 mod rest;
