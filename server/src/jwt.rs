@@ -376,7 +376,7 @@ impl JwtValidator {
                 true
             }
             Err(e) => {
-                tracing::warn!(error = %e, "reloading the JWT keys failed; keeping the old ones");
+                tracing::warn!(error = %crate::diagnostics::chain(&e), "reloading the JWT keys failed; keeping the old ones");
                 false
             }
         }

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod diagnostics;
 pub mod git;
 pub mod github;
 pub mod identity;

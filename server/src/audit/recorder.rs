@@ -26,8 +26,8 @@ impl std::fmt::Debug for Recorder {
 
 /// Why an event could not be recorded.
 #[derive(Debug, thiserror::Error)]
-#[error("the audit log could not be written: {0}")]
-pub struct RecordError(String);
+#[error("the audit log could not be written")]
+pub struct RecordError(#[from] crate::store::Error);
 
 impl Recorder {
     pub fn new(store: Store, key: AuditKey, mirror: Option<JsonlMirror>) -> Self {
@@ -52,14 +52,14 @@ impl Recorder {
         let on_chained = recorder.mirror.clone().map(|mirror| {
             Box::new(move |appended: &super::Appended| {
                 if let Err(e) = mirror.write(appended) {
-                    tracing::error!(error = %e, "audit mirror write failed");
+                    tracing::error!(error = %crate::diagnostics::chain(&e), "audit mirror write failed");
                 }
             }) as crate::store::OnChained
         });
         recorder
             .store
             .start_audit_spool(&recorder.key, &recorder.instance, on_chained)
-            .map_err(|e| RecordError(e.to_string()))?;
+            .map_err(RecordError)?;
         Ok(recorder)
     }
 
@@ -75,11 +75,11 @@ impl Recorder {
     /// and chained a moment later.
     pub fn record_blocking(&self, event: &AuditEvent) -> Option<Result<(), RecordError>> {
         if let Some(spooled) = self.store.spool_audit(event) {
-            return Some(spooled.map_err(|e| RecordError(e.to_string())));
+            return Some(spooled.map_err(RecordError));
         }
         let appended = match self.store.append_audit_blocking(event, &self.key)? {
             Ok(appended) => appended,
-            Err(e) => return Some(Err(RecordError(e.to_string()))),
+            Err(e) => return Some(Err(RecordError(e))),
         };
         self.mirror_write(&appended);
         Some(Ok(()))
@@ -89,7 +89,7 @@ impl Recorder {
         if let Some(mirror) = &self.mirror
             && let Err(e) = mirror.write(appended)
         {
-            tracing::error!(error = %e, "audit mirror write failed");
+            tracing::error!(error = %crate::diagnostics::chain(&e), "audit mirror write failed");
         }
     }
 
@@ -99,7 +99,7 @@ impl Recorder {
             .store
             .append_audit(event, &self.key)
             .await
-            .map_err(|e| RecordError(e.to_string()))?;
+            .map_err(RecordError)?;
         self.mirror_write(&appended);
         Ok(appended.seq)
     }

@@ -95,10 +95,10 @@ impl Default for StoreOptions {
 /// Errors of the store. Messages name the object; none contains a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("audit append failed: {0}")]
-    SyncAppend(String),
-    #[error("store query failed: {0}")]
-    SyncRead(String),
+    #[error("audit append failed")]
+    SyncAppend(#[source] rusqlite::Error),
+    #[error("store query failed")]
+    SyncRead(#[source] rusqlite::Error),
     #[error("unsupported store URL {url:?}: expected sqlite://PATH or postgres://...")]
     UnsupportedUrl { url: String },
     #[error("cannot open store {url}")]

@@ -175,7 +175,7 @@ struct Wake {
 fn lower_priority() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
-        tracing::debug!(error = %e, "could not lower the audit chainer's priority");
+        tracing::debug!(error = %crate::diagnostics::chain(&e), "could not lower the audit chainer's priority");
     }
 }
 
@@ -397,7 +397,7 @@ impl Shared {
                 Err(e) => {
                     // The first failure, then one line a minute (retries come 5 a second).
                     if failures.is_multiple_of(300) {
-                        tracing::error!(error = %e, failures = failures + 1, "chaining spooled audit events failed; they stay in the spool and are retried");
+                        tracing::error!(error = %crate::diagnostics::chain(&e), failures = failures + 1, "chaining spooled audit events failed; they stay in the spool and are retried");
                     }
                     failures += 1;
                     !self.stuck.load(Ordering::Acquire)
@@ -419,7 +419,7 @@ impl Shared {
             && !self.stuck.load(Ordering::Acquire)
             && let Err(e) = std::fs::remove_file(&chainer.path)
         {
-            tracing::warn!(error = %e, path = %chainer.path.display(), "removing the audit spool file");
+            tracing::warn!(error = %crate::diagnostics::chain(&e), path = %chainer.path.display(), "removing the audit spool file");
         }
     }
 
@@ -495,7 +495,7 @@ impl Shared {
         if let Err(e) = std::fs::remove_file(&old)
             && e.kind() != std::io::ErrorKind::NotFound
         {
-            tracing::warn!(error = %e, path = %old.display(), "removing a chained audit spool file");
+            tracing::warn!(error = %crate::diagnostics::chain(&e), path = %old.display(), "removing a chained audit spool file");
         }
         Ok(())
     }

@@ -87,7 +87,7 @@ impl std::fmt::Debug for SyncAppender {
 }
 
 pub(super) fn db_err(e: rusqlite::Error) -> Error {
-    Error::SyncAppend(e.to_string())
+    Error::SyncAppend(e)
 }
 
 const APPEND: &str = "INSERT INTO audit_events \

@@ -62,7 +62,7 @@ impl std::fmt::Debug for SyncReaders {
 const MAX_IDLE: usize = 8;
 
 pub(super) fn db_err(e: rusqlite::Error) -> Error {
-    Error::SyncRead(e.to_string())
+    Error::SyncRead(e)
 }
 
 impl SyncReaders {

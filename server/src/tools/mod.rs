@@ -367,7 +367,7 @@ impl Services {
         match recorded {
             Ok(_) => (ran.result, ran.produced),
             Err(e) => {
-                tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %e, "audit write failed");
+                tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %crate::diagnostics::chain(&e), "audit write failed");
                 let e = ToolError::with_code(
                     ErrorCode::AuditUnavailable,
                     "the audit log could not be written, so this call's result is withheld; \

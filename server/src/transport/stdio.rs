@@ -11,10 +11,10 @@ use crate::service::GitGate;
 /// Errors of the stdio transport.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("MCP handshake over stdio failed: {0}")]
-    Initialize(String),
-    #[error("the stdio session ended abnormally: {0}")]
-    Session(String),
+    #[error("MCP handshake over stdio failed")]
+    Initialize(#[source] rmcp::service::ServerInitializeError),
+    #[error("the stdio session ended abnormally")]
+    Session(#[source] tokio::task::JoinError),
 }
 
 /// Serves `gate` on stdin/stdout until the client closes its end.
@@ -24,11 +24,8 @@ pub async fn serve(gate: GitGate) -> Result<(), Error> {
         Some((rx, tx)) => gate.serve((rx, tx)).await,
         None => gate.serve(rmcp::transport::stdio()).await,
     }
-    .map_err(|e| Error::Initialize(e.to_string()))?;
-    running
-        .waiting()
-        .await
-        .map_err(|e| Error::Session(e.to_string()))?;
+    .map_err(Error::Initialize)?;
+    running.waiting().await.map_err(Error::Session)?;
     Ok(())
 }
 
