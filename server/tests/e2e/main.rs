@@ -7,6 +7,7 @@ mod cli;
 mod github;
 mod harness;
 mod http_auth;
+mod http_limits;
 mod lean;
 mod protocol;
 mod replicas;
