@@ -51,7 +51,7 @@ pub struct Options {
     pub limits: Limits,
 }
 
-/// The transport's abuse limits (`gitgate serve --help` names the flags).
+/// The transport's abuse limits (flags and defaults: `gitgate serve --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Failed requests (authentication, Host/Origin, unknown or foreign session) per client
@@ -63,28 +63,6 @@ pub struct Limits {
     pub sessions_per_user: usize,
     /// Connection bounds and timeouts.
     pub connections: connections::Limits,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            failures: Rate {
-                per_minute: 20,
-                burst: 20,
-            },
-            initialize: Rate {
-                per_minute: 10,
-                burst: 10,
-            },
-            sessions_per_user: 32,
-            connections: connections::Limits {
-                max_total: 1024,
-                max_per_address: 64,
-                header_timeout: Duration::from_secs(10),
-                idle_timeout: Duration::from_secs(60),
-            },
-        }
-    }
 }
 
 /// Path of the protected resource metadata document (RFC 9728).
@@ -406,23 +384,35 @@ impl AuthState {
         too_many(wait, message)
     }
 
-    /// Passes the service's answer on, auditing rmcp's own refusals: inside `/mcp` only its
-    /// Host and Origin checks answer 403, with a short text saying which.
+    /// Passes the service's answer on, auditing rmcp's own refusals (bounded like the others):
+    /// its Host and Origin checks (403, the only 403s inside `/mcp`, with a short text saying
+    /// which) and malformed requests (any other 4xx).
     async fn screened(&self, response: Response, head: Attempted, who: Who<'_>) -> Response {
-        if response.status() != StatusCode::FORBIDDEN {
+        let status = response.status();
+        if !status.is_client_error() {
             return response;
         }
+        // rmcp's refusals are short texts; anything else passes untouched, unread.
+        let small = hyper::body::Body::size_hint(response.body())
+            .exact()
+            .is_some_and(|n| n <= 1024);
         let (parts, body) = response.into_parts();
-        let body = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
-        let reason = cut(&String::from_utf8_lossy(&body), 200);
-        let rule = if reason.contains("Host") {
-            "denied:host"
+        let (body, text) = if small {
+            let bytes = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+            let text = cut(&String::from_utf8_lossy(&bytes), 200);
+            (axum::body::Body::from(bytes), text)
         } else {
-            "denied:origin"
+            (body, String::new())
         };
+        let rule = match status {
+            StatusCode::FORBIDDEN if text.contains("Host") => "denied:host",
+            StatusCode::FORBIDDEN => "denied:origin",
+            _ => "denied:bad-request",
+        };
+        let reason = format!("HTTP {}: {text}", status.as_u16());
         self.failures.charge(&who.client, Instant::now());
         self.reports.refuse(head, who.refusal(rule, &reason)).await;
-        Response::from_parts(parts, axum::body::Body::from(body))
+        Response::from_parts(parts, body)
     }
 }
 

@@ -270,6 +270,32 @@ async fn host_and_origin_refusals_are_audited_as_the_user() {
     }
 }
 
+/// Refusals before a call reaches a tool include malformed requests (DESIGN.md §1.5): rmcp's
+/// 4xx answers to an authenticated user are audited as theirs, bounded like the rest.
+#[tokio::test]
+async fn malformed_requests_with_a_valid_token_are_audited() {
+    let env = Env::new();
+    let token = env.user("alice", "git:read", &["app"]).await;
+    let server = spawn_http(&env, &[]);
+    let http = reqwest::Client::new();
+    let auth = format!("Bearer {token}");
+    let resp = post(&http, &server, &[("authorization", &auth)], "{not json").await;
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let resp = http
+        .post(&server.url)
+        .header("authorization", &auth)
+        .header("content-type", "text/plain")
+        .header("accept", "application/json, text/event-stream")
+        .body(INIT)
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_client_error(), "{}", resp.status());
+    let events = refused(&env, "denied:bad-request").await;
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e.user == "alice"));
+}
+
 /// Regression (item 8): requests naming an unknown session id were not audited.
 #[tokio::test]
 async fn an_unknown_session_id_is_audited() {
