@@ -138,9 +138,10 @@ impl Authenticator {
         if let Some(validator) = jwt.as_deref().filter(|_| crate::jwt::looks_like_jwt(token)) {
             let claims = match validator.validate(token) {
                 Ok(claims) => claims,
-                // Signed by our issuer, only too old: whose it was is known.
+                // Signed by our issuer, only too old: whose it was is known (a store failure
+                // here costs the attribution, not the 401).
                 Err(crate::jwt::Error::Expired { sub, .. }) => {
-                    let user = store.jwt_subject_owner(&sub).await.map_err(store_error)?;
+                    let user = store.jwt_subject_owner(&sub).await.ok().flatten();
                     return Err(Error::Jwt {
                         code: "expired".into(),
                         user,
