@@ -61,10 +61,17 @@ pub enum Error {
     Missing,
     #[error("invalid, expired or revoked token")]
     Invalid,
-    #[error("token rejected: {0}")]
-    Jwt(String),
+    /// A token that was once good: revoked, or belonging to a revoked user. The refusal is that
+    /// user's attempt, so it is attributed to them (the client is told no more than for
+    /// [`Error::Invalid`]).
+    #[error("invalid, expired or revoked token")]
+    Revoked { user: String },
+    /// A JWT refused; `user` when its signature verified and its subject is a known user (an
+    /// expired token of theirs, say).
+    #[error("token rejected: {code}")]
+    Jwt { code: String, user: Option<String> },
     #[error("the token grants none of gitgate's scopes")]
-    InsufficientScope,
+    InsufficientScope { user: String },
     #[error("the user store is unavailable")]
     Store(String),
 }
@@ -75,9 +82,23 @@ impl Error {
         match self {
             Self::Missing => "auth:missing-token".into(),
             Self::Invalid => "auth:invalid-or-revoked-token".into(),
-            Self::Jwt(code) => format!("auth:jwt:{code}"),
-            Self::InsufficientScope => "auth:insufficient-scope".into(),
+            Self::Revoked { .. } => "denied:token-revoked".into(),
+            Self::Jwt {
+                code,
+                user: Some(_),
+            } if code == "expired" => "denied:token-expired".into(),
+            Self::Jwt { code, .. } => format!("auth:jwt:{code}"),
+            Self::InsufficientScope { .. } => "auth:insufficient-scope".into(),
             Self::Store(_) => "auth:store-unavailable".into(),
+        }
+    }
+
+    /// The user the refused attempt is attributed to, when the token proved whose it is.
+    pub fn user(&self) -> Option<&str> {
+        match self {
+            Self::Revoked { user } | Self::InsufficientScope { user } => Some(user),
+            Self::Jwt { user, .. } => user.as_deref(),
+            Self::Missing | Self::Invalid | Self::Store(_) => None,
         }
     }
 }
@@ -113,31 +134,57 @@ impl Authenticator {
             Self::Store { store, jwt, grants } => (store, jwt, grants),
         };
         let token = bearer.ok_or(Error::Missing)?;
+        let store_error = |e: crate::store::Error| Error::Store(e.to_string());
         if let Some(validator) = jwt.as_deref().filter(|_| crate::jwt::looks_like_jwt(token)) {
-            let claims = validator
-                .validate(token)
-                .map_err(|e| Error::Jwt(e.code().to_owned()))?;
-            let record = store
+            let claims = match validator.validate(token) {
+                Ok(claims) => claims,
+                // Signed by our issuer, only too old: whose it was is known (a store failure
+                // here costs the attribution, not the 401).
+                Err(crate::jwt::Error::Expired { sub, .. }) => {
+                    let user = store.jwt_subject_owner(&sub).await.ok().flatten();
+                    return Err(Error::Jwt {
+                        code: "expired".into(),
+                        user,
+                    });
+                }
+                Err(e) => {
+                    return Err(Error::Jwt {
+                        code: e.code().to_owned(),
+                        user: None,
+                    });
+                }
+            };
+            let Some(record) = store
                 .user_by_jwt_subject(&claims.sub)
                 .await
-                .map_err(|e| Error::Store(e.to_string()))?
-                .ok_or(Error::Invalid)?;
+                .map_err(store_error)?
+            else {
+                return Err(match store.jwt_subject_owner(&claims.sub).await {
+                    Ok(Some(user)) => Error::Revoked { user },
+                    _ => Error::Invalid,
+                });
+            };
             let token_scopes = policy::known_scopes(claims.scopes.iter().map(String::as_str));
             let mut caller = caller_with_grants(&record, AuthMethod::Jwt, grants)?;
             // A token narrows its user's scopes, never widens them: the effective scopes are
             // those both hold (an admin user holds every scope, an admin token passes all).
             caller.principal.scopes = narrow(&caller.principal.scopes, &token_scopes);
             if caller.principal.scopes.is_empty() {
-                return Err(Error::InsufficientScope);
+                return Err(Error::InsufficientScope {
+                    user: record.name.clone(),
+                });
             }
             return Ok(caller);
         }
-        let record = store
-            .authenticate_token(token)
-            .await
-            .map_err(|e| Error::Store(e.to_string()))?
-            .ok_or(Error::Invalid)?;
-        caller_with_grants(&record, AuthMethod::Token, grants)
+        match store.authenticate_token(token).await.map_err(store_error)? {
+            Some(record) => caller_with_grants(&record, AuthMethod::Token, grants),
+            // Only on the failure path (throttled per address by the transport): the token's
+            // owner, if it ever had one, so a revoked user's attempts are logged as theirs.
+            None => Err(match store.token_owner(token).await {
+                Ok(Some(user)) => Error::Revoked { user },
+                _ => Error::Invalid,
+            }),
+        }
     }
 }
 
@@ -166,7 +213,9 @@ fn caller_with_grants(
     cache: &policy::GrantsCache,
 ) -> Result<Caller, Error> {
     if record.is_revoked() {
-        return Err(Error::Invalid);
+        return Err(Error::Revoked {
+            user: record.name.clone(),
+        });
     }
     let scopes: BTreeSet<Scope> = policy::known_scopes(record.scopes.iter().map(String::as_str));
     let grants = cache.get(&record.repos);
@@ -255,7 +304,9 @@ mod tests {
         assert_eq!(caller.identity.email, "alice@gitgate.invalid");
         assert_eq!(
             caller_from_record(&record(&[], true), AuthMethod::Token),
-            Err(Error::Invalid)
+            Err(Error::Revoked {
+                user: "alice".into()
+            })
         );
     }
 }

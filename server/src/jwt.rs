@@ -3,7 +3,9 @@
 //! Keys are loaded once, when the validator is built (a rotated JWKS needs a restart or a new
 //! validator). A token is accepted only if, in this order:
 //! 1. it is a compact JWS of at most [`MAX_TOKEN_LEN`] bytes;
-//! 2. its `alg` is one a candidate key accepts (`none` never is; an HMAC `alg` never matches a
+//! 2. its header names no critical extension (`crit`, RFC 7515 §4.1.11: we understand none, so
+//!    a token that marks any as critical, or carries a malformed `crit`, is refused);
+//!    its `alg` is one a candidate key accepts (`none` never is; an HMAC `alg` never matches a
 //!    public key, which closes the RS256-to-HS256 confusion attack);
 //! 3. its signature verifies with a candidate key: a token `kid` selects keys with that id, and
 //!    keys configured without an id accept any `kid`; a token without `kid` tries every key;
@@ -55,6 +57,13 @@ pub enum Error {
         /// The `alg` header (sanitised).
         alg: String,
     },
+    /// The header carries `crit`: extensions the token says must be understood, and this server
+    /// understands none (RFC 7515 §4.1.11). Also an empty or non-array `crit`.
+    #[error("token header marks extensions as critical ({crit}); this server supports none")]
+    UnsupportedCritical {
+        /// The `crit` value (sanitised).
+        crit: String,
+    },
     /// The token's `kid` names no configured key.
     #[error("token key id {kid:?} is not one of this server's keys")]
     UnknownKey {
@@ -69,6 +78,8 @@ pub enum Error {
     Expired {
         /// The `exp` claim (seconds since the Unix epoch).
         exp: u64,
+        /// The `sub` claim of the (correctly signed) token, so the refusal can be attributed.
+        sub: String,
     },
     /// `nbf` is in the future (beyond the leeway).
     #[error("token is not valid yet; check the clocks of the issuer and this server")]
@@ -124,6 +135,7 @@ impl Error {
         match self {
             Error::Malformed { .. } => "malformed",
             Error::UnsupportedAlgorithm { .. } => "unsupported-algorithm",
+            Error::UnsupportedCritical { .. } => "unsupported-crit",
             Error::UnknownKey { .. } => "unknown-key",
             Error::BadSignature => "bad-signature",
             Error::Expired { .. } => "expired",
@@ -403,6 +415,12 @@ impl JwtValidator {
             });
         }
         let header = parse_header(token)?;
+        // Before any key work: `crit` is absent or the token is refused (we know no extension).
+        if let Some(crit) = &header.crit {
+            return Err(Error::UnsupportedCritical {
+                crit: sanitise(&crit.to_string()),
+            });
+        }
         let alg = Algorithm::from_str(&header.alg).map_err(|_| Error::UnsupportedAlgorithm {
             alg: sanitise(&header.alg),
         })?;
@@ -481,7 +499,7 @@ impl JwtValidator {
             .seconds()?;
         // RFC 7519: the current time must be before `exp`.
         if now >= exp.saturating_add(LEEWAY_SECS) {
-            return Err(Error::Expired { exp });
+            return Err(Error::Expired { exp, sub });
         }
         if let Some(nbf) = raw.nbf {
             let nbf = nbf.seconds()?;
@@ -567,6 +585,17 @@ struct RawHeader {
     alg: String,
     #[serde(default)]
     kid: Option<String>,
+    /// Any JSON at all: present means refused, whatever its shape (`null` included, which
+    /// `Option` would read as absent, hence the double option).
+    #[serde(default, deserialize_with = "present")]
+    crit: Option<serde_json::Value>,
+}
+
+/// Deserialises a field that is present (even as `null`) to `Some`.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<serde_json::Value>, D::Error> {
+    serde_json::Value::deserialize(deserializer).map(Some)
 }
 
 fn parse_header(token: &str) -> Result<RawHeader, Error> {
@@ -1000,6 +1029,50 @@ MCowBQYDK2VwAyEAOwBV+/yYeoVa8VmYaTW1UujacT6TJA4PQaDKq+icmmw=
         )
         .expect("sign");
         check(&validator, &other, "bad-signature");
+    }
+
+    /// Regression (security issue, item 8): a JWT whose header marked an unknown extension as
+    /// critical (`crit`) was accepted; RFC 7515 §4.1.11 says such a token must be rejected.
+    /// Every shape of `crit` is refused, and only after a valid signature would it matter, so
+    /// each token here is correctly signed.
+    #[test]
+    fn critical_header_extensions_are_refused() {
+        let validator = hs_validator();
+        let signed_with_header = |header: Value| {
+            let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+            let message = format!("{}.{}", part(&header), part(&claims()));
+            let signature = jsonwebtoken::crypto::sign(
+                message.as_bytes(),
+                &EncodingKey::from_secret(HS_SECRET),
+                Algorithm::HS256,
+            )
+            .expect("sign");
+            format!("{message}.{signature}")
+        };
+        // The control: the same token without `crit` is valid.
+        check(
+            &validator,
+            &signed_with_header(json!({"alg": "HS256", "typ": "JWT"})),
+            "ok",
+        );
+        for crit in [
+            json!(["exp"]),
+            json!(["http://example.com/ext"]),
+            json!(["b64"]),
+            json!([]),
+            json!("exp"),
+            json!({"exp": true}),
+            json!(null),
+            json!(1),
+        ] {
+            let token = signed_with_header(json!({"alg": "HS256", "crit": crit, "exp": 1}));
+            check(&validator, &token, "unsupported-crit");
+        }
+        // jsonwebtoken's own encoder, as an identity provider would produce it.
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = Some(vec!["exp".to_owned()]);
+        let token = encode(&header, &claims(), &EncodingKey::from_secret(HS_SECRET)).expect("sign");
+        check(&validator, &token, "unsupported-crit");
     }
 
     #[test]

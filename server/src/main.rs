@@ -224,6 +224,122 @@ struct ServeArgs {
     no_audit: bool,
     #[command(flatten)]
     state: cli::StateArgs,
+    // Last: its help heading applies to every flag after it.
+    #[command(flatten)]
+    limits: HttpLimitArgs,
+}
+
+/// Abuse limits of the HTTP transport. Refusals past a limit are audited once per minute per
+/// address or user, with a count, so a flood cannot flood the log.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "HTTP limits")]
+struct HttpLimitArgs {
+    /// Failed requests (bad or missing token, refused Host or Origin, unknown or foreign
+    /// session) allowed per client address (IPv4 address or IPv6 /64) per minute; past them
+    /// every request from that address gets 429 with Retry-After, before any token lookup.
+    #[arg(long, value_name = "N", env = "GITGATE_AUTH_FAILURES_PER_MINUTE", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_failures_per_minute: u32,
+    /// Failed requests an address may make in a burst before the per-minute rate applies.
+    #[arg(long, value_name = "N", env = "GITGATE_AUTH_FAILURE_BURST", default_value_t = 20,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    auth_failure_burst: u32,
+    /// MCP sessions one user may hold open; the next initialize gets 429 until one is closed
+    /// (HTTP DELETE) or expires (5 minutes idle).
+    #[arg(long, value_name = "N", env = "GITGATE_MAX_SESSIONS_PER_USER", default_value_t = 32,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_sessions_per_user: u32,
+    /// New MCP sessions (initialize) per user per minute (also the burst).
+    #[arg(long, value_name = "N", env = "GITGATE_INITIALIZE_PER_MINUTE", default_value_t = 10,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    initialize_per_minute: u32,
+    /// Seconds a client has to send a request's headers, counted from the moment the
+    /// connection waits for them (just opened, or idle between keep-alive requests).
+    #[arg(long, value_name = "SECS", env = "GITGATE_HEADER_TIMEOUT", default_value_t = 10.0,
+          value_parser = positive_seconds)]
+    header_timeout: f64,
+    /// Seconds without a byte moving either way after which a connection is closed (a stalled
+    /// upload, a client that stopped reading); streams send a keep-alive well within it.
+    #[arg(long, value_name = "SECS", env = "GITGATE_IDLE_TIMEOUT", default_value_t = 60.0,
+          value_parser = positive_seconds)]
+    idle_timeout: f64,
+    /// Connections open at once, from everyone; more are answered 503 and closed. Capped
+    /// below the process's file-descriptor limit.
+    #[arg(long, value_name = "N", env = "GITGATE_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Connections open at once from one client address (IPv4 address or IPv6 /64).
+    #[arg(long, value_name = "N", env = "GITGATE_MAX_CONNECTIONS_PER_ADDRESS",
+          default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections_per_address: u32,
+}
+
+/// A positive, finite number of seconds, at most a day.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 => Ok(secs),
+        _ => Err(format!(
+            "'{text}' is not a number of seconds between 0 and 86400"
+        )),
+    }
+}
+
+impl HttpLimitArgs {
+    /// The transport's limits; connections capped so that the server keeps file descriptors
+    /// for its store, spool and repositories when the cap is reached.
+    fn limits(&self) -> transport::http::Limits {
+        let fd_cap = raise_fd_limit().map_or(usize::MAX, |n| {
+            usize::try_from(n.saturating_sub(FDS_KEPT)).unwrap_or(usize::MAX)
+        });
+        let wanted = self.max_connections as usize;
+        let max_total = wanted.min(fd_cap).max(1);
+        if max_total < wanted {
+            tracing::warn!(
+                wanted,
+                max_total,
+                "--max-connections lowered to fit the file-descriptor limit (ulimit -n)"
+            );
+        }
+        transport::http::Limits {
+            failures: gitgate::transport::throttle::Rate {
+                per_minute: self.auth_failures_per_minute,
+                burst: self.auth_failure_burst,
+            },
+            initialize: gitgate::transport::throttle::Rate {
+                per_minute: self.initialize_per_minute,
+                burst: self.initialize_per_minute,
+            },
+            sessions_per_user: self.max_sessions_per_user as usize,
+            connections: gitgate::transport::connections::Limits {
+                max_total,
+                max_per_address: self.max_connections_per_address as usize,
+                header_timeout: std::time::Duration::from_secs_f64(self.header_timeout),
+                idle_timeout: std::time::Duration::from_secs_f64(self.idle_timeout),
+            },
+        }
+    }
+}
+
+/// File descriptors kept out of the connection cap: the store, its WAL and spool, the audit
+/// mirror, repositories' pack files, outgoing GitHub connections.
+const FDS_KEPT: u64 = 128;
+
+/// Raises the soft file-descriptor limit to the hard one (the default soft limit, often 1024,
+/// would be reached before the connection cap) and returns the limit now in force.
+fn raise_fd_limit() -> Option<u64> {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some() && limit.current != limit.maximum {
+        let raised = Rlimit {
+            current: limit.maximum,
+            maximum: limit.maximum,
+        };
+        match setrlimit(Resource::Nofile, raised) {
+            Ok(()) => return limit.maximum,
+            Err(e) => tracing::warn!(error = %e, "cannot raise the file-descriptor limit"),
+        }
+    }
+    limit.current
 }
 
 fn main() -> ExitCode {
@@ -466,6 +582,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             authorization_servers,
             allowed_hosts,
             allowed_origins,
+            limits: args.limits.limits(),
         };
         let gate = GitGate::new(services, None);
         eprintln!("gitgate: serving MCP at http://{bound}/mcp");

@@ -360,6 +360,34 @@ impl Store {
         Ok(row.map(UserRecord::from))
     }
 
+    /// The name of the user `plaintext` was issued to, whether or not the token or the user is
+    /// revoked; `None` for a token never issued. Only for attributing a refused request (an
+    /// attempt with a revoked token is that user's attempt), never for authenticating one.
+    pub async fn token_owner(&self, plaintext: &str) -> Result<Option<String>, Error> {
+        if !plaintext.starts_with(TOKEN_PREFIX)
+            || plaintext.len() != TOKEN_PREFIX.len() + TOKEN_RANDOM_CHARS
+        {
+            return Ok(None);
+        }
+        let row: Option<(String,)> = on_backend!(self, pool =>
+            sqlx::query_as("SELECT user_name FROM tokens WHERE token_hash = $1")
+                .bind(token_hash(plaintext))
+                .fetch_optional(pool)
+                .await?);
+        Ok(row.map(|(name,)| name))
+    }
+
+    /// The name of the user whose JWT subject is `subject`, revoked or not (see
+    /// [`Store::token_owner`]: attribution of refusals only).
+    pub async fn jwt_subject_owner(&self, subject: &str) -> Result<Option<String>, Error> {
+        let row: Option<(String,)> = on_backend!(self, pool =>
+            sqlx::query_as("SELECT name FROM users WHERE jwt_subject = $1")
+                .bind(subject)
+                .fetch_optional(pool)
+                .await?);
+        Ok(row.map(|(name,)| name))
+    }
+
     /// Revokes one token, named by its id, its display prefix, or the token itself. Returns the
     /// token's record (revoking an already revoked token changes nothing).
     pub async fn revoke_token(&self, token: &str) -> Result<TokenRecord, Error> {

@@ -1,14 +1,21 @@
-//! MCP over Streamable HTTP at `/mcp`: bearer authentication in front of rmcp's service.
+//! MCP over Streamable HTTP at `/mcp`: bearer authentication in front of rmcp's service, with
+//! the abuse limits a server reachable without a token needs.
+//!
+//! In order, a request to `/mcp` meets: the connection limits and header deadline
+//! ([`connections`]); the per-address throttle of failed requests, before any store query;
+//! authentication; the session checks (unknown id, owner, per-user cap, `initialize` rate);
+//! rmcp's Host and Origin checks. Every refusal is audited, bounded in size (the JSON-RPC
+//! method, never the body) and in number (a flood becomes one event per window and key).
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
@@ -17,7 +24,11 @@ use tokio_util::sync::CancellationToken;
 
 use serde_json::json;
 
-use crate::audit::{AuditEvent, Decision, Outcome, Recorder};
+use super::connections::{self, PeerAddr};
+use super::refusals::{Attempted, Reports, UserLimit, Who, cut};
+use super::sessions::Sessions;
+use super::throttle::{Buckets, ClientKey, Rate, retry_after_secs};
+use crate::audit::Recorder;
 use crate::identity::{self, Authenticator};
 use crate::service::GitGate;
 
@@ -36,6 +47,22 @@ pub struct Options {
     pub allowed_hosts: Vec<String>,
     /// `Origin` values accepted; any other present Origin is refused with 403.
     pub allowed_origins: Vec<String>,
+    /// Abuse limits.
+    pub limits: Limits,
+}
+
+/// The transport's abuse limits (flags and defaults: `gitgate serve --help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed requests (authentication, Host/Origin, unknown or foreign session) per client
+    /// address before it gets 429 for everything until the bucket refills.
+    pub failures: Rate,
+    /// New sessions (`initialize`) per user.
+    pub initialize: Rate,
+    /// Sessions one user may hold open.
+    pub sessions_per_user: usize,
+    /// Connection bounds and timeouts.
+    pub connections: connections::Limits,
 }
 
 /// Path of the protected resource metadata document (RFC 9728).
@@ -60,29 +87,38 @@ pub fn loopback_origins() -> Vec<String> {
     origins
 }
 
-/// The router: `/mcp` behind authentication, and the protected resource metadata beside it.
-pub fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> Router {
+/// The router (`/mcp` behind authentication, the protected resource metadata beside it) and
+/// the state its limits keep.
+fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> (Router, Arc<AuthState>) {
+    let limits = options.limits;
     let mut config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(options.allowed_hosts.clone())
         .with_allowed_origins(options.allowed_origins.clone())
         .with_cancellation_token(cancel);
     // An empty list must mean "no browser origin is trusted", not "origin checks are off".
     config = config.enforce_origin_validation();
-    let service = StreamableHttpService::new(
-        move || Ok(gate.clone()),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    );
+    // Streams must move a byte well within the idle timeout, or waiting for a slow tool
+    // would look like a dead connection.
+    let keep_alive = config
+        .sse_keep_alive
+        .unwrap_or(Duration::MAX)
+        .min(limits.connections.idle_timeout / 2);
+    config = config.with_sse_keep_alive(Some(keep_alive));
+    let manager = Arc::new(LocalSessionManager::default());
+    let service = StreamableHttpService::new(move || Ok(gate.clone()), manager.clone(), config);
     let state = Arc::new(AuthState {
         metadata_url: metadata_url(&options.resource_url),
         options: options.clone(),
-        sessions: SessionOwners::default(),
+        sessions: Arc::new(Sessions::new(manager, limits.sessions_per_user)),
+        failures: Buckets::new(limits.failures),
+        initializations: Buckets::new(limits.initialize),
+        reports: Arc::new(Reports::new(options.recorder.clone(), limits)),
     });
     let metadata = metadata_doc(options);
     let mcp = Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(state, authenticate));
-    Router::new()
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    let router = Router::new()
         // RFC 9728 clients may also ask at the path-suffixed location.
         .route(
             &format!("{METADATA_PATH}/mcp"),
@@ -95,7 +131,8 @@ pub fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> Ro
             METADATA_PATH,
             get(move || std::future::ready(metadata.clone())),
         )
-        .merge(mcp)
+        .merge(mcp);
+    (router, state)
 }
 
 fn metadata_doc(options: &Options) -> Json<serde_json::Value> {
@@ -117,221 +154,269 @@ fn metadata_url(resource_url: &str) -> String {
     format!("{}{METADATA_PATH}", &resource_url[..origin_end])
 }
 
+/// The middleware's state: the options, the session table, and the limits' counters.
 struct AuthState {
     options: Options,
     metadata_url: String,
-    sessions: SessionOwners,
-}
-
-/// Which user opened each MCP session. A session is bound to the user who opened it: a
-/// request on it with another user's (valid) token is refused, so a session id that leaks
-/// cannot be used to read another user's stream or mix two users' calls in one session.
-#[derive(Default)]
-struct SessionOwners {
-    owners: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
-}
-
-/// Sessions idle longer than this are forgotten when the table grows (rmcp closes them after
-/// 5 minutes of inactivity anyway).
-const SESSION_IDLE_FORGET: std::time::Duration = std::time::Duration::from_secs(3600);
-const SESSION_TABLE_PRUNE_AT: usize = 10_000;
-
-impl SessionOwners {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (String, std::time::Instant)>>
-    {
-        // Only plain data inside: a panic elsewhere cannot leave it inconsistent.
-        self.owners.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The owner of `session` when it is someone other than `user`; refreshes it otherwise.
-    fn other_owner(&self, session: &str, user: &str) -> Option<String> {
-        let mut owners = self.lock();
-        match owners.get_mut(session) {
-            Some((owner, _)) if owner != user => Some(owner.clone()),
-            Some((_, seen)) => {
-                *seen = std::time::Instant::now();
-                None
-            }
-            None => None,
-        }
-    }
-
-    fn bind(&self, session: &str, user: &str) {
-        let mut owners = self.lock();
-        if owners.len() >= SESSION_TABLE_PRUNE_AT {
-            owners.retain(|_, (_, seen)| seen.elapsed() < SESSION_IDLE_FORGET);
-        }
-        owners
-            .entry(session.to_owned())
-            .or_insert_with(|| (user.to_owned(), std::time::Instant::now()));
-    }
-
-    fn forget(&self, session: &str) {
-        self.lock().remove(session);
-    }
+    sessions: Arc<Sessions>,
+    /// Failed requests per client address.
+    failures: Buckets<ClientKey>,
+    /// New sessions per user.
+    initializations: Buckets<String>,
+    reports: Arc<Reports>,
 }
 
 /// Resolves the bearer to a [`identity::Caller`] and hands it to the service in the request
 /// extensions. Refusals get 401 (or 403 for a token without any gitgate scope) with a
-/// `WWW-Authenticate` challenge naming the resource metadata, and are recorded in the audit log.
+/// `WWW-Authenticate` challenge naming the resource metadata, 404 for an unknown session, 403
+/// for another user's session, 429 past a limit; each is recorded in the audit log.
 async fn authenticate(
     State(state): State<Arc<AuthState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
+    let client = request
+        .extensions()
+        .get::<PeerAddr>()
+        .map_or(ClientKey::UNKNOWN, |peer| ClientKey::of(peer.0.ip()));
+    // A throttled address costs no store query, and its refusals are counted, not each logged.
+    if let Err(wait) = state.failures.check(&client, Instant::now()) {
+        return state.throttled(client, wait).await;
+    }
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(identity::bearer_token)
         .map(str::to_owned);
-    match state
+    let caller = match state
         .options
         .authenticator
         .authenticate(bearer.as_deref())
         .await
     {
-        Ok(caller) => {
-            let user = caller.user().to_owned();
-            let session = request
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            if let Some(session) = &session
-                && let Some(owner) = state.sessions.other_owner(session, &user)
-            {
-                let e = format!(
-                    "this MCP session was opened by another user ({owner}); {user} must start a session of their own"
-                );
-                if let Some(recorder) = &state.options.recorder {
-                    record_refusal(recorder, request, &user, "denied:session-owner", &e).await;
-                }
-                return (StatusCode::FORBIDDEN, e).into_response();
-            }
-            let is_delete = request.method() == axum::http::Method::DELETE;
-            request.extensions_mut().insert(caller);
-            let response = next.run(request).await;
-            match (&session, is_delete) {
-                (Some(session), true) if response.status().is_success() => {
-                    state.sessions.forget(session);
-                }
-                (None, _) => {
-                    if let Some(opened) = response
-                        .headers()
-                        .get("mcp-session-id")
-                        .and_then(|v| v.to_str().ok())
-                    {
-                        state.sessions.bind(opened, &user);
-                    }
-                }
-                _ => {}
-            }
-            response
-        }
-        Err(e) => {
-            if let Some(recorder) = &state.options.recorder {
-                record_refusal(recorder, request, "anonymous", &e.rule(), &e.to_string()).await;
-            }
-            let (status, challenge) = match &e {
-                identity::Error::Missing => (
-                    StatusCode::UNAUTHORIZED,
-                    format!(r#"Bearer resource_metadata="{}""#, state.metadata_url),
-                ),
-                identity::Error::InsufficientScope => (
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        r#"Bearer error="insufficient_scope", scope="git:read", resource_metadata="{}""#,
-                        state.metadata_url
-                    ),
-                ),
-                identity::Error::Store(_) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!(r#"Bearer resource_metadata="{}""#, state.metadata_url),
-                ),
-                _ => (
-                    StatusCode::UNAUTHORIZED,
-                    format!(
-                        r#"Bearer error="invalid_token", resource_metadata="{}""#,
-                        state.metadata_url
-                    ),
-                ),
-            };
-            let mut response = (status, e.to_string()).into_response();
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response
-                    .headers_mut()
-                    .insert(header::WWW_AUTHENTICATE, value);
-            }
-            response
-        }
-    }
-}
-
-/// Records a refused request: the tool (or JSON-RPC method) is read from the body when it is a
-/// small JSON-RPC message, so the log says what was attempted.
-async fn record_refusal(
-    recorder: &Recorder,
-    request: Request,
-    user: &str,
-    rule: &str,
-    reason: &str,
-) {
-    let method = request.method().to_string();
+        Ok(caller) => caller,
+        Err(e) => return state.refuse_authentication(request, client, e).await,
+    };
+    let user = caller.user().to_owned();
+    let who = Who {
+        client,
+        user: &user,
+        auth: caller.auth.as_str(),
+    };
+    let head = Attempted::head(&request);
     let session = request
         .headers()
         .get("mcp-session-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
-        .await
-        .unwrap_or_default();
-    let message: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-    let tool = match message.get("method").and_then(|m| m.as_str()) {
-        Some("tools/call") => message
-            .pointer("/params/name")
-            .and_then(|n| n.as_str())
-            .unwrap_or("tools/call")
-            .to_owned(),
-        Some(m) => m.to_owned(),
-        None => format!("HTTP {method}"),
+    if let Some(session) = session {
+        if !state.sessions.exists(&session).await {
+            state.sessions.forget(&session);
+            state.failures.charge(&client, Instant::now());
+            let reason = "no such MCP session (closed, expired, or never opened here); start a new one with initialize";
+            state
+                .reports
+                .refuse(
+                    Attempted::of(request).await,
+                    who.refusal("denied:unknown-session", reason),
+                )
+                .await;
+            // rmcp's own answer, which clients take as "initialize again".
+            return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
+        }
+        if let Some(owner) = state.sessions.other_owner(&session, &user) {
+            state.failures.charge(&client, Instant::now());
+            let e = format!(
+                "this MCP session was opened by another user ({owner}); {user} must start a session of their own"
+            );
+            state
+                .reports
+                .refuse(
+                    Attempted::of(request).await,
+                    who.refusal("denied:session-owner", &e),
+                )
+                .await;
+            return (StatusCode::FORBIDDEN, e).into_response();
+        }
+        let is_delete = request.method() == Method::DELETE;
+        request.extensions_mut().insert(caller);
+        let response = next.run(request).await;
+        if is_delete && response.status().is_success() {
+            state.sessions.forget(&session);
+        }
+        return state.screened(response, head, who).await;
+    }
+    if request.method() != Method::POST {
+        // Without a session only POST means anything; rmcp answers the rest (400, 405).
+        request.extensions_mut().insert(caller);
+        let response = next.run(request).await;
+        return state.screened(response, head, who).await;
+    }
+    // A new session: within the user's `initialize` rate and open-session cap. Both are
+    // given back when no session opens (a refused or malformed request).
+    if let Err(wait) = state.initializations.take(&user, Instant::now()) {
+        return state
+            .user_limit(who, UserLimit::InitializeRate, Some(wait))
+            .await;
+    }
+    let reservation = match state.sessions.reserve(&user).await {
+        Ok(reservation) => reservation,
+        Err(_) => {
+            state.initializations.refund(&user, Instant::now());
+            return state.user_limit(who, UserLimit::SessionCap, None).await;
+        }
     };
-    let arguments = message
-        .pointer("/params/arguments")
-        .cloned()
-        .unwrap_or_default();
-    let code = if user == "anonymous" {
-        "unauthenticated"
-    } else {
-        "denied"
-    };
-    let mut event = AuditEvent::new(
-        recorder.instance(),
-        user,
-        "bearer",
-        &tool,
-        &arguments,
-        Decision {
-            allowed: false,
-            rule: rule.to_owned(),
-        },
-        Outcome {
-            ok: false,
-            code: Some(code.into()),
-            message: Some(reason.to_owned()),
-        },
-    );
-    event.session = session;
-    event.bytes_in = body.len() as u64;
-    if let Err(err) = recorder.record(&event).await {
-        tracing::error!(error = %err, "audit write failed for a refused request");
+    request.extensions_mut().insert(caller);
+    let response = next.run(request).await;
+    let opened = response
+        .headers()
+        .get("mcp-session-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| response.status().is_success());
+    match opened {
+        Some(opened) => reservation.bind(opened),
+        None => {
+            drop(reservation);
+            state.initializations.refund(&user, Instant::now());
+        }
+    }
+    state.screened(response, head, who).await
+}
+
+/// A 429 with `message`, and `Retry-After` when the wait is known.
+fn too_many(wait: Option<Duration>, message: String) -> Response {
+    let mut response = (StatusCode::TOO_MANY_REQUESTS, message).into_response();
+    if let Some(wait) = wait {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(retry_after_secs(wait)),
+        );
+    }
+    response
+}
+
+impl AuthState {
+    /// A request from an address over its failure budget: 429, counted, not each recorded.
+    async fn throttled(&self, client: ClientKey, wait: Duration) -> Response {
+        self.reports.throttled(client).await;
+        too_many(
+            Some(wait),
+            format!(
+                "too many failed requests from your address (at most {} per minute); retry in {} s",
+                self.options.limits.failures.per_minute,
+                retry_after_secs(wait)
+            ),
+        )
+    }
+
+    /// A refused authentication: audited (attributed to the token's user when the token
+    /// proved whose it is) and charged to the address, unless the store is at fault.
+    async fn refuse_authentication(
+        &self,
+        request: Request,
+        client: ClientKey,
+        e: identity::Error,
+    ) -> Response {
+        if !matches!(e, identity::Error::Store(_)) {
+            self.failures.charge(&client, Instant::now());
+        }
+        let who = Who {
+            user: e.user().unwrap_or("anonymous"),
+            ..Who::anonymous(client)
+        };
+        let reason = e.to_string();
+        let rule = e.rule();
+        self.reports
+            .refuse(Attempted::of(request).await, who.refusal(&rule, &reason))
+            .await;
+        let (status, challenge) = match &e {
+            identity::Error::Missing => (
+                StatusCode::UNAUTHORIZED,
+                format!(r#"Bearer resource_metadata="{}""#, self.metadata_url),
+            ),
+            identity::Error::InsufficientScope { .. } => (
+                StatusCode::FORBIDDEN,
+                format!(
+                    r#"Bearer error="insufficient_scope", scope="git:read", resource_metadata="{}""#,
+                    self.metadata_url
+                ),
+            ),
+            identity::Error::Store(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(r#"Bearer resource_metadata="{}""#, self.metadata_url),
+            ),
+            _ => (
+                StatusCode::UNAUTHORIZED,
+                format!(
+                    r#"Bearer error="invalid_token", resource_metadata="{}""#,
+                    self.metadata_url
+                ),
+            ),
+        };
+        let mut response = (status, reason).into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+        response
+    }
+
+    /// An `initialize` past a per-user limit: 429, counted, not each recorded.
+    async fn user_limit(&self, who: Who<'_>, limit: UserLimit, wait: Option<Duration>) -> Response {
+        let message = match limit {
+            UserLimit::SessionCap => format!(
+                "{} already has {} MCP sessions open, the most one user may hold; close unused \
+                 ones (HTTP DELETE on /mcp with their Mcp-Session-Id header) or let them expire",
+                who.user,
+                self.sessions.cap()
+            ),
+            UserLimit::InitializeRate => format!(
+                "{} opened too many MCP sessions: at most {} per minute; retry in {} s, or reuse \
+                 an open session",
+                who.user,
+                self.options.limits.initialize.per_minute,
+                retry_after_secs(wait.unwrap_or_default())
+            ),
+        };
+        self.reports.user_limit(who, limit, &message).await;
+        too_many(wait, message)
+    }
+
+    /// Passes the service's answer on, auditing rmcp's own refusals (bounded like the others):
+    /// its Host and Origin checks (403, the only 403s inside `/mcp`, with a short text saying
+    /// which) and malformed requests (any other 4xx).
+    async fn screened(&self, response: Response, head: Attempted, who: Who<'_>) -> Response {
+        let status = response.status();
+        if !status.is_client_error() {
+            return response;
+        }
+        // rmcp's refusals are short texts; anything else passes untouched, unread.
+        let small = hyper::body::Body::size_hint(response.body())
+            .exact()
+            .is_some_and(|n| n <= 1024);
+        let (parts, body) = response.into_parts();
+        let (body, text) = if small {
+            let bytes = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
+            let text = cut(&String::from_utf8_lossy(&bytes), 200);
+            (axum::body::Body::from(bytes), text)
+        } else {
+            (body, String::new())
+        };
+        let rule = match status {
+            StatusCode::FORBIDDEN if text.contains("Host") => "denied:host",
+            StatusCode::FORBIDDEN => "denied:origin",
+            _ => "denied:bad-request",
+        };
+        let reason = format!("HTTP {}: {text}", status.as_u16());
+        self.failures.charge(&who.client, Instant::now());
+        self.reports.refuse(head, who.refusal(rule, &reason)).await;
+        Response::from_parts(parts, body)
     }
 }
 
-/// Serves until `shutdown` resolves. Accepted sockets get `TCP_NODELAY`: without it a pooled
-/// client waits on Nagle plus delayed ACK (about 40 ms per call, see FACTS.md).
+/// Serves until `shutdown` resolves, within the connection limits of `options.limits`.
 pub async fn serve(
     listener: TcpListener,
     gate: GitGate,
@@ -339,16 +424,37 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cancel = CancellationToken::new();
-    let app = router(gate, &options, cancel.clone());
-    let listener = listener.tap_io(|stream| {
-        if let Err(e) = stream.set_nodelay(true) {
-            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+    let (app, state) = router(gate, &options, cancel.clone());
+    let reports = Arc::clone(&state.reports);
+    let reporter = tokio::spawn({
+        let reports = Arc::clone(&reports);
+        let cancel = cancel.clone();
+        async move {
+            let mut tick = tokio::time::interval(Reports::tick());
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => reports.report_due(false).await,
+                    () = cancel.cancelled() => break,
+                }
+            }
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
+    let on_refused = {
+        let reports = Arc::clone(&reports);
+        move |client, why| reports.connection_refused(client, why)
+    };
+    let served = connections::serve(
+        listener,
+        app,
+        options.limits.connections,
+        on_refused,
+        async move {
             shutdown.await;
             cancel.cancel();
-        })
-        .await
+        },
+    )
+    .await;
+    let _ = reporter.await;
+    reports.report_due(true).await;
+    served
 }

@@ -1,4 +1,8 @@
 //! Transports: stdio for one local user, Streamable HTTP (at `/mcp`) for many.
 
+pub mod connections;
 pub mod http;
+mod refusals;
+pub mod sessions;
 pub mod stdio;
+pub mod throttle;

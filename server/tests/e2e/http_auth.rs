@@ -116,14 +116,18 @@ async fn revocation_cuts_off_an_open_session_and_nobody_else() {
         "revoked user still served"
     );
     assert_eq!(b.call_tool(status()).await.unwrap().is_error, Some(false));
-    assert_eq!(denied_with(&env, "auth:invalid-or-revoked-token").await, 1);
+    // The attempt is alice's: her (revoked) token says so.
+    assert_eq!(denied_with(&env, "denied:token-revoked").await, 1);
     let refused = env
         .audit()
         .await
         .into_iter()
         .find(|e| !e.decision.allowed)
         .unwrap();
-    assert_eq!(refused.tool, "git_status");
+    assert_eq!(
+        (refused.tool.as_str(), refused.user.as_str()),
+        ("git_status", "alice")
+    );
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@ mod github;
 mod github_hostile;
 mod harness;
 mod http_auth;
+mod http_limits;
 mod jq_sandbox;
 mod lean;
 mod protocol;

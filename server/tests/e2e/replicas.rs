@@ -241,7 +241,7 @@ async fn jwt_users_are_checked_for_signature_issuer_audience_expiry_and_scope() 
         .map(|e| e.decision.rule)
         .collect();
     for rule in [
-        "auth:jwt:expired",
+        "denied:token-expired",
         "auth:jwt:wrong-audience",
         "auth:jwt:bad-signature",
         "auth:insufficient-scope",
@@ -252,4 +252,12 @@ async fn jwt_users_are_checked_for_signature_issuer_audience_expiry_and_scope() 
             "no {rule} in {rules:?}"
         );
     }
+    // jo's own expired token: the attempt is jo's.
+    let expired = env
+        .audit()
+        .await
+        .into_iter()
+        .find(|e| e.decision.rule == "denied:token-expired")
+        .unwrap();
+    assert_eq!(expired.user, "jo");
 }
