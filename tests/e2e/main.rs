@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod architecture;
 mod bench_run;
 mod bench_scenarios;
 mod binaries;
