@@ -12,7 +12,7 @@ use crate::service::GitGate;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("MCP handshake over stdio failed")]
-    Initialize(#[source] rmcp::service::ServerInitializeError),
+    Initialize(#[source] Box<rmcp::service::ServerInitializeError>),
     #[error("the stdio session ended abnormally")]
     Session(#[source] tokio::task::JoinError),
 }
@@ -24,7 +24,7 @@ pub async fn serve(gate: GitGate) -> Result<(), Error> {
         Some((rx, tx)) => gate.serve((rx, tx)).await,
         None => gate.serve(rmcp::transport::stdio()).await,
     }
-    .map_err(Error::Initialize)?;
+    .map_err(|e| Error::Initialize(Box::new(e)))?;
     running.waiting().await.map_err(Error::Session)?;
     Ok(())
 }
