@@ -123,6 +123,11 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// Whether the server process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();
@@ -140,6 +145,11 @@ impl Drop for ServerProcess {
 /// Starts `gitgate serve --http 127.0.0.1:0 --repo app=REPO --data-dir DATA ...extra` and waits
 /// for the address it prints.
 pub fn spawn_http(env: &Env, extra: &[&str]) -> ServerProcess {
+    spawn_http_with_vars(env, extra, &[])
+}
+
+/// [`spawn_http`] with extra environment variables (keys, as deployments pass them).
+pub fn spawn_http_with_vars(env: &Env, extra: &[&str], vars: &[(&str, &str)]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = Command::new(BIN)
         .args([
@@ -152,6 +162,7 @@ pub fn spawn_http(env: &Env, extra: &[&str]) -> ServerProcess {
         ])
         .arg(format!("app={}", env.repo.path().display()))
         .args(extra)
+        .envs(vars.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -240,3 +251,20 @@ pub fn text(result: &CallToolResult) -> String {
 
 /// Both transports, for scenarios that must behave the same on each.
 pub const TRANSPORTS: [Transport; 2] = [Transport::Stdio, Transport::Http];
+
+/// A JWT issuer configured for the test's server (HS256 with `secret`, issuer
+/// `https://id.test`, audience `http://gitgate.test/mcp`); returns the config file's path.
+pub fn jwt_config(env: &Env, secret: &str) -> std::path::PathBuf {
+    let secret_file = env.data.path().join("jwt.secret");
+    std::fs::write(&secret_file, secret).unwrap();
+    let config = env.data.path().join("gitgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[http]\nresource_url = 'http://gitgate.test/mcp'\n[jwt]\nissuer = 'https://id.test'\nhs256_secret_file = '{}'\n",
+            secret_file.display()
+        ),
+    )
+    .unwrap();
+    config
+}

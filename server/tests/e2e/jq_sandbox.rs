@@ -3,13 +3,12 @@
 //! worker behind, and leave the server answering other users. The examples are those of the
 //! security issue "Close the escapes" (classes 1-3); the fuzz test below tries many more.
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use gitgate::jq::{JqError, Limits, Sandbox};
 use serde_json::{Value, json};
 
-use crate::harness::{BIN, Client, Env, connect_http, text};
+use crate::harness::{BIN, Client, Env, ServerProcess, connect_http, spawn_http_with_vars, text};
 
 /// Filters of the issue that stopped, starved or read the server, and what each must be now.
 /// `None` accepts any of the limit errors: which bound a bomb meets first depends on the
@@ -230,45 +229,19 @@ fn the_worker_has_no_environment_to_read() {
     }
 }
 
-/// A gitgate HTTP server in lean mode whose environment holds secrets, as deployments do.
-struct Lean {
-    child: std::process::Child,
-    url: String,
-}
-
-impl Drop for Lean {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 const SECRET: &str = "b3c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0c1";
 const AUDIT_KEY: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 
-fn spawn_lean(env: &Env) -> Lean {
-    use std::io::{BufRead, BufReader};
-    let mut child = Command::new(BIN)
-        .args(["serve", "--lean", "--http", "127.0.0.1:0", "--data-dir"])
-        .arg(env.data_dir())
-        .arg("--repo")
-        .arg(format!("app={}", env.repo.path().display()))
-        .env("GITGATE_SECRET_KEY", SECRET)
-        .env("GITGATE_AUDIT_KEY", AUDIT_KEY)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let url = loop {
-        let line = lines.next().expect("gitgate exited").unwrap();
-        if let Some(rest) = line.strip_prefix("gitgate: serving MCP at ") {
-            break rest.trim().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Lean { child, url }
+/// A gitgate HTTP server in lean mode whose environment holds secrets, as deployments do.
+fn spawn_lean(env: &Env) -> ServerProcess {
+    spawn_http_with_vars(
+        env,
+        &["--lean"],
+        &[
+            ("GITGATE_SECRET_KEY", SECRET),
+            ("GITGATE_AUDIT_KEY", AUDIT_KEY),
+        ],
+    )
 }
 
 async fn gitgate_call(client: &Client, args: Value) -> (bool, String) {
@@ -316,10 +289,7 @@ async fn bombs_over_http_neither_leak_nor_stop_the_server() {
             !said.contains(SECRET) && !said.contains(AUDIT_KEY),
             "{said}"
         );
-        assert!(
-            server.child.try_wait().unwrap().is_none(),
-            "{attempt}: the server died"
-        );
+        assert!(server.is_running(), "{attempt}: the server died");
         let (is_error, status) = gitgate_call(&a, json!({"tool": "git_status"})).await;
         assert!(
             !is_error && status.starts_with("## main"),
@@ -339,7 +309,7 @@ async fn bombs_over_http_neither_leak_nor_stop_the_server() {
     drop((m, a));
     let log = serde_json::to_string(&env.audit().await).unwrap();
     assert!(!log.contains(SECRET) && !log.contains(AUDIT_KEY));
-    assert!(server.child.try_wait().unwrap().is_none());
+    assert!(server.is_running());
 }
 
 /// A filter from a small grammar of jq: recursion, `range`, `repeat`, string building, deep
@@ -415,7 +385,7 @@ async fn fuzzed_filters_never_stop_or_swell_the_server() {
     let mallory = env.user("mallory", "git:read", &["app"]).await;
     let alice = env.user("alice", "git:read", &["app"]).await;
     let mut server = spawn_lean(&env);
-    let pid = server.child.id();
+    let pid = server.pid();
     let m = connect_http(&server.url, &mallory).await.unwrap();
     let a = connect_http(&server.url, &alice).await.unwrap();
     // The server's own budget: it never evaluates a filter itself, so its peak stays near its
@@ -432,7 +402,7 @@ async fn fuzzed_filters_never_stop_or_swell_the_server() {
         };
         let (_, said) = gitgate_call(&m, call.clone()).await;
         assert!(!said.contains(SECRET), "{call}: {said}");
-        assert!(server.child.try_wait().unwrap().is_none(), "died on {call}");
+        assert!(server.is_running(), "died on {call}");
         let peak = peak_rss_kib(pid);
         assert!(peak < SERVER_BUDGET_KIB, "{call}: server peak {peak} KiB");
         if cases % 10 == 0 {

@@ -147,17 +147,7 @@ async fn jwt_users_are_checked_for_signature_issuer_audience_expiry_and_scope() 
     use jsonwebtoken::{EncodingKey, Header, encode};
     let env = Env::new();
     let secret = "a-shared-secret-of-at-least-32-bytes!!";
-    let secret_file = env.data.path().join("jwt.secret");
-    std::fs::write(&secret_file, secret).unwrap();
-    let config = env.data.path().join("gitgate.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[http]\nresource_url = 'http://gitgate.test/mcp'\n[jwt]\nissuer = 'https://id.test'\nhs256_secret_file = '{}'\n",
-            secret_file.display()
-        ),
-    )
-    .unwrap();
+    let config = crate::harness::jwt_config(&env, secret);
     let store = env.store().await;
     store
         .add_user(
