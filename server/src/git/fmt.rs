@@ -1,5 +1,4 @@
-//! How git prints things: abbreviated ids, dates in git's formats, plurals, quoted paths and the
-//! "N more" line that ends a cut list. Shared by every git operation (and the only place these
+//! How git prints things: abbreviated ids, dates in git's formats, plurals, quoted paths. Shared by every git operation (and the only place these
 //! formats are written).
 
 use chrono::{DateTime, FixedOffset, Offset};
@@ -71,17 +70,4 @@ pub fn display_path(bytes: &[u8]) -> String {
             out
         }
     }
-}
-
-/// Appends the "N more" line to `text` when `more > 0`, returning it for [`Output::more`].
-pub fn more_line(text: &mut String, more: usize, what: &str, how: &str) -> Option<String> {
-    if more == 0 {
-        return None;
-    }
-    let line = format!("... {more} more {what}; {how}");
-    if !text.is_empty() && !text.ends_with('\n') {
-        text.push('\n');
-    }
-    text.push_str(&line);
-    Some(line)
 }

@@ -39,11 +39,12 @@ pub mod fields {
     pub use super::status::FIELDS as STATUS;
 }
 
+pub use crate::output::{Output, more_line};
 pub use blame::{BlameArgs, blame};
 pub use branches::{BranchesArgs, branches};
 pub use diff::{DiffArgs, diff};
 pub use files::{LsFilesArgs, ReadFileArgs, ls_files, read_file};
-pub use fmt::{display_path, more_line};
+pub use fmt::display_path;
 pub use grep::{GrepArgs, grep};
 pub use log::{LogArgs, log};
 pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
@@ -57,23 +58,6 @@ pub use write::{
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-
-use serde_json::Value;
-
-/// What a git operation hands back to the tools layer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Output {
-    /// Compact text in the shape of git's own output. When the list was cut, the last line says
-    /// how many more there are and which argument fetches them.
-    pub text: String,
-    /// The same information as JSON: an array of flat-ish records for lists, an object otherwise.
-    /// `json: [fields]` projects each record (or the object) onto the requested keys.
-    pub data: Value,
-    /// The field names a record can have, offered when a caller asks for an unknown one.
-    pub fields: &'static [&'static str],
-    /// The "N more ..." line when a list was cut (also the last line of `text`).
-    pub more: Option<String>,
-}
 
 /// Who is acting: the author and committer of commits made through gitgate.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,7 +43,7 @@ pub(crate) mod fields {
     pub(crate) use super::search::{CODE_FIELDS as SEARCH_CODE, ISSUE_FIELDS as SEARCH_ISSUES};
 }
 
-use crate::git::{Output, more_line};
+use crate::output::{Output, more_line};
 use client::{More, PATH_SEGMENT, size};
 
 /// gh's default list length.

@@ -4,12 +4,13 @@ use super::{
     AuditTarget, Backends, Effect, GitCall, Handler, ToolError, ToolSpec, Toolset, define,
     parse_args,
 };
+use crate::git;
 use crate::git::fields::{
     BLAME as BLAME_FIELDS, BRANCH as BRANCH_FIELDS, DIFF as DIFF_FIELDS, GREP as GREP_FIELDS,
     LOG as LOG_FIELDS, LS as LS_FIELDS, SHOW as SHOW_FIELDS, STATUS as STATUS_FIELDS,
 };
-use crate::git::{self, Output};
 use crate::identity::Caller;
+use crate::output::Output;
 use crate::policy::ToolClass;
 
 /// Declares one git tool whose backend function takes `(repo, args)`.

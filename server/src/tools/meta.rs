@@ -18,8 +18,8 @@ use super::{
     AuditTarget, Effect, ErrorCode, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset,
     parse_args,
 };
-use crate::git::Output;
 use crate::jq;
+use crate::output::Output;
 use crate::policy::ToolClass;
 
 /// Most steps in one pipeline.

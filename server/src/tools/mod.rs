@@ -25,8 +25,9 @@ use serde_json::{Map, Value};
 use std::time::Instant;
 
 use crate::audit::{AuditEvent, Decision as AuditDecision, Outcome, Recorder, new_event_id};
-use crate::git::{Output, Repos};
+use crate::git::Repos;
 use crate::identity::Caller;
+use crate::output::Output;
 use crate::policy::{Policy, Target};
 
 /// Everything a tool may touch: the configured backends.

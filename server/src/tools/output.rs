@@ -5,7 +5,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 
 use super::ToolError;
-use crate::git::Output;
+use crate::output::Output;
 
 /// Renders `output`; `fields` is the caller's `json` argument.
 pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResult, ToolError> {
