@@ -14,6 +14,7 @@ pub mod output;
 pub mod policy;
 pub mod schemas;
 pub mod secrets;
+pub mod server;
 pub mod service;
 pub mod settings;
 pub mod store;

@@ -5,18 +5,14 @@ mod cli;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
-use gitgate::audit::Recorder;
 use gitgate::config::{self, FileConfig, RepoEntry};
 use gitgate::git::Repos;
-use gitgate::identity::{AuthMethod, Authenticator, Caller};
-use gitgate::jwt::JwtValidator;
-use gitgate::policy::Policy;
-use gitgate::service::GitGate;
-use gitgate::tools::{Backends, Catalogue, Services, Toolset};
+use gitgate::identity::{AuthMethod, Caller};
+use gitgate::server::{AuditSetup, HttpSetup, Listener, Setup};
+use gitgate::tools::{Catalogue, Toolset};
 use gitgate::transport;
 
 /// gitgate: git and GitHub for AI agents, as MCP tools.
@@ -415,7 +411,9 @@ fn serve(args: ServeArgs) -> Result<()> {
         repos.push(config::parse_repo_flag(flag)?);
     }
     config::validate_repos(&repos)?;
-    let opened = Repos::open(repos.iter().map(|r| (r.name.as_str(), r.path.as_path())))
+    // Opened again by the server; opened here first so a bad repository fails before the
+    // runtime and the store are started.
+    Repos::open(repos.iter().map(|r| (r.name.as_str(), r.path.as_path())))
         .context("opening the configured repositories")?;
     let mut state = args.state.config();
     state.data_dir = state.data_dir.or(file.data_dir.clone());
@@ -441,158 +439,86 @@ fn serve(args: ServeArgs) -> Result<()> {
     }
     .context("starting the async runtime")?;
 
+    let local = local_caller(&args, &file, &repos)?;
+    let tools = ToolChoice::new(&args, &file)?;
+    let setup = Setup {
+        repos,
+        state,
+        catalogue: tools.catalogue,
+        github: tools.github,
+        read_only: args.read_only || file.read_only,
+        rate_limit: args.rate_limit.or(file.rate_limit_per_minute),
+        local,
+        audit: AuditSetup {
+            disabled: args.no_audit,
+            no_spool: args.no_audit_spool,
+            mirror: args.audit_mirror.clone().or(file.audit_mirror.clone()),
+        },
+        http: http_setup(&args, &file),
+    };
     runtime.block_on(async move {
-        let store = state.open_store().await.context("opening the store")?;
-        let secret = state.secret_key()?;
-        let with_github = store.count_users_with_github_tokens().await?;
-        if with_github > 0 && secret.is_none() {
-            bail!(
-                "{with_github} user(s) have a stored GitHub token but no secret key is configured; \
-                 pass --secret-key-file or GITGATE_SECRET_KEY"
-            );
-        }
-        let recorder = if args.no_audit {
-            None
+        let listener = if args.stdio {
+            Listener::Stdio
         } else {
-            let mirror_path = args.audit_mirror.clone().or(file.audit_mirror.clone());
-            let mirror = match mirror_path {
-                Some(p) => Some(
-                    gitgate::audit::JsonlMirror::open(&p)
-                        .with_context(|| format!("opening audit mirror {}", p.display()))?,
-                ),
-                None => None,
-            };
-            let key = state.audit_key()?;
-            Some(if args.no_audit_spool {
-                Recorder::new(store.clone(), key, mirror)
-            } else {
-                Recorder::start(store.clone(), key, mirror).context(
-                    "starting the audit spool beside the store (or pass --no-audit-spool to commit each event instead)",
-                )?
-            })
-        };
-        let policy = Arc::new(Policy::new(
-            args.read_only || file.read_only,
-            args.rate_limit.or(file.rate_limit_per_minute),
-        ));
-        let local = local_caller(&args, &file, &repos)?;
-        let tools = ToolChoice::new(&args, &file)?;
-        let github = match &tools.github {
-            None => None,
-            Some(config) => {
-                let tokens: Arc<dyn gitgate::github::TokenSource> = if args.stdio || args.no_auth {
-                    Arc::new(gitgate::github::SharedToken::from_env())
-                } else {
-                    Arc::new(gitgate::github::StoreTokens::new(
-                        store.clone(),
-                        secret.clone(),
-                    ))
-                };
-                Some(
-                    gitgate::github::Clients::new(config.clone(), tokens)
-                        .context("setting up the GitHub client")?,
-                )
+            let addr = http_addr(&args, &file)?;
+            if args.no_auth && !addr.ip().is_loopback() {
+                return Err(config::Error::NoAuthNotLoopback(addr).into());
             }
+            Listener::Http(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr}"))?,
+            )
         };
-        let services = Services {
-            backends: Arc::new(Backends {
-                repos: opened,
-                github,
-            }),
-            catalogue: Arc::new(tools.catalogue),
-            policy,
-            recorder,
-            jq: Arc::new(jq_sandbox()?),
-        };
-
-        if args.stdio {
-            let gate = GitGate::new(services, Some(local));
-            return transport::stdio::serve(gate)
-                .await
-                .map_err(anyhow::Error::from);
-        }
-
-        let addr_text = match args.http.as_deref() {
-            Some("") | None => file.http.addr.map(|a| a.to_string()),
-            Some(a) => Some(a.to_owned()),
-        };
-        let Some(addr_text) = addr_text else {
-            bail!("--http needs an address (e.g. 127.0.0.1:8080), or set http.addr in the config");
-        };
-        let addr: SocketAddr = addr_text
-            .parse()
-            .with_context(|| format!("--http '{addr_text}' is not an IP:PORT address"))?;
-        if args.no_auth && !addr.ip().is_loopback() {
-            return Err(config::Error::NoAuthNotLoopback(addr).into());
-        }
-        let listener = tokio::net::TcpListener::bind(addr)
+        gitgate::server::run(setup, listener, gitgate::server::shutdown_signal())
             .await
-            .with_context(|| format!("cannot listen on {addr}"))?;
-        let bound = listener.local_addr().context("reading the bound address")?;
-        let resource_url = args
-            .resource_url
-            .clone()
-            .or(file.http.resource_url.clone())
-            .unwrap_or_else(|| format!("http://{bound}/mcp"));
-        let authenticator = if args.no_auth {
-            Authenticator::NoAuth {
-                caller: Caller {
-                    auth: AuthMethod::None,
-                    ..local
-                },
-            }
-        } else {
-            let jwt = match &file.jwt {
-                Some(section) => Some(Arc::new(jwt_validator(section, &resource_url)?)),
-                None => None,
-            };
-            Authenticator::Store {
-                store: store.clone(),
-                jwt,
-                grants: Default::default(),
-            }
-        };
-        let allowed_hosts = if !args.allowed_hosts.is_empty() {
-            args.allowed_hosts.clone()
-        } else {
-            file.http
-                .allowed_hosts
-                .clone()
-                .unwrap_or_else(transport::http::loopback_hosts)
-        };
-        let allowed_origins = if !args.allowed_origins.is_empty() {
-            args.allowed_origins.clone()
-        } else {
-            file.http
-                .allowed_origins
-                .clone()
-                .unwrap_or_else(transport::http::loopback_origins)
-        };
-        let mut authorization_servers = args.authorization_servers.clone();
-        authorization_servers.extend(file.http.authorization_servers.iter().cloned());
-        if authorization_servers.is_empty()
-            && let Some(jwt) = &file.jwt
-        {
-            authorization_servers.push(jwt.issuer.clone());
-        }
-        let options = transport::http::Options {
-            authenticator,
-            recorder: services.recorder.clone(),
-            resource_url,
-            authorization_servers,
-            allowed_hosts,
-            allowed_origins,
-            limits: args.limits.limits(),
-        };
-        let gate = GitGate::new(services, None);
-        eprintln!("gitgate: serving MCP at http://{bound}/mcp");
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        transport::http::serve(listener, gate, options, shutdown)
-            .await
-            .context("HTTP server failed")
+            .map_err(anyhow::Error::from)
     })
+}
+
+/// The `--http` address, or `http.addr` of the config file.
+fn http_addr(args: &ServeArgs, file: &FileConfig) -> Result<SocketAddr> {
+    let addr_text = match args.http.as_deref() {
+        Some("") | None => file.http.addr.map(|a| a.to_string()),
+        Some(a) => Some(a.to_owned()),
+    };
+    let Some(addr_text) = addr_text else {
+        bail!("--http needs an address (e.g. 127.0.0.1:8080), or set http.addr in the config");
+    };
+    addr_text
+        .parse()
+        .with_context(|| format!("--http '{addr_text}' is not an IP:PORT address"))
+}
+
+/// The HTTP side of the setup: flags win over the file; lists from flags replace the file's.
+fn http_setup(args: &ServeArgs, file: &FileConfig) -> HttpSetup {
+    let allowed_hosts = if !args.allowed_hosts.is_empty() {
+        args.allowed_hosts.clone()
+    } else {
+        file.http
+            .allowed_hosts
+            .clone()
+            .unwrap_or_else(transport::http::loopback_hosts)
+    };
+    let allowed_origins = if !args.allowed_origins.is_empty() {
+        args.allowed_origins.clone()
+    } else {
+        file.http
+            .allowed_origins
+            .clone()
+            .unwrap_or_else(transport::http::loopback_origins)
+    };
+    let mut authorization_servers = args.authorization_servers.clone();
+    authorization_servers.extend(file.http.authorization_servers.iter().cloned());
+    HttpSetup {
+        no_auth: args.no_auth,
+        resource_url: args.resource_url.clone().or(file.http.resource_url.clone()),
+        jwt: file.jwt.clone(),
+        authorization_servers,
+        allowed_hosts,
+        allowed_origins,
+        limits: args.limits.limits(),
+    }
 }
 
 /// Which tools this server offers, and the GitHub configuration when the github toolset is on.
@@ -660,14 +586,6 @@ impl ToolChoice {
 
 /// The stdio user (and the `--no-auth` caller): name and identity from flags or `[user]`, scopes
 /// and grants from `[user]`, by default everything on every configured repository.
-/// The jq sandbox: workers are this binary, started with its `jq-worker` subcommand.
-fn jq_sandbox() -> Result<gitgate::jq::Sandbox> {
-    let sandbox = gitgate::jq::Sandbox::for_current_exe(gitgate::jq::Limits::default())
-        .context("finding the gitgate binary for the jq sandbox")?;
-    sandbox.warm_up();
-    Ok(sandbox)
-}
-
 fn local_caller(args: &ServeArgs, file: &FileConfig, repos: &[RepoEntry]) -> Result<Caller> {
     let mut user = file.user.clone().unwrap_or_default();
     if args.user.is_some() {
@@ -701,30 +619,4 @@ fn local_caller(args: &ServeArgs, file: &FileConfig, repos: &[RepoEntry]) -> Res
             rate_limit_per_minute: None,
         },
     })
-}
-
-/// Builds the JWT validator of the `[jwt]` section; the audience defaults to the resource URL.
-fn jwt_validator(section: &config::JwtSection, resource_url: &str) -> Result<JwtValidator> {
-    use gitgate::jwt::{JwtConfig, KeySource};
-    let mut keys = Vec::new();
-    if let Some(path) = &section.hs256_secret_file {
-        let secret = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let secret = String::from_utf8_lossy(&secret).trim().as_bytes().to_vec();
-        keys.push(KeySource::Hs256Secret { kid: None, secret });
-    }
-    for path in &section.public_key_files {
-        keys.push(KeySource::pem_file(path, None).map_err(|e| config::Error::Jwt(e.to_string()))?);
-    }
-    if let Some(path) = &section.jwks_file {
-        keys.push(KeySource::JwksFile(path.clone()));
-    }
-    let config = JwtConfig {
-        issuer: section.issuer.clone(),
-        audience: section
-            .audience
-            .clone()
-            .unwrap_or_else(|| resource_url.to_owned()),
-        keys,
-    };
-    JwtValidator::new(config).map_err(|e| config::Error::Jwt(e.to_string()).into())
 }

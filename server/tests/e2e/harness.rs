@@ -128,6 +128,16 @@ impl ServerProcess {
         self.child.try_wait().unwrap().is_none()
     }
 
+    /// Sends SIGTERM (as `systemctl stop` and `docker stop` do) and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        self.child.wait().unwrap()
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
         self.child.kill().unwrap();

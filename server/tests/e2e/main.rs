@@ -14,3 +14,4 @@ mod jq_sandbox;
 mod lean;
 mod protocol;
 mod replicas;
+mod shutdown;
