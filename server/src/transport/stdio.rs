@@ -29,15 +29,32 @@ pub async fn serve(gate: GitGate) -> Result<(), Error> {
     Ok(())
 }
 
-/// Stdin and stdout as reactor-driven pipes, or `None` when either is not a pipe (a terminal or
-/// a file), in which case the portable path is used.
+/// Stdin and stdout as reactor-driven pipes, or `None` when either is not a pipe (a terminal, a
+/// file, a socket), in which case the portable path is used.
+///
+/// Both are checked before either is converted: making a pipe reactor-driven sets `O_NONBLOCK`
+/// on its open file description, and the portable path reads stdin with blocking reads, which
+/// then fail with `EAGAIN` ("Resource temporarily unavailable") and end the session. That was
+/// the case when stdin was a pipe and stdout a file.
 fn pipes() -> Option<(
     tokio::net::unix::pipe::Receiver,
     tokio::net::unix::pipe::Sender,
 )> {
+    use std::os::unix::fs::FileTypeExt;
     let stdin = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
     let stdout = std::io::stdout().as_fd().try_clone_to_owned().ok()?;
-    let rx = tokio::net::unix::pipe::Receiver::from_file(std::fs::File::from(stdin)).ok()?;
-    let tx = tokio::net::unix::pipe::Sender::from_file(std::fs::File::from(stdout)).ok()?;
-    Some((rx, tx))
+    let (stdin, stdout) = (std::fs::File::from(stdin), std::fs::File::from(stdout));
+    let is_fifo = |f: &std::fs::File| f.metadata().is_ok_and(|m| m.file_type().is_fifo());
+    if !is_fifo(&stdin) || !is_fifo(&stdout) {
+        return None;
+    }
+    let rx = tokio::net::unix::pipe::Receiver::from_file(stdin).ok()?;
+    match tokio::net::unix::pipe::Sender::from_file(stdout) {
+        Ok(tx) => Some((rx, tx)),
+        Err(_) => {
+            // Leave stdin as the portable path needs it: blocking again.
+            let _ = rx.into_blocking_fd();
+            None
+        }
+    }
 }

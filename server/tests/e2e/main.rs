@@ -15,3 +15,4 @@ mod lean;
 mod protocol;
 mod replicas;
 mod shutdown;
+mod stdio;

@@ -21,7 +21,10 @@ async fn sigterm_stops_the_server_cleanly_with_its_audit_chained() {
     assert!(status.success(), "{status:?}");
     // A clean stop chains the spool and removes the file: nothing is left for a restart.
     let spool_dir = env.data.path().join("gitgate.db-spool");
-    assert!(spool_dir.is_dir(), "the server spooled its events in {spool_dir:?}");
+    assert!(
+        spool_dir.is_dir(),
+        "the server spooled its events in {spool_dir:?}"
+    );
     let left: Vec<_> = std::fs::read_dir(&spool_dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
         .unwrap_or_default();
