@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::check::{Expect, Reader};
+use crate::check::{CheckPath, Expect, Reader};
 
 /// Errors while loading tasks.
 #[derive(Debug, thiserror::Error)]
@@ -111,8 +111,9 @@ pub struct StateCheck {
     pub git: Option<String>,
     /// A REST path GET at the forge as alice (`api = "/repos/acme/widgets/issues/51"`).
     pub api: Option<String>,
-    /// jq-like path into the JSON answer (`.labels[].name`, `.items | length`); default `.`.
-    pub path: Option<String>,
+    /// Where in the JSON answer to look: a jq filter giving one value (`[.labels[].name]`,
+    /// `.items | length`; older paths translated, see [`CheckPath`]); default `.`.
+    pub path: Option<CheckPath>,
     /// The expectation (the remaining keys: `equals`, `contains`, ...).
     pub expect: Expect,
 }
@@ -130,7 +131,9 @@ impl TryFrom<toml::Table> for StateCheck {
         };
         let git = text("git")?;
         let api = text("api")?;
-        let path = text("path")?;
+        let path = text("path")?
+            .map(|p| CheckPath::parse(&p))
+            .transpose()?;
         let expect: Expect = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())?;
@@ -248,9 +251,6 @@ pub fn parse(file: &str, text: &str) -> Result<Task, Error> {
                     "state check {n}: give exactly one of git, api"
                 )));
             }
-        }
-        if let Some(p) = &s.path {
-            crate::check::parse_path(p).map_err(|m| invalid(format!("state check {n}: {m}")))?;
         }
         s.expect
             .validate()
@@ -477,7 +477,10 @@ equals = "widgets"
             t.lists["peer.mcp-server-git"].steps[0],
             Step::Tool { ops: Some(2), .. }
         ));
-        assert_eq!(t.check.state[0].path.as_deref(), Some(".name"));
+        assert_eq!(
+            t.check.state[0].path.as_ref().map(ToString::to_string),
+            Some(".name".to_owned())
+        );
     }
 
     fn check_error(text: &str, fragment: &str) {
@@ -526,6 +529,12 @@ equals = "widgets"
             "answer",
         );
         check_error(&format!("{base}{cli}[check]\nanswr = 1\n"), "unknown field");
+        check_error(
+            &format!(
+                "{base}{cli}[check]\n[[check.state]]\napi = \"/x\"\npath = \".a | nosuch\"\nequals = 1\n"
+            ),
+            "undefined",
+        );
         check_error(
             &format!(
                 "{base}{cli}[[fixture.edit]]\npath = \"../x\"\nwrite = \"\"\n[check]\nanswer = {{ exact = \"a\" }}\n"
