@@ -3,6 +3,8 @@
 //! The harness sees gitgate only through MCP (it spawns the binary) and through the committed
 //! `schemas/`; it never links the server crate.
 
+#[cfg(test)]
+mod architecture;
 pub mod arm;
 pub mod check;
 pub mod config;

@@ -131,9 +131,7 @@ impl TryFrom<toml::Table> for StateCheck {
         };
         let git = text("git")?;
         let api = text("api")?;
-        let path = text("path")?
-            .map(|p| CheckPath::parse(&p))
-            .transpose()?;
+        let path = text("path")?.map(|p| CheckPath::parse(&p)).transpose()?;
         let expect: Expect = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())?;

@@ -132,14 +132,14 @@ fn describe_load_errors(errs: &jaq_core::load::Errors<&str, ()>) -> String {
     for (_, e) in errs {
         match e {
             E::Io(list) => parts.extend(list.iter().map(|(_, m)| m.clone())),
-            E::Lex(list) => parts.extend(
-                list.iter()
-                    .map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at))),
-            ),
-            E::Parse(list) => parts.extend(
-                list.iter()
-                    .map(|(expect, at)| format!("expected {} at {}", expect.as_str(), snippet(at))),
-            ),
+            E::Lex(list) => parts
+                .extend(list.iter().map(|(expect, at)| {
+                    format!("expected {} at {}", expect.as_str(), snippet(at))
+                })),
+            E::Parse(list) => parts
+                .extend(list.iter().map(|(expect, at)| {
+                    format!("expected {} at {}", expect.as_str(), snippet(at))
+                })),
         }
     }
     parts.truncate(3);
@@ -293,8 +293,14 @@ mod tests {
             path("[.labels[] | select(.name != \"bug\") | .name]", &issue),
             json!(["docs"])
         );
-        assert_eq!(path(".labels | map(.name) | sort | first", &issue), json!("bug"));
-        assert_eq!(path("any(.labels[]; .name == \"docs\")", &issue), json!(true));
+        assert_eq!(
+            path(".labels | map(.name) | sort | first", &issue),
+            json!("bug")
+        );
+        assert_eq!(
+            path("any(.labels[]; .name == \"docs\")", &issue),
+            json!(true)
+        );
         assert_eq!(path(".user | keys", &issue), json!(["login"]));
         // Several values, or none, are not one answer: the message says what to do.
         let several = CheckPath::parse(".labels[] | .name").unwrap().eval(&issue);
@@ -302,7 +308,10 @@ mod tests {
         let none = CheckPath::parse("empty").unwrap().eval(&issue);
         assert!(none.unwrap_err().contains("no value"));
         // Outside the older form, a type error is an error (jaq's, stricter than jq for null).
-        let err = CheckPath::parse(".title | .x").unwrap().eval(&issue).unwrap_err();
+        let err = CheckPath::parse(".title | .x")
+            .unwrap()
+            .eval(&issue)
+            .unwrap_err();
         assert!(err.starts_with("jq error"), "{err}");
     }
 
@@ -311,9 +320,21 @@ mod tests {
         for bad in ["title", ".a | keys(", ".a[x", "nosuchfunction"] {
             assert!(CheckPath::parse(bad).is_err(), "{bad}");
         }
-        for refused in ["env", "$ENV", "halt", "halt_error", "input", "inputs", "now", "debug"] {
+        for refused in [
+            "env",
+            "$ENV",
+            "halt",
+            "halt_error",
+            "input",
+            "inputs",
+            "now",
+            "debug",
+        ] {
             let e = CheckPath::parse(refused).unwrap_err();
-            assert!(e.contains("undefined") || e.contains("not a jq"), "{refused}: {e}");
+            assert!(
+                e.contains("undefined") || e.contains("not a jq"),
+                "{refused}: {e}"
+            );
         }
     }
 }

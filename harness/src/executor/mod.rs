@@ -191,7 +191,10 @@ mod tests {
         assert_eq!(e.runs[0].result, "in /home/agent/widgets/src");
         assert_eq!(
             e.teach,
-            [r#"{"name":"lookup"}"#.to_owned(), r#"{"name":"other"}"#.into()]
+            [
+                r#"{"name":"lookup"}"#.to_owned(),
+                r#"{"name":"other"}"#.into()
+            ]
         );
         assert_eq!(e.interface, r#"[{"name":"lookup"},{"name":"other"}]"#);
         assert_eq!(e.processes, 1);

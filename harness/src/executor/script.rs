@@ -99,7 +99,10 @@ fn shell(line: &str) -> StepRun {
     let (result, is_error) = match line.strip_prefix("echo ") {
         Some(text) => (format!("{text}\n"), false),
         None if line == "false" => ("(exit status 1)\n".to_owned(), true),
-        None => (format!("{line}: command not found\n(exit status 127)\n"), true),
+        None => (
+            format!("{line}: command not found\n(exit status 127)\n"),
+            true,
+        ),
     };
     StepRun {
         call: Call {

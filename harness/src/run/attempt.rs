@@ -181,7 +181,9 @@ async fn state_checks(task: &Task, ws: &Workspace, forge: &Forge) -> Result<Opti
         } else if let Some(api) = &check.api {
             let (status, body) = forge.get(api, &forge::demo_token(CHECK_LOGIN)).await?;
             if status != 200 {
-                return Ok(Some(format!("state check {n}: GET {api} answered {status}")));
+                return Ok(Some(format!(
+                    "state check {n}: GET {api} answered {status}"
+                )));
             }
             let path = check.path.clone().unwrap_or_default();
             let what = format!("GET {api} {path}");
@@ -370,7 +372,10 @@ answer = { set = ["bug", "ui", "docs"] }
         };
         let at = measures.attempt(&task, "", execution, usage, answer);
         assert!(at.passed);
-        assert_eq!((at.round_trips, at.operations, at.processes_spawned), (2, 2, 1));
+        assert_eq!(
+            (at.round_trips, at.operations, at.processes_spawned),
+            (2, 2, 1)
+        );
         assert_eq!((at.api_requests, at.api_connections), (3, 1));
         let t = &at.tokens["o200k_base"];
         assert!(t.teach > 0 && t.results > 0, "{t:?}");
