@@ -17,7 +17,6 @@ use anyhow::{Context, Result, bail};
 
 use crate::arm::{self, Arm, Kind, Vars};
 pub use crate::config::{Config, select_arms};
-pub use crate::executor::CANONICAL_CLONE;
 use crate::forge;
 use crate::model::{ArmInfo, Attempt, RunMeta, RunReport, TaskArmReport, TaskReport};
 use crate::task::{StepList, Task};
