@@ -153,10 +153,7 @@ impl Forge {
         } = self;
         drop(http);
         if let Some(pid) = child.id() {
-            let _ = Command::new("kill")
-                .args(["-INT", &pid.to_string()])
-                .status()
-                .await;
+            crate::signal::send(pid, crate::signal::Signal::INT);
             if tokio::time::timeout(Duration::from_secs(10), child.wait())
                 .await
                 .is_ok()

@@ -3,11 +3,14 @@
 //! The harness sees gitgate only through MCP (it spawns the binary) and through the committed
 //! `schemas/`; it never links the server crate.
 
+#[cfg(test)]
+mod architecture;
 pub mod arm;
 pub mod check;
+pub mod config;
+pub mod executor;
 pub mod fixture;
 pub mod forge;
-pub mod mcp_arm;
 pub mod meta;
 pub mod micro;
 pub mod model;
@@ -15,7 +18,7 @@ pub mod prices;
 pub mod report;
 pub mod run;
 pub mod scenarios;
-pub mod shell_arm;
+pub mod signal;
 pub mod stats;
 pub mod summary;
 pub mod task;

@@ -129,7 +129,34 @@ fn sibling_gitgate() -> PathBuf {
 }
 
 fn run_suite(args: RunArgs) -> Result<()> {
-    use gitgate_bench::{arm, prices::Prices, report, run, scenarios, task};
+    use gitgate_bench::{report, run};
+    let config = suite_config(&args)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let mut bar = ProgressBar::new();
+    let mut report = runtime.block_on(run::run(&config, &mut |p| bar.update(&p)))?;
+    bar.finish();
+    drop(runtime);
+    if !args.no_scenarios {
+        let started = std::time::Instant::now();
+        report.scenarios = run_scenarios(&config, &report)?;
+        report.meta.duration_s += started.elapsed().as_secs_f64();
+    }
+    report::print_summary(&report);
+    report::write_all(&report, &args.out)?;
+    eprintln!(
+        "gitgate-bench: {} tasks, {} arms, {:.1} s; reports in {}",
+        report.tasks.len(),
+        report.arms.iter().filter(|a| a.skipped.is_none()).count(),
+        report.meta.duration_s,
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// The run's configuration from the options: tasks, arms and prices (embedded unless given).
+fn suite_config(args: &RunArgs) -> Result<gitgate_bench::config::Config> {
+    use gitgate_bench::config::{Config, select_arms};
+    use gitgate_bench::{arm, prices::Prices, task};
     let mut tasks = match &args.tasks {
         Some(dir) => task::load_dir(dir)?,
         None => task::embedded()?,
@@ -142,26 +169,21 @@ fn run_suite(args: RunArgs) -> Result<()> {
         }
         tasks.retain(|t| args.task_ids.contains(&t.id));
     }
+    let read = |path: &PathBuf| {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    };
     let all_arms = match &args.arms_file {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            arm::parse(&text)?
-        }
+        Some(path) => arm::parse(&read(path)?)?,
         None => arm::defaults(),
     };
-    let arms = run::select_arms(all_arms, &args.arms)?;
+    let arms = select_arms(all_arms, &args.arms)?;
     let prices = match &args.prices {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            Prices::from_toml(&text)
-                .map_err(anyhow::Error::msg)
-                .with_context(|| format!("price table {}", path.display()))?
-        }
+        Some(path) => Prices::from_toml(&read(path)?)
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("price table {}", path.display()))?,
         None => Prices::default_table(),
     };
-    let config = run::Config {
+    Ok(Config {
         tasks,
         arms,
         repeat: args.repeat,
@@ -175,44 +197,32 @@ fn run_suite(args: RunArgs) -> Result<()> {
         tokenizers: args.tokenizers.clone(),
         trace: !args.no_trace,
         work_dir: args.work_dir.clone(),
+    })
+}
+
+/// The multi-user auth and governance scenarios on the arms that ran.
+fn run_scenarios(
+    config: &gitgate_bench::config::Config,
+    report: &gitgate_bench::model::RunReport,
+) -> Result<Vec<gitgate_bench::model::ScenarioResult>> {
+    use gitgate_bench::scenarios;
+    let work = tempfile::Builder::new()
+        .prefix("gitgate-bench-scenarios-")
+        .tempdir()
+        .context("creating the scenario directory")?;
+    let ran: Vec<String> = report
+        .arms
+        .iter()
+        .filter(|a| a.skipped.is_none())
+        .map(|a| a.name.clone())
+        .collect();
+    let scenario_config = scenarios::ScenarioConfig {
+        gitgate: config.gitgate.clone(),
+        forge: config.forge.clone(),
+        work_dir: work.path().to_owned(),
+        arms: ran,
     };
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    let mut bar = ProgressBar::new();
-    let mut report = runtime.block_on(run::run(&config, &mut |p| bar.update(&p)))?;
-    bar.finish();
-    drop(runtime);
-    if !args.no_scenarios {
-        let work = tempfile::Builder::new()
-            .prefix("gitgate-bench-scenarios-")
-            .tempdir()
-            .context("creating the scenario directory")?;
-        let ran: Vec<String> = report
-            .arms
-            .iter()
-            .filter(|a| a.skipped.is_none())
-            .map(|a| a.name.clone())
-            .collect();
-        let scenario_config = scenarios::ScenarioConfig {
-            gitgate: config.gitgate.clone(),
-            forge: config.forge.clone(),
-            work_dir: work.path().to_owned(),
-            arms: ran,
-        };
-        let started = std::time::Instant::now();
-        report.scenarios =
-            scenarios::run_all(&scenario_config, |line| eprintln!("[scenarios] {line}"))?;
-        report.meta.duration_s += started.elapsed().as_secs_f64();
-    }
-    report::print_summary(&report);
-    report::write_all(&report, &args.out)?;
-    eprintln!(
-        "gitgate-bench: {} tasks, {} arms, {:.1} s; reports in {}",
-        report.tasks.len(),
-        report.arms.iter().filter(|a| a.skipped.is_none()).count(),
-        report.meta.duration_s,
-        args.out.display()
-    );
-    Ok(())
+    scenarios::run_all(&scenario_config, |line| eprintln!("[scenarios] {line}"))
 }
 
 /// A one-line progress bar on stderr (redrawn in place on a terminal, one line per finished

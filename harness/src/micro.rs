@@ -3,7 +3,7 @@
 //!
 //! Samples alternate between the two arms in short blocks, so drift on a noisy machine hits both.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
@@ -96,59 +96,7 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
 
     let mut results = Vec::new();
     for op in ops() {
-        let args: Map<String, Value> = op.args.as_object().cloned().unwrap_or_default();
-        let call =
-            || client.call_tool(CallToolRequestParams::new(op.tool).with_arguments(args.clone()));
-        let shell = || {
-            Command::new("bash")
-                .args(["-c", op.shell])
-                .current_dir(dir.path())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .output()
-        };
-        // Same information from both arms, checked once before timing anything.
-        let mcp_text = match call().await?.content.first() {
-            Some(ContentBlock::Text(t)) => t.text.clone(),
-            other => bail!("{}: unexpected result {other:?}", op.tool),
-        };
-        let cli_out = shell().context("running bash")?;
-        let cli_text = String::from_utf8_lossy(&cli_out.stdout);
-        if op.tool == "git_log" && mcp_text.lines().take(5).ne(cli_text.lines()) {
-            bail!(
-                "git_log and `{}` disagree:\n{mcp_text}\n---\n{cli_text}",
-                op.shell
-            );
-        }
-        for _ in 0..config.warmup {
-            call().await?;
-            shell()?;
-        }
-        let mut mcp = Vec::with_capacity(config.iterations);
-        let mut cli = Vec::with_capacity(config.iterations);
-        // Alternate in short blocks: drift on a noisy machine hits both arms, while each arm
-        // still runs warm (a process spawn between every MCP call would evict its caches).
-        const BLOCK: usize = 10;
-        while mcp.len() < config.iterations {
-            let n = BLOCK.min(config.iterations - mcp.len());
-            for _ in 0..n {
-                let t = Instant::now();
-                let r = call().await?;
-                mcp.push(t.elapsed());
-                if r.is_error == Some(true) {
-                    bail!("{} failed during the run", op.tool);
-                }
-            }
-            for _ in 0..n {
-                let t = Instant::now();
-                let out = shell()?;
-                cli.push(t.elapsed());
-                if !out.status.success() {
-                    bail!("`{}` failed during the run", op.shell);
-                }
-            }
-        }
-        let (m, c) = (summarize(&mcp), summarize(&cli));
+        let (m, c) = measure(&client, dir.path(), &op, config).await?;
         progress(&format!(
             "{}: mcp p50 {:.0} us, cli p50 {:.0} us",
             op.name, m.p50_us, c.p50_us
@@ -162,6 +110,69 @@ pub async fn run(config: &Config, mut progress: impl FnMut(&str)) -> Result<Vec<
     }
     client.cancel().await.ok();
     Ok(results)
+}
+
+/// One operation timed through MCP and through bash (after checking both give the same
+/// information, and a warm-up): the MCP and the CLI summaries.
+async fn measure(
+    client: &Client,
+    dir: &Path,
+    op: &Op,
+    config: &Config,
+) -> Result<(Summary, Summary)> {
+    let args: Map<String, Value> = op.args.as_object().cloned().unwrap_or_default();
+    let call =
+        || client.call_tool(CallToolRequestParams::new(op.tool).with_arguments(args.clone()));
+    let shell = || {
+        Command::new("bash")
+            .args(["-c", op.shell])
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+    };
+    // Same information from both arms, checked once before timing anything.
+    let mcp_text = match call().await?.content.first() {
+        Some(ContentBlock::Text(t)) => t.text.clone(),
+        other => bail!("{}: unexpected result {other:?}", op.tool),
+    };
+    let cli_out = shell().context("running bash")?;
+    let cli_text = String::from_utf8_lossy(&cli_out.stdout);
+    if op.tool == "git_log" && mcp_text.lines().take(5).ne(cli_text.lines()) {
+        bail!(
+            "git_log and `{}` disagree:\n{mcp_text}\n---\n{cli_text}",
+            op.shell
+        );
+    }
+    for _ in 0..config.warmup {
+        call().await?;
+        shell()?;
+    }
+    let mut mcp = Vec::with_capacity(config.iterations);
+    let mut cli = Vec::with_capacity(config.iterations);
+    // Alternate in short blocks: drift on a noisy machine hits both arms, while each arm
+    // still runs warm (a process spawn between every MCP call would evict its caches).
+    const BLOCK: usize = 10;
+    while mcp.len() < config.iterations {
+        let n = BLOCK.min(config.iterations - mcp.len());
+        for _ in 0..n {
+            let t = Instant::now();
+            let r = call().await?;
+            mcp.push(t.elapsed());
+            if r.is_error == Some(true) {
+                bail!("{} failed during the run", op.tool);
+            }
+        }
+        for _ in 0..n {
+            let t = Instant::now();
+            let out = shell()?;
+            cli.push(t.elapsed());
+            if !out.status.success() {
+                bail!("`{}` failed during the run", op.shell);
+            }
+        }
+    }
+    Ok((summarize(&mcp), summarize(&cli)))
 }
 
 /// The cost of identity plus audit per call: `git_status` through gitgate with and without them.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{ArmSummary, Attempt, Stat, Summary, TaskReport};
+use crate::model::{ArmSummary, Attempt, Stat, Summary, TaskArmReport, TaskReport, Tokens};
 use crate::stats::quantile;
 
 /// Median (mean of the middle two for an even count), min and max; zeros when empty.
@@ -45,7 +45,7 @@ pub fn counted(attempts: &[Attempt]) -> Vec<&Attempt> {
 /// Summary of one task on one arm under the primary tokenizer.
 pub fn task_summary(attempts: &[Attempt], primary: &str) -> Summary {
     let a = counted(attempts);
-    let tok = |f: fn(&crate::model::Tokens) -> u64| -> Stat {
+    let tok = |f: fn(&Tokens) -> u64| -> Stat {
         stat(
             &a.iter()
                 .map(|x| x.tokens.get(primary).map_or(f64::NAN, |t| f(t) as f64))
@@ -84,121 +84,19 @@ pub fn arm_summaries(arms: &[String], tasks: &[TaskReport], primary: &str) -> Ve
                 .iter()
                 .filter_map(|t| t.arms.iter().find(|a| a.arm == *arm))
                 .collect();
-            let mine: Vec<_> = common
-                .iter()
-                .filter_map(|t| t.arms.iter().find(|a| a.arm == *arm))
-                .collect();
-            // Per task, the median attempt figure; then summed over tasks.
-            let sum = |f: &dyn Fn(&Attempt) -> f64| -> f64 {
-                mine.iter()
-                    .map(|r| {
-                        stat(
-                            &counted(&r.attempts)
-                                .iter()
-                                .map(|a| f(a))
-                                .collect::<Vec<_>>(),
-                        )
-                        .median
-                    })
-                    .sum()
-            };
-            let tok = |name: &str, f: fn(&crate::model::Tokens) -> u64| {
-                let name = name.to_owned();
-                sum(&move |a: &Attempt| a.tokens.get(&name).map_or(0.0, |t| f(t) as f64))
-            };
-            let mut token_cost = BTreeMap::new();
-            token_cost.insert("tasks_counted".into(), mine.len() as f64);
-            token_cost.insert("context_tokens".into(), tok(primary, |t| t.context));
-            token_cost.insert("call_tokens".into(), tok(primary, |t| t.calls));
-            token_cost.insert("result_tokens".into(), tok(primary, |t| t.results));
-            token_cost.insert("answer_tokens".into(), tok(primary, |t| t.answer));
-            token_cost.insert(
-                "interface_tokens".into(),
-                stat(
-                    &mine
-                        .iter()
-                        .flat_map(|r| r.attempts.iter())
-                        .filter_map(|a| a.tokens.get(primary).map(|t| t.interface as f64))
-                        .collect::<Vec<_>>(),
-                )
-                .median,
+            let mine = Counted(
+                common
+                    .iter()
+                    .filter_map(|t| t.arms.iter().find(|a| a.arm == *arm))
+                    .collect(),
             );
-            let tokenizers: Vec<String> = mine
-                .first()
-                .and_then(|r| r.attempts.first())
-                .map(|a| a.tokens.keys().cloned().collect())
-                .unwrap_or_default();
-            for name in tokenizers.iter().filter(|n| *n != primary) {
-                token_cost.insert(format!("context_tokens@{name}"), tok(name, |t| t.context));
-            }
-            let models: Vec<String> = mine
-                .first()
-                .and_then(|r| r.attempts.first())
-                .and_then(|a| a.tokens.get(primary))
-                .map(|t| t.cost_usd.keys().cloned().collect())
-                .unwrap_or_default();
-            for model in models {
-                let p = primary.to_owned();
-                let m = model.clone();
-                token_cost.insert(
-                    format!("cost_usd:{model}"),
-                    sum(&move |a: &Attempt| {
-                        a.tokens
-                            .get(&p)
-                            .and_then(|t| t.cost_usd.get(&m))
-                            .copied()
-                            .unwrap_or(0.0)
-                    }),
-                );
-            }
             let mut native = BTreeMap::new();
-            native.insert("teach_tokens".into(), tok(primary, |t| t.teach));
-            let round_trips = sum(&|a| f64::from(a.round_trips));
-            let operations = sum(&|a| f64::from(a.operations));
-            let mut compose = BTreeMap::new();
-            compose.insert("round_trips".into(), round_trips);
-            compose.insert("operations".into(), operations);
-            compose.insert(
-                "operations_per_round_trip".into(),
-                if round_trips > 0.0 {
-                    operations / round_trips
-                } else {
-                    0.0
-                },
-            );
-            let mut latencies: Vec<f64> = mine
-                .iter()
-                .flat_map(|r| counted(&r.attempts))
-                .flat_map(|a| a.step_latency_ms.iter().copied())
-                .collect();
-            latencies.sort_by(f64::total_cmp);
-            let cold: Vec<f64> = mine
-                .iter()
-                .flat_map(|r| counted(&r.attempts))
-                .filter_map(|a| a.cold_start_ms)
-                .collect();
-            let mut sessions = BTreeMap::new();
-            sessions.insert(
-                "processes_spawned".into(),
-                sum(&|a| f64::from(a.processes_spawned)),
-            );
-            sessions.insert(
-                "api_connections".into(),
-                sum(&|a| f64::from(a.api_connections)),
-            );
-            sessions.insert("api_requests".into(), sum(&|a| f64::from(a.api_requests)));
-            if !latencies.is_empty() {
-                sessions.insert("latency_ms_p50".into(), quantile(&latencies, 0.5));
-                sessions.insert("latency_ms_p95".into(), quantile(&latencies, 0.95));
-            }
-            if !cold.is_empty() {
-                sessions.insert("cold_start_ms".into(), stat(&cold).median);
-            }
+            native.insert("teach_tokens".into(), mine.tokens(primary, |t| t.teach));
             let mut dimensions = BTreeMap::new();
-            dimensions.insert("token_cost".into(), token_cost);
+            dimensions.insert("token_cost".into(), token_cost(&mine, primary));
             dimensions.insert("native_knowledge".into(), native);
-            dimensions.insert("composability".into(), compose);
-            dimensions.insert("stateful_sessions".into(), sessions);
+            dimensions.insert("composability".into(), composability(&mine));
+            dimensions.insert("stateful_sessions".into(), sessions(&mine));
             ArmSummary {
                 arm: arm.clone(),
                 tasks_run: ran.len() as u32,
@@ -209,11 +107,149 @@ pub fn arm_summaries(arms: &[String], tasks: &[TaskReport], primary: &str) -> Ve
         .collect()
 }
 
+/// One arm's reports of the tasks counted towards the totals.
+struct Counted<'a>(Vec<&'a TaskArmReport>);
+
+impl Counted<'_> {
+    /// Per task, the median attempt figure; then summed over tasks.
+    fn sum(&self, f: &dyn Fn(&Attempt) -> f64) -> f64 {
+        self.0
+            .iter()
+            .map(|r| {
+                stat(
+                    &counted(&r.attempts)
+                        .iter()
+                        .map(|a| f(a))
+                        .collect::<Vec<_>>(),
+                )
+                .median
+            })
+            .sum()
+    }
+
+    /// [`sum`](Self::sum) of one token figure under tokenizer `name`.
+    fn tokens(&self, name: &str, f: fn(&Tokens) -> u64) -> f64 {
+        self.sum(&|a: &Attempt| a.tokens.get(name).map_or(0.0, |t| f(t) as f64))
+    }
+
+    /// The first attempt's tokens under `name`, for the keys every attempt shares.
+    fn first_tokens(&self, name: &str) -> Option<&Tokens> {
+        self.0
+            .first()
+            .and_then(|r| r.attempts.first())
+            .and_then(|a| a.tokens.get(name))
+    }
+}
+
+/// Token figures, context under every other tokenizer, and cost per model.
+fn token_cost(mine: &Counted<'_>, primary: &str) -> BTreeMap<String, f64> {
+    let mut token_cost = BTreeMap::new();
+    token_cost.insert("tasks_counted".into(), mine.0.len() as f64);
+    token_cost.insert("context_tokens".into(), mine.tokens(primary, |t| t.context));
+    token_cost.insert("call_tokens".into(), mine.tokens(primary, |t| t.calls));
+    token_cost.insert("result_tokens".into(), mine.tokens(primary, |t| t.results));
+    token_cost.insert("answer_tokens".into(), mine.tokens(primary, |t| t.answer));
+    token_cost.insert(
+        "interface_tokens".into(),
+        stat(
+            &mine
+                .0
+                .iter()
+                .flat_map(|r| r.attempts.iter())
+                .filter_map(|a| a.tokens.get(primary).map(|t| t.interface as f64))
+                .collect::<Vec<_>>(),
+        )
+        .median,
+    );
+    let tokenizers: Vec<String> = mine
+        .0
+        .first()
+        .and_then(|r| r.attempts.first())
+        .map(|a| a.tokens.keys().cloned().collect())
+        .unwrap_or_default();
+    for name in tokenizers.iter().filter(|n| *n != primary) {
+        token_cost.insert(
+            format!("context_tokens@{name}"),
+            mine.tokens(name, |t| t.context),
+        );
+    }
+    let models: Vec<String> = mine
+        .first_tokens(primary)
+        .map(|t| t.cost_usd.keys().cloned().collect())
+        .unwrap_or_default();
+    for model in models {
+        let cost = mine.sum(&|a: &Attempt| {
+            a.tokens
+                .get(primary)
+                .and_then(|t| t.cost_usd.get(&model))
+                .copied()
+                .unwrap_or(0.0)
+        });
+        token_cost.insert(format!("cost_usd:{model}"), cost);
+    }
+    token_cost
+}
+
+/// Round trips, operations and their ratio.
+fn composability(mine: &Counted<'_>) -> BTreeMap<String, f64> {
+    let round_trips = mine.sum(&|a| f64::from(a.round_trips));
+    let operations = mine.sum(&|a| f64::from(a.operations));
+    let mut compose = BTreeMap::new();
+    compose.insert("round_trips".into(), round_trips);
+    compose.insert("operations".into(), operations);
+    compose.insert(
+        "operations_per_round_trip".into(),
+        if round_trips > 0.0 {
+            operations / round_trips
+        } else {
+            0.0
+        },
+    );
+    compose
+}
+
+/// Processes, API use, latency pooled over all steps, and the median cold start.
+fn sessions(mine: &Counted<'_>) -> BTreeMap<String, f64> {
+    let mut latencies: Vec<f64> = mine
+        .0
+        .iter()
+        .flat_map(|r| counted(&r.attempts))
+        .flat_map(|a| a.step_latency_ms.iter().copied())
+        .collect();
+    latencies.sort_by(f64::total_cmp);
+    let cold: Vec<f64> = mine
+        .0
+        .iter()
+        .flat_map(|r| counted(&r.attempts))
+        .filter_map(|a| a.cold_start_ms)
+        .collect();
+    let mut sessions = BTreeMap::new();
+    sessions.insert(
+        "processes_spawned".into(),
+        mine.sum(&|a| f64::from(a.processes_spawned)),
+    );
+    sessions.insert(
+        "api_connections".into(),
+        mine.sum(&|a| f64::from(a.api_connections)),
+    );
+    sessions.insert(
+        "api_requests".into(),
+        mine.sum(&|a| f64::from(a.api_requests)),
+    );
+    if !latencies.is_empty() {
+        sessions.insert("latency_ms_p50".into(), quantile(&latencies, 0.5));
+        sessions.insert("latency_ms_p95".into(), quantile(&latencies, 0.95));
+    }
+    if !cold.is_empty() {
+        sessions.insert("cold_start_ms".into(), stat(&cold).median);
+    }
+    sessions
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::model::{TaskArmReport, Tokens};
 
     fn attempt(passed: bool, context: u64, rt: u32, lat: &[f64]) -> Attempt {
         let mut tokens = BTreeMap::new();

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::check::{Expect, Reader};
+use crate::check::{CheckPath, Expect, Reader};
 
 /// Errors while loading tasks.
 #[derive(Debug, thiserror::Error)]
@@ -111,8 +111,9 @@ pub struct StateCheck {
     pub git: Option<String>,
     /// A REST path GET at the forge as alice (`api = "/repos/acme/widgets/issues/51"`).
     pub api: Option<String>,
-    /// jq-like path into the JSON answer (`.labels[].name`, `.items | length`); default `.`.
-    pub path: Option<String>,
+    /// Where in the JSON answer to look: a jq filter giving one value (`[.labels[].name]`,
+    /// `.items | length`; older paths translated, see [`CheckPath`]); default `.`.
+    pub path: Option<CheckPath>,
     /// The expectation (the remaining keys: `equals`, `contains`, ...).
     pub expect: Expect,
 }
@@ -130,7 +131,7 @@ impl TryFrom<toml::Table> for StateCheck {
         };
         let git = text("git")?;
         let api = text("api")?;
-        let path = text("path")?;
+        let path = text("path")?.map(|p| CheckPath::parse(&p)).transpose()?;
         let expect: Expect = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| e.to_string())?;
@@ -205,132 +206,10 @@ pub fn parse(file: &str, text: &str) -> Result<Task, Error> {
         file: file.to_owned(),
         message,
     };
-    if raw.id.trim().is_empty() || raw.id.chars().any(char::is_whitespace) {
-        return Err(invalid(format!(
-            "id {:?} must be one non-empty word",
-            raw.id
-        )));
-    }
-    if !CATEGORIES.contains(&raw.category.as_str()) {
-        return Err(invalid(format!(
-            "category {:?} is not one of {}",
-            raw.category,
-            CATEGORIES.join(", ")
-        )));
-    }
-    if raw.check.answer.is_none() && raw.check.state.is_empty() {
-        return Err(invalid(
-            "[check] needs an answer or at least one [[check.state]]".into(),
-        ));
-    }
-    if let Some(expect) = &raw.check.answer {
-        expect
-            .validate()
-            .map_err(|m| invalid(format!("[check.answer]: {m}")))?;
-    }
-    for (i, s) in raw.check.state.iter().enumerate() {
-        let n = i + 1;
-        match (&s.git, &s.api) {
-            (Some(_), None) if s.path.is_none() => {}
-            (Some(_), None) => {
-                return Err(invalid(format!(
-                    "state check {n}: `path` is for `api` checks"
-                )));
-            }
-            (None, Some(api)) if api.starts_with('/') => {}
-            (None, Some(api)) => {
-                return Err(invalid(format!(
-                    "state check {n}: api path {api:?} must start with /"
-                )));
-            }
-            _ => {
-                return Err(invalid(format!(
-                    "state check {n}: give exactly one of git, api"
-                )));
-            }
-        }
-        if let Some(p) = &s.path {
-            crate::check::parse_path(p).map_err(|m| invalid(format!("state check {n}: {m}")))?;
-        }
-        s.expect
-            .validate()
-            .map_err(|m| invalid(format!("state check {n}: {m}")))?;
-    }
-    for e in &raw.fixture.edits {
-        if e.write.is_some() == e.append.is_some() {
-            return Err(invalid(format!(
-                "fixture edit of {}: give exactly one of write, append",
-                e.path
-            )));
-        }
-        if e.path.starts_with('/') || e.path.split('/').any(|c| c == "..") {
-            return Err(invalid(format!(
-                "fixture edit path {:?} leaves the clone",
-                e.path
-            )));
-        }
-    }
-
-    let mut lists = BTreeMap::new();
-    if let Some(cli) = raw.cli {
-        let answer = reader(cli.answer.as_deref()).map_err(|m| invalid(format!("[cli] {m}")))?;
-        if cli.steps.iter().any(|s| s.trim().is_empty()) {
-            return Err(invalid("[cli] has an empty step".into()));
-        }
-        let answer_steps = answer_steps(cli.answer_steps, cli.steps.len())
-            .map_err(|m| invalid(format!("[cli] {m}")))?;
-        lists.insert(
-            "cli".to_owned(),
-            StepList {
-                steps: cli.steps.into_iter().map(Step::Shell).collect(),
-                answer,
-                answer_steps,
-            },
-        );
-    }
-    let tool_lists = raw
-        .lists
-        .into_iter()
-        .chain(raw.peer.into_iter().map(|(k, v)| (format!("peer.{k}"), v)));
-    for (name, list) in tool_lists {
-        let answer =
-            reader(list.answer.as_deref()).map_err(|m| invalid(format!("[{name}] {m}")))?;
-        let answer_steps = answer_steps(list.answer_steps, list.steps.len())
-            .map_err(|m| invalid(format!("[{name}] {m}")))?;
-        let mut steps = Vec::new();
-        for s in list.steps {
-            let args = match serde_json::to_value(&s.args) {
-                Ok(Value::Object(map)) => map,
-                _ => {
-                    return Err(invalid(format!(
-                        "[{name}] {}: args must be a table",
-                        s.tool
-                    )));
-                }
-            };
-            steps.push(Step::Tool {
-                tool: s.tool,
-                args,
-                ops: s.ops,
-            });
-        }
-        lists.insert(
-            name,
-            StepList {
-                steps,
-                answer,
-                answer_steps,
-            },
-        );
-    }
-    if lists.is_empty() {
-        return Err(invalid(
-            "no step lists ([cli], [mcp], [peer.NAME], ...)".into(),
-        ));
-    }
-    if let Some((name, _)) = lists.iter().find(|(_, l)| l.steps.is_empty()) {
-        return Err(invalid(format!("[{name}] has no steps")));
-    }
+    validate_header(&raw).map_err(invalid)?;
+    validate_check(&raw.check).map_err(invalid)?;
+    validate_fixture(&raw.fixture).map_err(invalid)?;
+    let lists = step_lists(raw.cli, raw.lists, raw.peer).map_err(invalid)?;
     Ok(Task {
         id: raw.id,
         category: raw.category,
@@ -339,6 +218,130 @@ pub fn parse(file: &str, text: &str) -> Result<Task, Error> {
         lists,
         check: raw.check,
         file: file.to_owned(),
+    })
+}
+
+/// The id is one word and the category one of [`CATEGORIES`].
+fn validate_header(raw: &RawTask) -> Result<(), String> {
+    if raw.id.trim().is_empty() || raw.id.chars().any(char::is_whitespace) {
+        return Err(format!("id {:?} must be one non-empty word", raw.id));
+    }
+    if !CATEGORIES.contains(&raw.category.as_str()) {
+        return Err(format!(
+            "category {:?} is not one of {}",
+            raw.category,
+            CATEGORIES.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// The check judges something, and each state check is a git or an api check.
+fn validate_check(check: &Check) -> Result<(), String> {
+    if check.answer.is_none() && check.state.is_empty() {
+        return Err("[check] needs an answer or at least one [[check.state]]".into());
+    }
+    if let Some(expect) = &check.answer {
+        expect
+            .validate()
+            .map_err(|m| format!("[check.answer]: {m}"))?;
+    }
+    for (i, s) in check.state.iter().enumerate() {
+        let n = i + 1;
+        match (&s.git, &s.api) {
+            (Some(_), None) if s.path.is_none() => {}
+            (Some(_), None) => return Err(format!("state check {n}: `path` is for `api` checks")),
+            (None, Some(api)) if api.starts_with('/') => {}
+            (None, Some(api)) => {
+                return Err(format!(
+                    "state check {n}: api path {api:?} must start with /"
+                ));
+            }
+            _ => return Err(format!("state check {n}: give exactly one of git, api")),
+        }
+        s.expect
+            .validate()
+            .map_err(|m| format!("state check {n}: {m}"))?;
+    }
+    Ok(())
+}
+
+/// Each edit writes or appends, inside the clone.
+fn validate_fixture(fixture: &Fixture) -> Result<(), String> {
+    for e in &fixture.edits {
+        if e.write.is_some() == e.append.is_some() {
+            return Err(format!(
+                "fixture edit of {}: give exactly one of write, append",
+                e.path
+            ));
+        }
+        if e.path.starts_with('/') || e.path.split('/').any(|c| c == "..") {
+            return Err(format!("fixture edit path {:?} leaves the clone", e.path));
+        }
+    }
+    Ok(())
+}
+
+/// The task's step lists by name: `cli`, every tool-call table, `peer.NAME`.
+fn step_lists(
+    cli: Option<RawShellList>,
+    lists: BTreeMap<String, RawToolList>,
+    peer: BTreeMap<String, RawToolList>,
+) -> Result<BTreeMap<String, StepList>, String> {
+    let mut out = BTreeMap::new();
+    if let Some(cli) = cli {
+        out.insert(
+            "cli".to_owned(),
+            shell_list(cli).map_err(|m| format!("[cli] {m}"))?,
+        );
+    }
+    let tool_lists = lists
+        .into_iter()
+        .chain(peer.into_iter().map(|(k, v)| (format!("peer.{k}"), v)));
+    for (name, list) in tool_lists {
+        let list = tool_list(list).map_err(|m| format!("[{name}] {m}"))?;
+        out.insert(name, list);
+    }
+    if out.is_empty() {
+        return Err("no step lists ([cli], [mcp], [peer.NAME], ...)".into());
+    }
+    if let Some((name, _)) = out.iter().find(|(_, l)| l.steps.is_empty()) {
+        return Err(format!("[{name}] has no steps"));
+    }
+    Ok(out)
+}
+
+fn shell_list(cli: RawShellList) -> Result<StepList, String> {
+    let answer = reader(cli.answer.as_deref())?;
+    if cli.steps.iter().any(|s| s.trim().is_empty()) {
+        return Err("has an empty step".into());
+    }
+    let answer_steps = answer_steps(cli.answer_steps, cli.steps.len())?;
+    Ok(StepList {
+        steps: cli.steps.into_iter().map(Step::Shell).collect(),
+        answer,
+        answer_steps,
+    })
+}
+
+fn tool_list(list: RawToolList) -> Result<StepList, String> {
+    let answer = reader(list.answer.as_deref())?;
+    let answer_steps = answer_steps(list.answer_steps, list.steps.len())?;
+    let mut steps = Vec::new();
+    for s in list.steps {
+        let Ok(Value::Object(args)) = serde_json::to_value(&s.args) else {
+            return Err(format!("{}: args must be a table", s.tool));
+        };
+        steps.push(Step::Tool {
+            tool: s.tool,
+            args,
+            ops: s.ops,
+        });
+    }
+    Ok(StepList {
+        steps,
+        answer,
+        answer_steps,
     })
 }
 
@@ -477,7 +480,10 @@ equals = "widgets"
             t.lists["peer.mcp-server-git"].steps[0],
             Step::Tool { ops: Some(2), .. }
         ));
-        assert_eq!(t.check.state[0].path.as_deref(), Some(".name"));
+        assert_eq!(
+            t.check.state[0].path.as_ref().map(ToString::to_string),
+            Some(".name".to_owned())
+        );
     }
 
     fn check_error(text: &str, fragment: &str) {
@@ -526,6 +532,12 @@ equals = "widgets"
             "answer",
         );
         check_error(&format!("{base}{cli}[check]\nanswr = 1\n"), "unknown field");
+        check_error(
+            &format!(
+                "{base}{cli}[check]\n[[check.state]]\napi = \"/x\"\npath = \".a | nosuch\"\nequals = 1\n"
+            ),
+            "undefined",
+        );
         check_error(
             &format!(
                 "{base}{cli}[[fixture.edit]]\npath = \"../x\"\nwrite = \"\"\n[check]\nanswer = {{ exact = \"a\" }}\n"

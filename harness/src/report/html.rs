@@ -185,6 +185,12 @@ fn table(h: &mut String, grid: &Grid) {
 
 fn charts(h: &mut String, report: &RunReport) {
     let arms = arm_columns(report);
+    task_charts(h, report, &arms);
+    scenario_charts(h, report, &arms);
+}
+
+/// Context tokens and round trips per task, and step latency per arm.
+fn task_charts(h: &mut String, report: &RunReport, arms: &[String]) {
     let categories: Vec<String> = report.tasks.iter().map(|t| t.id.clone()).collect();
     let per_task = |get: fn(&TaskArmReport) -> f64| -> Vec<(String, Vec<Option<Bar>>)> {
         arms.iter()
@@ -244,6 +250,10 @@ fn charts(h: &mut String, report: &RunReport) {
         ));
         h.push('\n');
     }
+}
+
+/// Scenario shares as bars, and every other finding and figure as a table.
+fn scenario_charts(h: &mut String, report: &RunReport, arms: &[String]) {
     let shares: Vec<(String, f64, usize)> = report
         .scenarios
         .iter()
@@ -263,46 +273,51 @@ fn charts(h: &mut String, report: &RunReport) {
             &shares,
         ));
         h.push('\n');
-        let mut grid = Grid {
-            title: "Scenario findings".to_owned(),
-            header: std::iter::once("finding".to_owned())
-                .chain(arms.iter().cloned())
-                .collect(),
-            ..Grid::default()
-        };
-        let mut names: Vec<(String, String)> = Vec::new();
-        for s in &report.scenarios {
-            for (k, _) in s.figures.iter().filter(|(k, _)| !k.ends_with("_share")) {
-                let key = (s.scenario.clone(), k.clone());
-                if !names.contains(&key) {
-                    names.push(key);
-                }
-            }
-            for k in s.findings.keys() {
-                let key = (s.scenario.clone(), k.clone());
-                if !names.contains(&key) {
-                    names.push(key);
-                }
-            }
-        }
-        for (scenario, name) in names {
-            let mut row = vec![format!("{}: {}", humanize(&scenario), humanize(&name))];
-            for arm in &arms {
-                let s = report
-                    .scenarios
-                    .iter()
-                    .find(|s| &s.arm == arm && s.scenario == scenario);
-                row.push(match s {
-                    Some(s) => match (s.findings.get(&name), s.figures.get(&name)) {
-                        (Some(b), _) => if *b { "yes" } else { "no" }.to_owned(),
-                        (None, Some(v)) => format_figure(&name, *v),
-                        (None, None) => "—".to_owned(),
-                    },
-                    None => "—".to_owned(),
-                });
-            }
-            grid.rows.push(row);
-        }
-        table(h, &grid);
+        table(h, &scenario_grid(report, arms));
     }
+}
+
+/// The scenario findings (yes/no) and non-share figures, one row each, one column per arm.
+fn scenario_grid(report: &RunReport, arms: &[String]) -> Grid {
+    let mut grid = Grid {
+        title: "Scenario findings".to_owned(),
+        header: std::iter::once("finding".to_owned())
+            .chain(arms.iter().cloned())
+            .collect(),
+        ..Grid::default()
+    };
+    let mut names: Vec<(String, String)> = Vec::new();
+    for s in &report.scenarios {
+        for (k, _) in s.figures.iter().filter(|(k, _)| !k.ends_with("_share")) {
+            let key = (s.scenario.clone(), k.clone());
+            if !names.contains(&key) {
+                names.push(key);
+            }
+        }
+        for k in s.findings.keys() {
+            let key = (s.scenario.clone(), k.clone());
+            if !names.contains(&key) {
+                names.push(key);
+            }
+        }
+    }
+    for (scenario, name) in names {
+        let mut row = vec![format!("{}: {}", humanize(&scenario), humanize(&name))];
+        for arm in arms {
+            let s = report
+                .scenarios
+                .iter()
+                .find(|s| &s.arm == arm && s.scenario == scenario);
+            row.push(match s {
+                Some(s) => match (s.findings.get(&name), s.figures.get(&name)) {
+                    (Some(b), _) => if *b { "yes" } else { "no" }.to_owned(),
+                    (None, Some(v)) => format_figure(&name, *v),
+                    (None, None) => "—".to_owned(),
+                },
+                None => "—".to_owned(),
+            });
+        }
+        grid.rows.push(row);
+    }
+    grid
 }

@@ -7,8 +7,26 @@ use super::{
 };
 
 pub fn render(report: &RunReport) -> String {
-    let meta = &report.meta;
     let mut out = String::from("# gitgate-bench run\n\n");
+    setting(&mut out, report);
+    failed_tasks(&mut out, report);
+    out.push_str("\n## Summary per dimension\n");
+    for grid in dimension_grids(report) {
+        out.push_str(&format!("\n### {}\n\n", grid.title));
+        out.push_str(&table(&grid));
+    }
+    scenarios(&mut out, report);
+    out.push_str("\n## Per task\n");
+    for grid in task_grids(report) {
+        out.push_str(&format!("\n### {}\n\n", grid.title));
+        out.push_str(&table(&grid));
+    }
+    out
+}
+
+/// When and how the run ran: time, tokenizers, versions, machine, prices, arms.
+fn setting(out: &mut String, report: &RunReport) {
+    let meta = &report.meta;
     out.push_str(&format!(
         "Started {} · {:.1} s · {} repeat(s) · seed `{}` · tokens counted with {} (also: {})\n\n",
         cell(&meta.started_at),
@@ -56,7 +74,10 @@ pub fn render(report: &RunReport) -> String {
             cell(&arm.description)
         ));
     }
+}
 
+/// The failed tasks with their reasons.
+fn failed_tasks(out: &mut String, report: &RunReport) {
     let failed = failures(report);
     out.push_str("\n## Failed tasks\n\n");
     if failed.is_empty() {
@@ -77,13 +98,10 @@ pub fn render(report: &RunReport) -> String {
             ));
         }
     }
+}
 
-    out.push_str("\n## Summary per dimension\n");
-    for grid in dimension_grids(report) {
-        out.push_str(&format!("\n### {}\n\n", grid.title));
-        out.push_str(&table(&grid));
-    }
-
+/// Each scenario's figures, findings and notes.
+fn scenarios(out: &mut String, report: &RunReport) {
     out.push_str("\n## Scenarios\n");
     for s in &report.scenarios {
         out.push_str(&format!(
@@ -109,13 +127,6 @@ pub fn render(report: &RunReport) -> String {
             out.push_str(&format!("- {}\n", cell(n)));
         }
     }
-
-    out.push_str("\n## Per task\n");
-    for grid in task_grids(report) {
-        out.push_str(&format!("\n### {}\n\n", grid.title));
-        out.push_str(&table(&grid));
-    }
-    out
 }
 
 /// A Markdown table; failed cells in bold.

@@ -106,70 +106,74 @@ pub(crate) fn dimension_grids(report: &RunReport) -> Vec<Grid> {
             names.push((d.clone(), humanize(d)));
         }
     }
-    let mut grids = Vec::new();
-    for (key, title) in names {
-        let mut header = vec!["figure".to_owned()];
-        header.extend(arms.iter().cloned());
-        let mut grid = Grid {
-            title,
-            header,
-            ..Grid::default()
-        };
-        if key == "token_cost" {
-            grid.rows.push(tasks_passed_row(report, &arms));
-        }
-        // figure name -> arm -> cell text, in first-seen order of figure names.
-        let mut order: Vec<String> = Vec::new();
-        let mut cells: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-        let mut put = |figure: String, arm: &str, value: String| {
-            if !order.contains(&figure) {
-                order.push(figure.clone());
-            }
-            cells
-                .entry(figure)
-                .or_default()
-                .insert(arm.to_owned(), value);
-        };
-        for s in &report.summary {
-            if let Some(figures) = s.dimensions.get(&key) {
-                for (name, v) in figures {
-                    put(name.clone(), &s.arm, format_figure(name, *v));
-                }
-            }
-        }
-        for sc in report.scenarios.iter().filter(|s| s.dimension == key) {
-            for (name, v) in &sc.figures {
-                put(name.clone(), &sc.arm, format_figure(name, *v));
-            }
-            for (name, b) in &sc.findings {
-                put(
-                    name.clone(),
-                    &sc.arm,
-                    if *b { "yes" } else { "no" }.to_owned(),
-                );
-            }
-        }
-        for figure in order {
-            let mut row = vec![humanize(&figure)];
-            for arm in &arms {
-                row.push(
-                    cells
-                        .get(&figure)
-                        .and_then(|m| m.get(arm))
-                        .cloned()
-                        .unwrap_or_else(|| "—".to_owned()),
-                );
-            }
-            grid.rows.push(row);
-        }
-        if grid.rows.is_empty() {
-            let mut row = vec!["(not measured in this run)".to_owned()];
-            row.extend(arms.iter().map(|_| "—".to_owned()));
-            grid.rows.push(row);
-        }
-        grids.push(grid);
+    names
+        .into_iter()
+        .map(|(key, title)| dimension_grid(report, &arms, &key, title))
+        .collect()
+}
+
+/// The grid of one dimension: a row per figure or finding, a column per arm.
+fn dimension_grid(report: &RunReport, arms: &[String], key: &str, title: String) -> Grid {
+    let mut header = vec!["figure".to_owned()];
+    header.extend(arms.iter().cloned());
+    let mut grid = Grid {
+        title,
+        header,
+        ..Grid::default()
+    };
+    if key == "token_cost" {
+        grid.rows.push(tasks_passed_row(report, arms));
     }
-    grids
+    // figure name -> arm -> cell text, in first-seen order of figure names.
+    let mut order: Vec<String> = Vec::new();
+    let mut cells: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    let mut put = |figure: String, arm: &str, value: String| {
+        if !order.contains(&figure) {
+            order.push(figure.clone());
+        }
+        cells
+            .entry(figure)
+            .or_default()
+            .insert(arm.to_owned(), value);
+    };
+    for s in &report.summary {
+        if let Some(figures) = s.dimensions.get(key) {
+            for (name, v) in figures {
+                put(name.clone(), &s.arm, format_figure(name, *v));
+            }
+        }
+    }
+    for sc in report.scenarios.iter().filter(|s| s.dimension == key) {
+        for (name, v) in &sc.figures {
+            put(name.clone(), &sc.arm, format_figure(name, *v));
+        }
+        for (name, b) in &sc.findings {
+            put(
+                name.clone(),
+                &sc.arm,
+                if *b { "yes" } else { "no" }.to_owned(),
+            );
+        }
+    }
+    for figure in order {
+        let mut row = vec![humanize(&figure)];
+        for arm in arms {
+            row.push(
+                cells
+                    .get(&figure)
+                    .and_then(|m| m.get(arm))
+                    .cloned()
+                    .unwrap_or_else(|| "—".to_owned()),
+            );
+        }
+        grid.rows.push(row);
+    }
+    if grid.rows.is_empty() {
+        let mut row = vec!["(not measured in this run)".to_owned()];
+        row.extend(arms.iter().map(|_| "—".to_owned()));
+        grid.rows.push(row);
+    }
+    grid
 }
 
 /// "passed / run" per arm, from the tasks themselves.

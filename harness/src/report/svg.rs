@@ -1,5 +1,11 @@
 //! Hand-written inline SVG charts for `report.html`: grouped bars, box plots on a log scale,
 //! and horizontal share bars. No script, no external resource: each chart is one `<svg>`.
+//!
+//! Kept by hand on purpose (the architecture review found it right): three chart shapes in a
+//! few hundred lines of string formatting, where a plotting crate would bring a large
+//! dependency tree, fonts or a raster back end, and output that changes with its versions. The
+//! report must be one self-contained HTML file that reads the same in any browser, offline,
+//! and diffs cleanly between runs; plain `<svg>` text does exactly that.
 
 use std::fmt::Write as _;
 
@@ -69,15 +75,74 @@ pub fn grouped_bars(
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let ymax = nice_ceiling(max);
-    let y = |v: f64| top + plot_h - (v / ymax) * plot_h;
+    let plot = Plot {
+        left,
+        top,
+        plot_h,
+        width,
+        ymax,
+    };
     let mut s = open(width, height, title);
     legend(&mut s, series.iter().map(|(name, _)| name.as_str()), left);
+    linear_axis(&mut s, &plot, unit);
+    for (c, category) in categories.iter().enumerate() {
+        let gx = left + 8.0 + group_w * c as f64;
+        for (k, (name, bars)) in series.iter().enumerate() {
+            let Some(bar) = bars.get(c).copied().flatten() else {
+                continue;
+            };
+            let x = gx + bar_w * k as f64;
+            vertical_bar(
+                &mut s,
+                &plot,
+                (x, bar_w),
+                k,
+                bar,
+                &format!("{category} · {name}"),
+            );
+        }
+        let lx = gx + group_w / 2.0 - 7.0;
+        let ly = top + plot_h + 12.0;
+        let _ = write!(
+            s,
+            r##"<text x="{lx:.1}" y="{ly:.1}" font-size="10" text-anchor="end" transform="rotate(-40 {lx:.1} {ly:.1})">{label}</text>"##,
+            label = esc(&shorten(category, 24))
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// The plot area of a vertical-bar chart and its linear y scale from 0 to `ymax`.
+struct Plot {
+    left: f64,
+    top: f64,
+    plot_h: f64,
+    width: f64,
+    ymax: f64,
+}
+
+impl Plot {
+    fn y(&self, v: f64) -> f64 {
+        self.top + self.plot_h - (v / self.ymax) * self.plot_h
+    }
+}
+
+/// Grid lines with round tick labels, and the unit along the axis.
+fn linear_axis(s: &mut String, plot: &Plot, unit: &str) {
+    let Plot {
+        left,
+        top,
+        plot_h,
+        width,
+        ymax,
+    } = *plot;
     // Round ticks: 0.5 steps below 2·10^k, 0.2 steps below 1 or 5·10^k.
     let lead = ymax / 10f64.powf(ymax.log10().floor());
     let steps = if (lead - 2.0).abs() < 1e-9 { 4 } else { 5 };
     for i in 0..=steps {
         let v = ymax * f64::from(i) / f64::from(steps);
-        let yy = y(v);
+        let yy = plot.y(v);
         let _ = write!(
             s,
             r##"<line x1="{left}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="#ddd"/><text x="{tx}" y="{ty:.1}" text-anchor="end" font-size="10">{label}</text>"##,
@@ -93,55 +158,49 @@ pub fn grouped_bars(
         my = top + plot_h / 2.0,
         unit = esc(unit)
     );
-    for (c, category) in categories.iter().enumerate() {
-        let gx = left + 8.0 + group_w * c as f64;
-        for (k, (name, bars)) in series.iter().enumerate() {
-            let Some(bar) = bars.get(c).copied().flatten() else {
-                continue;
-            };
-            let x = gx + bar_w * k as f64;
-            let v = if bar.value.is_finite() {
-                bar.value
-            } else {
-                0.0
-            };
-            let yy = y(v);
-            let stroke = if bar.failed {
-                r##" stroke="#d62728" stroke-width="2" fill-opacity="0.35""##
-            } else {
-                ""
-            };
-            let _ = write!(
-                s,
-                r##"<rect x="{x:.1}" y="{yy:.1}" width="{w:.1}" height="{h:.1}" fill="{fill}"{stroke}><title>{tip}</title></rect>"##,
-                w = bar_w - 2.0,
-                h = (top + plot_h - yy).max(0.0),
-                fill = color(k),
-                tip = esc(&format!(
-                    "{category} · {name}: {}{}",
-                    tick_label(v),
-                    if bar.failed { " (FAILED)" } else { "" }
-                )),
-            );
-            if bar.failed {
-                let _ = write!(
-                    s,
-                    r##"<text x="{cx:.1}" y="{ty:.1}" font-size="11" fill="#d62728" text-anchor="middle" class="failed">✗</text>"##,
-                    cx = x + (bar_w - 2.0) / 2.0,
-                    ty = yy - 3.0
-                );
-            }
-        }
-        let lx = gx + group_w / 2.0 - 7.0;
-        let ly = top + plot_h + 12.0;
+}
+
+/// One bar at `x` of width `bar_w` in series colour `k`; `what` names it in the tooltip.
+fn vertical_bar(
+    s: &mut String,
+    plot: &Plot,
+    (x, bar_w): (f64, f64),
+    k: usize,
+    bar: Bar,
+    what: &str,
+) {
+    let (top, plot_h) = (plot.top, plot.plot_h);
+    let v = if bar.value.is_finite() {
+        bar.value
+    } else {
+        0.0
+    };
+    let yy = plot.y(v);
+    let stroke = if bar.failed {
+        r##" stroke="#d62728" stroke-width="2" fill-opacity="0.35""##
+    } else {
+        ""
+    };
+    let _ = write!(
+        s,
+        r##"<rect x="{x:.1}" y="{yy:.1}" width="{w:.1}" height="{h:.1}" fill="{fill}"{stroke}><title>{tip}</title></rect>"##,
+        w = bar_w - 2.0,
+        h = (top + plot_h - yy).max(0.0),
+        fill = color(k),
+        tip = esc(&format!(
+            "{what}: {}{}",
+            tick_label(v),
+            if bar.failed { " (FAILED)" } else { "" }
+        )),
+    );
+    if bar.failed {
         let _ = write!(
             s,
-            r##"<text x="{lx:.1}" y="{ly:.1}" font-size="10" text-anchor="end" transform="rotate(-40 {lx:.1} {ly:.1})">{label}</text>"##,
-            label = esc(&shorten(category, 24))
+            r##"<text x="{cx:.1}" y="{ty:.1}" font-size="11" fill="#d62728" text-anchor="middle" class="failed">✗</text>"##,
+            cx = x + (bar_w - 2.0) / 2.0,
+            ty = yy - 3.0
         );
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// Box plots, one per series, on a log10 axis: whiskers at min and max, the box from the 25th
@@ -151,30 +210,7 @@ pub fn box_plots(title: &str, series: &[(String, Vec<f64>)], unit: &str) -> Stri
     let slot = 90.0;
     let width = (left + slot * series.len() as f64 + 20.0).max(480.0);
     let height = top + plot_h + bottom;
-    let positive: Vec<f64> = series
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .collect();
-    let lo = positive
-        .iter()
-        .copied()
-        .fold(f64::INFINITY, f64::min)
-        .log10()
-        .floor();
-    let hi = positive
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max)
-        .log10()
-        .ceil();
-    let (lo, hi) = if lo.is_finite() && hi.is_finite() && hi > lo {
-        (lo, hi)
-    } else if lo.is_finite() {
-        (lo, lo + 1.0)
-    } else {
-        (0.0, 1.0)
-    };
+    let (lo, hi) = log_bounds(series);
     let y = |v: f64| {
         let l = v.max(10f64.powf(lo)).log10();
         top + plot_h - (l - lo) / (hi - lo) * plot_h
@@ -208,43 +244,83 @@ pub fn box_plots(title: &str, series: &[(String, Vec<f64>)], unit: &str) -> Stri
             ly = top + plot_h + 16.0,
             label = esc(&shorten(name, 14))
         );
-        let mut sorted: Vec<f64> = values
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite() && *v > 0.0)
-            .collect();
-        if sorted.is_empty() {
-            continue;
-        }
-        sorted.sort_by(f64::total_cmp);
-        let q = |f: f64| crate::stats::quantile(&sorted, f);
-        let (min, q1, med, q3, max) = (sorted[0], q(0.25), q(0.5), q(0.75), q(1.0));
-        let (bw, c) = (36.0, color(k));
-        let _ = write!(
-            s,
-            r##"<g><title>{tip}</title><line x1="{cx:.1}" y1="{ymax:.1}" x2="{cx:.1}" y2="{ymin:.1}" stroke="#555"/><line x1="{wl:.1}" y1="{ymax:.1}" x2="{wr:.1}" y2="{ymax:.1}" stroke="#555"/><line x1="{wl:.1}" y1="{ymin:.1}" x2="{wr:.1}" y2="{ymin:.1}" stroke="#555"/><rect x="{bx:.1}" y="{yq3:.1}" width="{bw}" height="{bh:.1}" fill="{c}" fill-opacity="0.6" stroke="{c}"/><line x1="{bx:.1}" y1="{ymed:.1}" x2="{bx2:.1}" y2="{ymed:.1}" stroke="#000" stroke-width="2"/></g>"##,
-            tip = esc(&format!(
-                "{name}: n={} min {} · p25 {} · median {} · p75 {} · max {} {unit}",
-                sorted.len(),
-                tick_label(min),
-                tick_label(q1),
-                tick_label(med),
-                tick_label(q3),
-                tick_label(max)
-            )),
-            ymax = y(max),
-            ymin = y(min),
-            wl = cx - 8.0,
-            wr = cx + 8.0,
-            bx = cx - bw / 2.0,
-            bx2 = cx + bw / 2.0,
-            yq3 = y(q3),
-            bh = (y(q1) - y(q3)).max(1.0),
-            ymed = y(med),
-        );
+        box_glyph(&mut s, (k, name), values, cx, &y, unit);
     }
     s.push_str("</svg>");
     s
+}
+
+/// The decades the positive samples span on the log axis: (lowest, highest) exponent.
+fn log_bounds(series: &[(String, Vec<f64>)]) -> (f64, f64) {
+    let positive: Vec<f64> = series
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    let lo = positive
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .log10()
+        .floor();
+    let hi = positive
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, f64::max)
+        .log10()
+        .ceil();
+    if lo.is_finite() && hi.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    }
+}
+
+/// One series' box and whiskers at `cx`, on the axis `y`.
+fn box_glyph(
+    s: &mut String,
+    (k, name): (usize, &str),
+    values: &[f64],
+    cx: f64,
+    y: &dyn Fn(f64) -> f64,
+    unit: &str,
+) {
+    let mut sorted: Vec<f64> = values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .collect();
+    if sorted.is_empty() {
+        return;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let q = |f: f64| crate::stats::quantile(&sorted, f);
+    let (min, q1, med, q3, max) = (sorted[0], q(0.25), q(0.5), q(0.75), q(1.0));
+    let (bw, c) = (36.0, color(k));
+    let _ = write!(
+        s,
+        r##"<g><title>{tip}</title><line x1="{cx:.1}" y1="{ymax:.1}" x2="{cx:.1}" y2="{ymin:.1}" stroke="#555"/><line x1="{wl:.1}" y1="{ymax:.1}" x2="{wr:.1}" y2="{ymax:.1}" stroke="#555"/><line x1="{wl:.1}" y1="{ymin:.1}" x2="{wr:.1}" y2="{ymin:.1}" stroke="#555"/><rect x="{bx:.1}" y="{yq3:.1}" width="{bw}" height="{bh:.1}" fill="{c}" fill-opacity="0.6" stroke="{c}"/><line x1="{bx:.1}" y1="{ymed:.1}" x2="{bx2:.1}" y2="{ymed:.1}" stroke="#000" stroke-width="2"/></g>"##,
+        tip = esc(&format!(
+            "{name}: n={} min {} · p25 {} · median {} · p75 {} · max {} {unit}",
+            sorted.len(),
+            tick_label(min),
+            tick_label(q1),
+            tick_label(med),
+            tick_label(q3),
+            tick_label(max)
+        )),
+        ymax = y(max),
+        ymin = y(min),
+        wl = cx - 8.0,
+        wr = cx + 8.0,
+        bx = cx - bw / 2.0,
+        bx2 = cx + bw / 2.0,
+        yq3 = y(q3),
+        bh = (y(q1) - y(q3)).max(1.0),
+        ymed = y(med),
+    );
 }
 
 /// Horizontal bars for shares (0..1), one per row: label, share, series colour index.

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use super::agent_box::AgentBox;
-use super::procs::{Forge, Gitgate};
+use super::procs::{Forge, Gitgate, Server};
 use super::record::{self, Action, Answers};
 use super::session::UserSession;
 use super::{REPO, SHARED_TOKEN, SHARED_TOKEN_NAME, ScenarioConfig, USERS, shell_quote};
@@ -154,27 +154,7 @@ pub async fn gitgate(
     progress("governance, mcp: seeding the forge and adding users");
     let forge = Forge::start(&config.forge, &dir.join("forge")).await?;
     let gate = Gitgate::init(&config.gitgate, dir)?;
-    let mut sessions = BTreeMap::new();
-    let server = {
-        let mut tokens = BTreeMap::new();
-        for user in USERS {
-            let scopes = if user == READ_ONLY {
-                "github:read"
-            } else {
-                "github:read github:write"
-            };
-            let github = format!("ghp_demo_{user}");
-            tokens.insert(user, gate.add_user(user, scopes, &github)?);
-        }
-        let server = gate.serve_http(&forge)?;
-        for user in USERS {
-            sessions.insert(
-                user,
-                UserSession::connect(&server.url, user, &tokens[user]).await?,
-            );
-        }
-        server
-    };
+    let (server, sessions) = serve_users(&gate, &forge).await?;
     let mut notes = vec![format!(
         "record: gitgate's audit log (`gitgate audit query --format jsonl`); {READ_ONLY} has github:read only"
     )];
@@ -229,6 +209,33 @@ pub async fn gitgate(
 
     let blocked = !pr_merged(&forge).await?;
     Ok(result("mcp", &actions, &answers, detected, blocked, notes))
+}
+
+/// The users (carol read-only) with their GitHub tokens, the HTTP server, and one MCP session
+/// per user.
+async fn serve_users(
+    gate: &Gitgate,
+    forge: &Forge,
+) -> Result<(Server, BTreeMap<&'static str, UserSession>)> {
+    let mut tokens = BTreeMap::new();
+    for user in USERS {
+        let scopes = if user == READ_ONLY {
+            "github:read"
+        } else {
+            "github:read github:write"
+        };
+        let github = format!("ghp_demo_{user}");
+        tokens.insert(user, gate.add_user(user, scopes, &github)?);
+    }
+    let server = gate.serve_http(forge)?;
+    let mut sessions = BTreeMap::new();
+    for user in USERS {
+        sessions.insert(
+            user,
+            UserSession::connect(&server.url, user, &tokens[user]).await?,
+        );
+    }
+    Ok((server, sessions))
 }
 
 /// Runs `gitgate audit verify`: (intact, its verdict line). Exit 2 means tampering found; any

@@ -137,8 +137,50 @@ pub async fn gitgate(
         "gitgate over Streamable HTTP: a gitgate token per user, each user's own GitHub token stored encrypted".to_owned(),
     ];
     progress("multi-user auth, mcp: three users write through gitgate");
-    let mut writes = Vec::new();
+    let writes = write_through_gitgate(&sessions, &mut notes).await;
+    let (attributed, mut lines) = attribution(&forge, &writes).await?;
+    notes.append(&mut lines);
+
+    let probe = json!({"repo": REPO, "limit": 1});
+    let mut before = BTreeMap::new();
     for (user, session) in USERS.into_iter().zip(&sessions) {
+        before.insert(user, session.call("gh_issue_list", &probe).await.ok);
+    }
+    progress("multi-user auth, mcp: gitgate users revoke carol");
+    gate.run(&["users", "revoke", REVOKED], &[])?;
+    notes.push(format!(
+        "to cut off {REVOKED}: `gitgate users revoke {REVOKED}`; calls went on sessions opened before it"
+    ));
+    let mut after = BTreeMap::new();
+    for (user, session) in USERS.into_iter().zip(&sessions) {
+        let called = session.call("gh_issue_list", &probe).await;
+        if !called.ok {
+            notes.push(format!(
+                "{user} after revocation: {}",
+                first_line(&called.text)
+            ));
+        }
+        after.insert(user, called.ok);
+    }
+    for session in sessions {
+        session.close().await;
+    }
+    drop(server);
+    Ok(result(
+        "mcp",
+        writes.len(),
+        attributed,
+        &before,
+        &after,
+        notes,
+    ))
+}
+
+/// Each user creates an issue and comments on the commented issue in their own session; the
+/// writes, with a note for each that failed.
+async fn write_through_gitgate(sessions: &[UserSession], notes: &mut Vec<String>) -> Vec<Write> {
+    let mut writes = Vec::new();
+    for (user, session) in USERS.into_iter().zip(sessions) {
         let title = issue_title(user);
         let called = session
             .call(
@@ -176,42 +218,7 @@ pub async fn gitgate(
             marker: body,
         });
     }
-    let (attributed, mut lines) = attribution(&forge, &writes).await?;
-    notes.append(&mut lines);
-
-    let probe = json!({"repo": REPO, "limit": 1});
-    let mut before = BTreeMap::new();
-    for (user, session) in USERS.into_iter().zip(&sessions) {
-        before.insert(user, session.call("gh_issue_list", &probe).await.ok);
-    }
-    progress("multi-user auth, mcp: gitgate users revoke carol");
-    gate.run(&["users", "revoke", REVOKED], &[])?;
-    notes.push(format!(
-        "to cut off {REVOKED}: `gitgate users revoke {REVOKED}`; calls went on sessions opened before it"
-    ));
-    let mut after = BTreeMap::new();
-    for (user, session) in USERS.into_iter().zip(&sessions) {
-        let called = session.call("gh_issue_list", &probe).await;
-        if !called.ok {
-            notes.push(format!(
-                "{user} after revocation: {}",
-                first_line(&called.text)
-            ));
-        }
-        after.insert(user, called.ok);
-    }
-    for session in sessions {
-        session.close().await;
-    }
-    drop(server);
-    Ok(result(
-        "mcp",
-        writes.len(),
-        attributed,
-        &before,
-        &after,
-        notes,
-    ))
+    writes
 }
 
 fn note_failure(notes: &mut Vec<String>, user: &str, what: &str, ran: &super::agent_box::Ran) {

@@ -1,29 +1,87 @@
-//! The CLI arm: each step is a fresh `bash -c LINE` in the working clone, with git, gh (one
+//! The CLI executor: each step is a fresh `bash -c LINE` in the working clone, with git, gh (one
 //! shared token) and jq, as a team's agent box runs them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
 use tokio::process::Command;
 
+use super::{Executor, Start, StepRun};
 use crate::forge::demo_token;
+use crate::task::Step;
 use crate::tokens::Call;
 
-/// One step as it ran.
-#[derive(Debug, Clone)]
-pub struct StepRun {
-    /// What the model writes (counted).
-    pub call: Call,
-    /// How the report shows the call.
-    pub shown: String,
-    /// What the model is sent back.
-    pub result: String,
-    pub is_error: bool,
-    pub latency_ms: f64,
-    pub operations: u32,
-    /// Processes the step spawned, when it ran traced.
-    pub processes: Option<u32>,
+/// The login whose token gh uses when the arm names none: the team's shared bot.
+const SHARED_LOGIN: &str = "ci-bot";
+
+/// Shell steps of one attempt.
+#[derive(Debug)]
+pub struct ShellExecutor {
+    /// The arm's one shell tool, as a one-element JSON array.
+    interface: String,
+    env: Vec<(String, String)>,
+    clone: PathBuf,
+    /// Where per-step traces go, when the attempt is traced.
+    traces: Option<PathBuf>,
+    steps: usize,
+    processes: u32,
+}
+
+impl Executor for ShellExecutor {
+    async fn start(start: &Start<'_>) -> Result<Self> {
+        let text = start.arm.interface.as_deref().unwrap_or("{}");
+        let value: Value = serde_json::from_str(text).context("the arm's interface JSON")?;
+        let home = start.scratch.join("home");
+        std::fs::create_dir_all(&home).context("creating the shell home")?;
+        let login = start
+            .arm
+            .github_login
+            .as_deref()
+            .filter(|l| !l.is_empty())
+            .unwrap_or(SHARED_LOGIN);
+        Ok(Self {
+            interface: Value::Array(vec![value]).to_string(),
+            env: environment(&home, start.forge_addr, login),
+            clone: start.clone.to_owned(),
+            traces: start.traced.then(|| start.scratch.to_owned()),
+            steps: 0,
+            processes: 0,
+        })
+    }
+
+    fn interface(&self) -> String {
+        self.interface.clone()
+    }
+
+    fn cold_start_ms(&self) -> Option<f64> {
+        None
+    }
+
+    fn definition(&self, _tool: &str) -> Option<String> {
+        // git, gh and jq are known from pretraining: nothing to teach.
+        None
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<StepRun> {
+        let Step::Shell(line) = step else {
+            bail!("a cli arm got a tool step");
+        };
+        let trace = self
+            .traces
+            .as_ref()
+            .map(|dir| dir.join(format!("trace-{}.txt", self.steps)));
+        self.steps += 1;
+        let run = run_step(line, &self.clone, &self.env, trace.as_deref()).await?;
+        // Counted by strace when traced, else statically: the operations plus bash itself.
+        self.processes += run.processes.unwrap_or(run.operations + 1);
+        Ok(run)
+    }
+
+    async fn close(self) -> u32 {
+        self.processes
+    }
 }
 
 /// Fixed author and committer dates for commits the CLI arm makes, so commit ids (and the

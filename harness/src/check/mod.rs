@@ -1,5 +1,9 @@
 //! Checks: how an answer is read off the final step's result ([`Reader`]), what it must be
-//! ([`Expect`]), and a small jq-like path language for forge JSON ([`parse_path`], [`select`]).
+//! ([`Expect`]), and where in forge JSON a state check looks ([`CheckPath`], a jq filter).
+
+pub mod path;
+
+pub use path::CheckPath;
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
@@ -32,6 +36,8 @@ pub enum Reader {
         pattern: String,
         out: String,
     },
+    /// `jq:FILTER`: the one value a jq filter gives on the JSON the result starts with.
+    Jq(CheckPath),
 }
 
 impl FromStr for Reader {
@@ -53,6 +59,7 @@ impl FromStr for Reader {
                     regex::Regex::new(r).map_err(|e| format!("regex:{r}: {e}"))?;
                     Self::Regex(r.to_owned())
                 }
+                Some(("jq", filter)) => Self::Jq(CheckPath::parse(filter)?),
                 Some(("pick", rest)) => {
                     let parsed = rest
                         .split_once(':')
@@ -69,7 +76,7 @@ impl FromStr for Reader {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown reader {s:?} (text, number, count, lines, json:FIELD, column:N, regex:PATTERN, pick:FIELD:REGEX:OUT)"
+                        "unknown reader {s:?} (text, number, count, lines, json:FIELD, column:N, regex:PATTERN, pick:FIELD:REGEX:OUT, jq:FILTER)"
                     ));
                 }
             },
@@ -131,6 +138,7 @@ impl Reader {
                         .collect(),
                 ))
             }
+            Self::Jq(path) => path.eval(&leading_json(result).ok_or("result is not JSON")?),
             Self::Regex(pattern) => {
                 let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
                 Ok(Value::Array(
@@ -351,115 +359,6 @@ fn abbreviate(text: &str) -> String {
     format!("{}...", &text[..end])
 }
 
-/// One step of a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Segment {
-    Field(String),
-    Index(usize),
-    /// `[]`: every element.
-    Each,
-    /// `| length` (or `.length` at the end): the number of elements, keys or characters.
-    Length,
-}
-
-/// Parses `.a.b[0].c`, `.items[].name`, `. | length`, `.labels | length`.
-pub fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
-    let (body, length) = match path.split_once('|') {
-        Some((b, tail)) if tail.trim() == "length" => (b.trim(), true),
-        Some(_) => return Err(format!("path {path:?}: only `| length` may follow a pipe")),
-        None => (path.trim(), false),
-    };
-    if !body.starts_with('.') {
-        return Err(format!("path {path:?} must start with ."));
-    }
-    let mut segments = Vec::new();
-    let mut rest = &body[1..];
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            rest = r;
-            continue;
-        }
-        if let Some(r) = rest.strip_prefix('[') {
-            let Some((inner, after)) = r.split_once(']') else {
-                return Err(format!("path {path:?}: unclosed ["));
-            };
-            if inner.is_empty() {
-                segments.push(Segment::Each);
-            } else {
-                let i = inner
-                    .parse()
-                    .map_err(|_| format!("path {path:?}: [{inner}] is not an index"))?;
-                segments.push(Segment::Index(i));
-            }
-            rest = after;
-            continue;
-        }
-        let end = rest.find(['.', '[']).unwrap_or(rest.len());
-        let name = &rest[..end];
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
-            return Err(format!("path {path:?}: bad field name {name:?}"));
-        }
-        segments.push(Segment::Field(name.to_owned()));
-        rest = &rest[end..];
-    }
-    if length {
-        segments.push(Segment::Length);
-    }
-    Ok(segments)
-}
-
-/// Applies a parsed path: a plain path gives one value (null when absent); a path with `[]`
-/// gives the list of what each element yields.
-pub fn select(value: &Value, segments: &[Segment]) -> Value {
-    let mut current = vec![value.clone()];
-    let mut many = false;
-    for s in segments {
-        current = match s {
-            Segment::Field(f) => current
-                .iter()
-                .map(|v| v.get(f).cloned().unwrap_or(Value::Null))
-                .collect(),
-            Segment::Index(i) => current
-                .iter()
-                .map(|v| v.get(*i).cloned().unwrap_or(Value::Null))
-                .collect(),
-            Segment::Each => {
-                many = true;
-                current
-                    .iter()
-                    .flat_map(|v| match v {
-                        Value::Array(a) => a.clone(),
-                        Value::Object(o) => o.values().cloned().collect(),
-                        _ => Vec::new(),
-                    })
-                    .collect()
-            }
-            Segment::Length => {
-                let len = |v: &Value| match v {
-                    Value::Array(a) => a.len(),
-                    Value::Object(o) => o.len(),
-                    Value::String(s) => s.chars().count(),
-                    _ => 0,
-                };
-                if many {
-                    many = false;
-                    vec![Value::from(current.len())]
-                } else {
-                    current.iter().map(|v| Value::from(len(v))).collect()
-                }
-            }
-        };
-    }
-    if many {
-        Value::Array(current)
-    } else {
-        current.into_iter().next().unwrap_or(Value::Null)
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -502,6 +401,15 @@ mod tests {
             ),
             json!(2)
         );
+        assert_eq!(
+            read(
+                "jq:[.[] | select(.state == \"open\") | .number]",
+                "[{\"number\":3,\"state\":\"open\"},{\"number\":4,\"state\":\"closed\"}]\n... 1 more\n"
+            ),
+            json!([3])
+        );
+        assert!("jq:.[".parse::<Reader>().is_err());
+        assert!("jq:.".parse::<Reader>().unwrap().read("plain").is_err());
         assert!("pick:a:b".parse::<Reader>().is_err());
         assert!("column:0".parse::<Reader>().is_err());
         assert!("bogus".parse::<Reader>().is_err());
@@ -548,29 +456,5 @@ mod tests {
         assert_eq!(expect("contains = ['a', 'b']").canonical_answer(), "a, b");
         assert!(expect("").validate().is_err());
         assert!(expect("regex = '('").validate().is_err());
-    }
-
-    fn path(p: &str, v: Value, expected: Value) {
-        let segments = parse_path(p).unwrap();
-        assert_eq!(select(&v, &segments), expected, "{p}");
-    }
-
-    #[test]
-    fn paths() {
-        let issue = json!({"title": "t", "labels": [{"name": "bug"}, {"name": "docs"}],
-                           "user": {"login": "alice"}, "items": []});
-        path(".", issue.clone(), issue.clone());
-        path(".title", issue.clone(), json!("t"));
-        path(".user.login", issue.clone(), json!("alice"));
-        path(".labels[1].name", issue.clone(), json!("docs"));
-        path(".labels[].name", issue.clone(), json!(["bug", "docs"]));
-        path(".labels | length", issue.clone(), json!(2));
-        path(".labels[] | length", issue.clone(), json!(2));
-        path(".items | length", issue.clone(), json!(0));
-        path(".missing.deeper", issue.clone(), Value::Null);
-        path(".[0]", json!([5, 6]), json!(5));
-        assert!(parse_path("title").is_err());
-        assert!(parse_path(".a | keys").is_err());
-        assert!(parse_path(".a[x]").is_err());
     }
 }
