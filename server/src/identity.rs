@@ -12,30 +12,7 @@ use crate::jwt::JwtValidator;
 use crate::policy::{self, Principal, Scope};
 use crate::store::{Store, UserRecord};
 
-/// How the caller proved who they are; recorded with every call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// The local user of a stdio server: whoever started the process.
-    Local,
-    /// An opaque gitgate API token.
-    Token,
-    /// A JWT from the configured issuer.
-    Jwt,
-    /// No authentication (`--no-auth`, loopback only).
-    None,
-}
-
-impl AuthMethod {
-    /// The name recorded in audit events.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Local => "local",
-            Self::Token => "token",
-            Self::Jwt => "jwt",
-            Self::None => "none",
-        }
-    }
-}
+pub use crate::audit::AuthMethod;
 
 /// The authenticated caller of one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,7 +22,8 @@ pub struct AuditEvent {
     pub session: Option<String>,
     /// The user name the call was attributed to (or the presented identity when unknown).
     pub user: String,
-    /// How the caller authenticated: `token`, `jwt`, `local`, `static-token`, `none`.
+    /// How the caller authenticated: `local` (stdio), `token` (a gitgate API token), `jwt`,
+    /// `none` (`--no-auth`), or `bearer` for a refused request whose credential proved nothing.
     pub auth_method: String,
     /// The MCP client's self-reported name and version.
     #[serde(default)]
@@ -96,6 +97,34 @@ pub struct Outcome {
     pub message: Option<String>,
 }
 
+/// How the caller proved who they are; recorded with every event as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// The local user of a stdio server: whoever started the process.
+    Local,
+    /// An opaque gitgate API token.
+    Token,
+    /// A JWT from the configured issuer.
+    Jwt,
+    /// No authentication (`--no-auth`, loopback only).
+    None,
+    /// A refused request: the bearer credential was missing or not accepted.
+    Bearer,
+}
+
+impl AuthMethod {
+    /// The name recorded in audit events.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Token => "token",
+            Self::Jwt => "jwt",
+            Self::None => "none",
+            Self::Bearer => "bearer",
+        }
+    }
+}
+
 impl AuditEvent {
     /// A new event with a fresh id, the current time and `arguments` redacted; the remaining
     /// fields (session, client, target, duration, sizes, upstream ids, parent) start empty for
@@ -103,7 +132,7 @@ impl AuditEvent {
     pub fn new(
         instance: &str,
         user: &str,
-        auth_method: &str,
+        auth_method: AuthMethod,
         tool: &str,
         arguments: &Value,
         decision: Decision,
@@ -115,7 +144,7 @@ impl AuditEvent {
             instance: instance.to_owned(),
             session: None,
             user: user.to_owned(),
-            auth_method: auth_method.to_owned(),
+            auth_method: auth_method.as_str().to_owned(),
             client: None,
             tool: tool.to_owned(),
             arguments: redact(arguments),

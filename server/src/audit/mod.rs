@@ -24,9 +24,9 @@ pub use chain::{
     TamperKind, VerifyReport,
 };
 pub use event::{
-    ARGUMENTS_MAX, AuditEvent, ClientInfo, Decision, NAME_MAX, Outcome, REDACTED, STRING_MAX,
-    TOOL_MAX, Target, canonical_json, event_schema, format_time, new_event_id, now_rfc3339, redact,
-    redact_object,
+    ARGUMENTS_MAX, AuditEvent, AuthMethod, ClientInfo, Decision, NAME_MAX, Outcome, REDACTED,
+    STRING_MAX, TOOL_MAX, Target, canonical_json, event_schema, format_time, new_event_id,
+    now_rfc3339, redact, redact_object,
 };
 pub use mirror::JsonlMirror;
 pub use recorder::{RecordError, Recorder};

@@ -130,7 +130,7 @@ mod tests {
             AuditEvent::new(
                 "bench",
                 "alice",
-                "local",
+                crate::audit::AuthMethod::Local,
                 "git_status",
                 &args,
                 Decision {

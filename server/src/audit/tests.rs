@@ -23,7 +23,7 @@ fn event(
     let mut event = AuditEvent::new(
         "test-instance",
         user,
-        "token",
+        crate::audit::AuthMethod::Token,
         tool,
         &json!({ "n": n, "repo": repo }),
         Decision {

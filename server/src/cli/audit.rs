@@ -401,7 +401,7 @@ mod tests {
         let mut event = gitgate::audit::AuditEvent::new(
             "i",
             "eve\r",
-            "token",
+            gitgate::audit::AuthMethod::Token,
             fake,
             &serde_json::json!({}),
             gitgate::audit::Decision {

@@ -44,7 +44,7 @@ pub fn sample_event(instance: &str) -> AuditEvent {
     let mut event = AuditEvent::new(
         instance,
         "bench",
-        "token",
+        crate::audit::AuthMethod::Token,
         "git_status",
         &json!({ "repo": "acme/widgets", "short": true }),
         Decision {

@@ -16,7 +16,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use gitgate::audit::{AuditEvent, AuditKey, Decision, Outcome};
+//! use gitgate::audit::{AuditEvent, AuditKey, AuthMethod, Decision, Outcome};
 //! use gitgate::store::Store;
 //!
 //! let store = Store::connect("sqlite:///var/lib/gitgate/gitgate.db").await?;
@@ -28,7 +28,7 @@
 //! let args = serde_json::json!({ "repo": "acme/widgets" });
 //! let decision = Decision { allowed: true, rule: "scope git:read".into() };
 //! let outcome = Outcome { ok: true, code: None, message: None };
-//! let event = AuditEvent::new("replica-1", &alice.name, "token", "git_status", &args, decision, outcome);
+//! let event = AuditEvent::new("replica-1", &alice.name, AuthMethod::Token, "git_status", &args, decision, outcome);
 //! let appended = store.append_audit(&event, &key).await?; // committed when this returns
 //! assert!(store.verify_audit(&key, None).await?.is_ok());
 //! # let _ = appended.seq;

@@ -16,7 +16,7 @@ fn event(user: &str, n: usize) -> AuditEvent {
     AuditEvent::new(
         "spool-test",
         user,
-        "token",
+        crate::audit::AuthMethod::Token,
         "git_status",
         &serde_json::json!({ "n": n }),
         Decision {

@@ -166,7 +166,7 @@ backend_tests! {
             let event = crate::audit::AuditEvent::new(
                 "test",
                 "alice",
-                "token",
+                crate::audit::AuthMethod::Token,
                 "git_status",
                 &serde_json::json!({}),
                 crate::audit::Decision::default(),

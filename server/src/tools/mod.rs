@@ -333,7 +333,7 @@ impl Services {
         let mut event = AuditEvent::new(
             recorder.instance(),
             ctx.caller.user(),
-            ctx.caller.auth.as_str(),
+            ctx.caller.auth,
             name,
             &raw,
             ran.decision,

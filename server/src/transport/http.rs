@@ -202,7 +202,7 @@ async fn authenticate(
     let who = Who {
         client,
         user: &user,
-        auth: caller.auth.as_str(),
+        auth: caller.auth,
     };
     let head = Attempted::head(&request);
     let session = request

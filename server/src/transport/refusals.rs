@@ -2,6 +2,7 @@
 //! JSON-RPC method, never the body) and in number (past a limit, one event per window and key
 //! with a count, so a flood cannot flood the log).
 
+use crate::audit::AuthMethod;
 use std::time::{Duration, Instant};
 
 use axum::extract::Request;
@@ -32,8 +33,8 @@ pub struct Who<'a> {
     pub client: ClientKey,
     /// `anonymous` when unauthenticated.
     pub user: &'a str,
-    /// How they authenticated (`token`, `jwt`), `bearer` when that failed.
-    pub auth: &'a str,
+    /// How they authenticated, `Bearer` when that failed.
+    pub auth: AuthMethod,
 }
 
 impl<'a> Who<'a> {
@@ -42,7 +43,7 @@ impl<'a> Who<'a> {
         Self {
             client,
             user: "anonymous",
-            auth: "bearer",
+            auth: AuthMethod::Bearer,
         }
     }
 
@@ -290,7 +291,7 @@ impl Reports {
             ),
         };
         let who = Who {
-            auth: "none",
+            auth: AuthMethod::None,
             ..Who::anonymous(client.unwrap_or(ClientKey::UNKNOWN))
         };
         let message = format!(

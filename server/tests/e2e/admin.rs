@@ -573,7 +573,15 @@ fn append_events(g: &Gate, events: &[(&str, &str, Option<&str>, bool, bool)]) {
                 message: (!ok).then(|| "no such revision\nsecond line".to_owned()),
             };
             let args = serde_json::json!({ "repo": repo, "token": "ghp_secret" });
-            let mut event = AuditEvent::new("e2e", user, "token", tool, &args, decision, outcome);
+            let mut event = AuditEvent::new(
+                "e2e",
+                user,
+                gitgate::audit::AuthMethod::Token,
+                tool,
+                &args,
+                decision,
+                outcome,
+            );
             event.time = format!("2026-05-{day:02}T12:00:00.000Z");
             event.target.repo = repo.map(str::to_owned);
             event.duration_ms = 1.25;
