@@ -154,7 +154,6 @@ pub async fn run(
     };
     let jq =
         crate::jq::Sandbox::for_current_exe(crate::jq::Limits::default()).map_err(Error::Jq)?;
-    jq.warm_up();
     let services = Services {
         backends: Arc::new(Backends { repos, github }),
         catalogue: Arc::new(setup.catalogue),

@@ -20,8 +20,9 @@
 //! parser is recursive too). Each user runs at most [`Limits::per_user`] filters at once and the
 //! server at most [`Limits::total`], so one user's filters cannot occupy every worker.
 //!
-//! Cost: a worker is started ahead of need (one spare waits, blocked on its stdin), so a filter
-//! pays a pipe round trip and the evaluation, not a process start.
+//! Cost: a worker starts when a user's first filter arrives and is then kept for that user
+//! (never another's), so later filters pay a pipe round trip and the evaluation, not a process
+//! start. A server whose callers use no jq starts no process.
 
 pub mod eval;
 mod sandbox;

@@ -55,7 +55,7 @@ impl Default for Limits {
 /// first served (no other user's data ever passes through it), and not forever, so whatever
 /// its allocator keeps is given back now and then.
 const MAX_USES: u32 = 64;
-/// Idle workers kept (per-user ones and the fresh spare together); the oldest goes first.
+/// Idle workers kept, each for its user; the least recently used goes first.
 const MAX_IDLE: usize = 4;
 
 /// The jq sandbox of one server: how to start a worker, the limits, the slots in use and the
@@ -81,7 +81,7 @@ struct Worker {
     child: Child,
     pipes: Pipes,
     stderr: ChildStderr,
-    /// The user it has served, `None` while fresh.
+    /// The user it has served, `None` until its first filter.
     owner: Option<String>,
     uses: u32,
 }
@@ -125,12 +125,6 @@ impl Sandbox {
         slots.per_user.get(user).copied().unwrap_or(0)
     }
 
-    /// Starts a fresh spare worker in the background, so the first filter does not wait for a
-    /// process start.
-    pub fn warm_up(&self) {
-        self.refill();
-    }
-
     /// Runs `filter` on `input` for `user`, with `$steps` bound to `steps`, returning at most
     /// `max_values` outputs within `deadline` (and the sandbox's own limits).
     pub fn run(
@@ -158,7 +152,6 @@ impl Sandbox {
         let _slot = self.acquire(user, deadline)?;
         let worker = self.take_worker(user)?;
         let result = self.exchange(worker, request, deadline, budget);
-        self.refill();
         match result {
             Ok((reply, mut worker)) => {
                 worker.owner = Some(user.to_owned());
@@ -296,14 +289,14 @@ impl Sandbox {
         })
     }
 
-    /// An idle worker of `user`'s, else the fresh spare, else a new one.
+    /// An idle worker of `user`'s, else a new one. Workers start on demand, not ahead: a
+    /// server whose callers use no jq starts no process at all.
     fn take_worker(&self, user: &str) -> Result<Worker, JqError> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        let pick = idle
+        let taken = idle
             .iter()
             .rposition(|w| w.owner.as_deref() == Some(user))
-            .or_else(|| idle.iter().rposition(|w| w.owner.is_none()));
-        let taken = pick.map(|i| idle.remove(i));
+            .map(|i| idle.remove(i));
         drop(idle);
         match taken {
             Some(mut w) => match w.child.try_wait() {
@@ -326,36 +319,10 @@ impl Sandbox {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         idle.push(worker);
         while idle.len() > MAX_IDLE {
-            // The oldest per-user worker goes; the fresh spare is the one worth keeping.
-            let i = idle.iter().position(|w| w.owner.is_some()).unwrap_or(0);
-            let mut old = idle.remove(i);
+            // The least recently used goes.
+            let mut old = idle.remove(0);
             kill(&mut old.child);
         }
-    }
-
-    /// Starts a fresh spare worker in the background when there is none.
-    fn refill(&self) {
-        let has_spare = |idle: &Vec<Worker>| idle.iter().any(|w| w.owner.is_none());
-        if has_spare(&self.idle.lock().unwrap_or_else(|p| p.into_inner())) {
-            return;
-        }
-        let idle = Arc::clone(&self.idle);
-        let program = self.program.clone();
-        let limits = self.limits.clone();
-        let _ = std::thread::Builder::new()
-            .name("gitgate-jq-spare".into())
-            .spawn(move || {
-                let Ok(mut worker) = spawn_worker(&program, &limits) else {
-                    return;
-                };
-                let mut idle = idle.lock().unwrap_or_else(|p| p.into_inner());
-                if has_spare(&idle) || idle.len() >= MAX_IDLE {
-                    // Another refill won the race: this one is not needed.
-                    kill(&mut worker.child);
-                } else {
-                    idle.push(worker);
-                }
-            });
     }
 }
 
