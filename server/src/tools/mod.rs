@@ -388,9 +388,28 @@ impl Services {
         event_id: &str,
     ) -> Ran {
         let Some(spec) = self.catalogue.get(name) else {
+            // The names a model most likely meant, among those it may call, and where the rest
+            // are listed: the gitgate tool's help in lean mode, tools/list otherwise.
+            let names = self
+                .catalogue
+                .specs()
+                .iter()
+                .filter(|s| s.toolset != Toolset::Meta)
+                .filter(|s| self.policy.visible(&ctx.caller.principal, s.class))
+                .map(|s| s.tool.name.to_string());
+            let near = crate::git::nearest(name, names, 3);
+            let listed = if self.catalogue.is_lean() {
+                r#"{"tool": "help"} lists them all"#
+            } else {
+                "tools/list lists them all"
+            };
             let e = ToolError::with_code(
                 ErrorCode::UnknownTool,
-                format!("unknown tool '{}'", quote(name)),
+                format!(
+                    "unknown tool '{}'; nearest: {}; {listed}",
+                    quote(name),
+                    near.join(", ")
+                ),
             );
             let decision = AuditDecision {
                 allowed: false,

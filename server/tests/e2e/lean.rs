@@ -113,6 +113,9 @@ async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
     // Mistakes come back as actionable errors.
     let msg = err(&s.client, "gitgate", json!({"tool": "git_lgo"})).await;
     assert!(msg.contains("unknown tool 'git_lgo'"), "{msg}");
+    // Regression (issue "Speak git and gh"): an unknown tool named no nearest tool and no help.
+    assert!(msg.contains("nearest: git_log"), "{msg}");
+    assert!(msg.contains(r#"{"tool": "help"}"#), "{msg}");
     let msg = err(
         &s.client,
         "gitgate",
