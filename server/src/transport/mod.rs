@@ -5,4 +5,5 @@ pub mod http;
 mod refusals;
 pub mod sessions;
 pub mod stdio;
+mod stdio_guard;
 pub mod throttle;

@@ -3,8 +3,16 @@
 //! When stdin and stdout are pipes (as an MCP client spawns us), they are driven by the reactor
 //! directly: tokio's portable `stdin()`/`stdout()` hand every read and write to the blocking
 //! thread pool, which costs two thread hand-offs per message and dominated per-call latency.
+//!
+//! Between the streams and rmcp sits a small guard (`stdio_guard.rs`): rmcp ends the session on
+//! a message it does not expect before `initialize` and answers nothing to a line that is not
+//! JSON, so the guard answers those itself, as JSON-RPC says, and passes the rest through.
 
 use std::os::fd::AsFd;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+
+use super::stdio_guard;
 
 use crate::service::GitGate;
 
@@ -19,13 +27,33 @@ pub enum Error {
 
 /// Serves `gate` on stdin/stdout until the client closes its end.
 pub async fn serve(gate: GitGate) -> Result<(), Error> {
-    use rmcp::ServiceExt;
-    let running = match pipes() {
-        Some((rx, tx)) => gate.serve((rx, tx)).await,
-        None => gate.serve(rmcp::transport::stdio()).await,
+    match pipes() {
+        Some((rx, tx)) => serve_on(gate, rx, tx).await,
+        None => serve_on(gate, tokio::io::stdin(), tokio::io::stdout()).await,
     }
-    .map_err(|e| Error::Initialize(Box::new(e)))?;
+}
+
+/// Serves `gate` on `input`/`output` through the guard.
+async fn serve_on<R, W>(gate: GitGate, input: R, output: W) -> Result<(), Error>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    use rmcp::ServiceExt;
+    // What the guard passes on reaches rmcp through one in-memory pipe, rmcp's answers come
+    // back through another; the guard's own answers join them on the way out.
+    let (to_rmcp, rmcp_in) = tokio::io::duplex(1 << 16);
+    let (rmcp_out, from_rmcp) = tokio::io::duplex(1 << 16);
+    let (replies, replies_rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(stdio_guard::inbound(input, to_rmcp, replies));
+    let writer = tokio::spawn(stdio_guard::outbound(from_rmcp, replies_rx, output));
+    let running = gate
+        .serve((rmcp_in, rmcp_out))
+        .await
+        .map_err(|e| Error::Initialize(Box::new(e)))?;
     running.waiting().await.map_err(Error::Session)?;
+    // rmcp's side is closed now: the writer ends once everything it wrote is out.
+    writer.await.map_err(Error::Session)?;
     Ok(())
 }
 

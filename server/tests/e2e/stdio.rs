@@ -48,3 +48,64 @@ fn a_pipe_in_and_a_file_out_serve_a_whole_session() {
     assert!(status.success(), "{status}");
     assert!(answered.contains("## main"), "{answered}");
 }
+
+/// Regression (load issue, items 3 and 6): any notification before `initialize` ended the stdio
+/// process (exit 1), and a line that is not JSON got no answer. Now: a notification before
+/// `initialize` is ignored, a request gets -32002, a non-JSON line -32700, an over-long line
+/// -32600, and the session goes on.
+#[test]
+fn stray_and_malformed_messages_get_json_rpc_errors_and_the_session_goes_on() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--stdio", "--data-dir", &env.data_dir(), "--repo"])
+        .arg(format!("app={}", env.repo.path().display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut answer = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    writeln!(stdin, "{INITIALIZED}").unwrap();
+    writeln!(stdin, "{STATUS}").unwrap();
+    let a = answer();
+    assert_eq!(
+        (a["id"].clone(), a["error"]["code"].clone()),
+        (2.into(), (-32002).into()),
+        "{a}"
+    );
+    writeln!(stdin, "{{not json").unwrap();
+    let a = answer();
+    assert_eq!(
+        (a["id"].clone(), a["error"]["code"].clone()),
+        (serde_json::Value::Null, (-32700).into()),
+        "{a}"
+    );
+    writeln!(stdin, "{}", "x".repeat(5 << 20)).unwrap();
+    let a = answer();
+    assert_eq!(a["error"]["code"], -32600, "{a}");
+    writeln!(stdin, "{INIT}").unwrap();
+    let a = answer();
+    assert_eq!(a["id"], 1, "{a}");
+    assert!(a["result"]["serverInfo"].is_object(), "{a}");
+    writeln!(stdin, "{INITIALIZED}\n{{oops\n{STATUS}").unwrap();
+    // The guard's answer and rmcp's come back on one stream, in either order.
+    let (x, y) = (answer(), answer());
+    let (parse, status) = if x["error"].is_object() {
+        (x, y)
+    } else {
+        (y, x)
+    };
+    assert_eq!(parse["error"]["code"], -32700, "{parse}");
+    assert_eq!(status["id"], 2, "{status}");
+    let text = status["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("## main"), "{status}");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

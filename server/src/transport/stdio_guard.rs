@@ -1,0 +1,262 @@
+//! The guard between stdin/stdout and rmcp on the stdio transport: every line from the client
+//! is checked before rmcp sees it. A line that is not JSON gets JSON-RPC's parse error (-32700,
+//! id null); a line longer than [`MAX_LINE`] an invalid-request error (-32600), read to its end
+//! without being kept; before `initialize`, a request gets "not initialized" (-32002; `ping`
+//! is answered, as the MCP lifecycle allows) and a notification is dropped, where rmcp would
+//! end the session. Everything else passes through unchanged.
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+/// Longest message accepted from the client (rmcp's own limit on HTTP bodies).
+pub const MAX_LINE: usize = 4 << 20;
+/// Longest answer line read back from rmcp (its own output: a large tool result).
+const MAX_OUT_LINE: usize = 256 << 20;
+
+/// Reads the client's lines from `input`, passes the acceptable ones to `to_rmcp` and sends the
+/// guard's own answers to `replies`. Ends at the end of input (closing `to_rmcp`, which ends
+/// the session) or when rmcp is gone.
+pub async fn inbound<R, W>(input: R, mut to_rmcp: W, replies: mpsc::Sender<String>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut input = BufReader::new(input);
+    let mut line = Vec::new();
+    let mut initialized = false;
+    loop {
+        let too_long = match read_line(&mut input, &mut line, MAX_LINE).await {
+            Ok(Some(too_long)) => too_long,
+            Ok(None) | Err(_) => break,
+        };
+        let verdict = if too_long {
+            Verdict::Reply(error(
+                Value::Null,
+                -32600,
+                &format!("message longer than {} MiB", MAX_LINE >> 20),
+            ))
+        } else {
+            judge(&line, &mut initialized)
+        };
+        match verdict {
+            Verdict::Pass => {
+                line.push(b'\n');
+                if to_rmcp.write_all(&line).await.is_err() || to_rmcp.flush().await.is_err() {
+                    break;
+                }
+            }
+            Verdict::Reply(reply) => {
+                if replies.send(reply).await.is_err() {
+                    break;
+                }
+            }
+            Verdict::Drop => {}
+        }
+    }
+}
+
+/// Writes rmcp's answers and the guard's to `output`, one line each, until both are done.
+pub async fn outbound<R, W>(from_rmcp: R, mut replies: mpsc::Receiver<String>, mut output: W)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut from_rmcp = BufReader::new(from_rmcp);
+    let mut line = Vec::new();
+    let mut rmcp_open = true;
+    let mut replies_open = true;
+    while rmcp_open || replies_open {
+        tokio::select! {
+            read = read_line(&mut from_rmcp, &mut line, MAX_OUT_LINE), if rmcp_open => {
+                match read {
+                    Ok(Some(false)) => {
+                        line.push(b'\n');
+                        if write(&mut output, &line).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(Some(true)) => {}
+                    Ok(None) | Err(_) => rmcp_open = false,
+                }
+            }
+            reply = replies.recv(), if replies_open => match reply {
+                Some(mut reply) => {
+                    reply.push('\n');
+                    if write(&mut output, reply.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+                None => replies_open = false,
+            },
+        }
+    }
+}
+
+async fn write<W: AsyncWrite + Unpin>(output: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    output.write_all(bytes).await?;
+    output.flush().await
+}
+
+/// What to do with one line from the client.
+#[derive(Debug, PartialEq)]
+enum Verdict {
+    Pass,
+    Reply(String),
+    Drop,
+}
+
+fn judge(line: &[u8], initialized: &mut bool) -> Verdict {
+    let text = line.strip_suffix(b"\r").unwrap_or(line);
+    if text.iter().all(u8::is_ascii_whitespace) {
+        return Verdict::Drop;
+    }
+    let message: Value = match serde_json::from_slice(text) {
+        Ok(v) => v,
+        Err(_) => {
+            return Verdict::Reply(error(
+                Value::Null,
+                -32700,
+                "parse error: the line is not JSON; send one JSON-RPC message per line",
+            ));
+        }
+    };
+    let Some(object) = message.as_object() else {
+        return Verdict::Reply(error(
+            Value::Null,
+            -32600,
+            "invalid request: send one JSON-RPC object per line (batches are not supported)",
+        ));
+    };
+    if *initialized {
+        return Verdict::Pass;
+    }
+    let id = object.get("id").cloned();
+    match (object.get("method").and_then(Value::as_str), id) {
+        (Some("initialize"), Some(_)) => {
+            *initialized = true;
+            Verdict::Pass
+        }
+        (Some("ping"), Some(id)) => {
+            Verdict::Reply(json!({"jsonrpc": "2.0", "id": id, "result": {}}).to_string())
+        }
+        (Some(_), Some(id)) => Verdict::Reply(error(
+            id,
+            -32002,
+            "the server is not initialized; send initialize first",
+        )),
+        // A notification (or a stray response) before initialize: nothing to answer.
+        _ => Verdict::Drop,
+    }
+}
+
+fn error(id: Value, code: i64, message: &str) -> String {
+    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+}
+
+/// Reads one line (without its newline) into `line`, keeping at most `max` bytes: a longer line
+/// is consumed to its end but not kept, and reported as `Some(true)`. `None` at the end of
+/// input with nothing read.
+async fn read_line<R: AsyncBufRead + Unpin>(
+    input: &mut R,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut too_long = false;
+    let mut any = false;
+    loop {
+        let buf = input.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(any.then_some(too_long));
+        }
+        any = true;
+        let (chunk, used, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (&buf[..i], i + 1, true),
+            None => (buf, buf.len(), false),
+        };
+        if !too_long {
+            if line.len() + chunk.len() > max {
+                too_long = true;
+                line.clear();
+            } else {
+                line.extend_from_slice(chunk);
+            }
+        }
+        input.consume(used);
+        if done {
+            return Ok(Some(too_long));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(lines: &[&str], expected: &[Verdict]) {
+        let mut initialized = false;
+        let got: Vec<Verdict> = lines
+            .iter()
+            .map(|l| judge(l.as_bytes(), &mut initialized))
+            .collect();
+        assert_eq!(got, expected, "{lines:?}");
+    }
+
+    fn reply(id: Value, code: i64) -> Verdict {
+        let message = match code {
+            -32700 => "parse error: the line is not JSON; send one JSON-RPC message per line",
+            -32600 => {
+                "invalid request: send one JSON-RPC object per line (batches are not supported)"
+            }
+            _ => "the server is not initialized; send initialize first",
+        };
+        Verdict::Reply(error(id, code, message))
+    }
+
+    #[test]
+    fn lines_are_judged_as_json_rpc_says() {
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+        let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+        let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+        check(
+            &[note, call, "{not json", "[1]", "", init, call, note],
+            &[
+                Verdict::Drop,
+                reply(json!(2), -32002),
+                reply(Value::Null, -32700),
+                reply(Value::Null, -32600),
+                Verdict::Drop,
+                Verdict::Pass,
+                Verdict::Pass,
+                Verdict::Pass,
+            ],
+        );
+        check(
+            &[r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#],
+            &[Verdict::Reply(
+                json!({"jsonrpc": "2.0", "id": "p", "result": {}}).to_string(),
+            )],
+        );
+    }
+
+    #[tokio::test]
+    async fn long_lines_are_read_to_their_end_but_not_kept() {
+        let text = format!("{}\nshort\n\nlast", "x".repeat(100));
+        let mut input = BufReader::with_capacity(7, text.as_bytes());
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        while let Some(too_long) = read_line(&mut input, &mut line, 10).await.expect("reads") {
+            got.push((too_long, String::from_utf8_lossy(&line).into_owned()));
+        }
+        assert_eq!(
+            got,
+            [
+                (true, String::new()),
+                (false, "short".into()),
+                (false, String::new()),
+                (false, "last".into())
+            ]
+        );
+    }
+}
