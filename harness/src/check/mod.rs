@@ -258,7 +258,7 @@ impl Expect {
     /// `Ok` when `value` meets every condition, else the first mismatch, described.
     pub fn eval(&self, value: &Value) -> Result<(), String> {
         let text = to_text(value);
-        let shown = abbreviate(&text);
+        let shown = abbreviate(&text, SHOWN);
         if let Some(e) = &self.exact
             && text.trim() != e.trim()
         {
@@ -347,12 +347,15 @@ pub fn to_text(value: &Value) -> String {
     }
 }
 
-fn abbreviate(text: &str) -> String {
-    const MAX: usize = 300;
-    if text.len() <= MAX {
+/// Longest answer quoted in a check's failure message.
+const SHOWN: usize = 300;
+
+/// `text` cut to at most `max` bytes on a character boundary, with `...` when cut.
+pub(crate) fn abbreviate(text: &str, max: usize) -> String {
+    if text.len() <= max {
         return text.to_owned();
     }
-    let mut end = MAX;
+    let mut end = max;
     while !text.is_char_boundary(end) {
         end -= 1;
     }

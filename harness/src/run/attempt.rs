@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{ArmRun, Ctx};
 use crate::arm::{Kind, Vars};
-use crate::check::to_text;
+use crate::check::{abbreviate, to_text};
 use crate::executor::mcp::McpExecutor;
 use crate::executor::shell::ShellExecutor;
 use crate::executor::{Execution, Start, StepRun, drive};
@@ -295,17 +295,6 @@ pub(super) fn failed_attempt(why: String) -> Attempt {
         answer: None,
         steps: Vec::new(),
     }
-}
-
-fn abbreviate(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_owned();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &text[..end])
 }
 
 #[cfg(test)]
