@@ -285,7 +285,7 @@ impl Spool {
                 source: std::io::Error::other(failure),
             });
         }
-        let (event_json, _columns) = super::audit_log::prepare(event)?;
+        let event_json = super::audit_log::prepare_json(event)?;
         {
             let mut w = lock(&shared.writer);
             let n = w.next;
