@@ -240,6 +240,59 @@ mod tests {
         );
     }
 
+    /// Property: whatever a client sends (random bytes, broken JSON, deep nesting, ids of any
+    /// type), the guard never panics and every answer of its own is one JSON-RPC error or ping
+    /// result, on one line.
+    #[test]
+    fn random_lines_get_well_formed_answers() {
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let pieces: &[&[u8]] = &[
+            b"{",
+            b"}",
+            b"[",
+            b"]",
+            b"\"",
+            b":",
+            b",",
+            b"\"id\"",
+            b"\"method\"",
+            b"1",
+            b"null",
+            b"\"initialize\"",
+            b"\"ping\"",
+            b"\"jsonrpc\"",
+            b"\"2.0\"",
+            b"\\",
+            b"\xff",
+            b"\r",
+            b" ",
+            b"{\"id\":[1,{}],\"method\":\"x\"}",
+        ];
+        for _ in 0..20_000 {
+            let mut line = Vec::new();
+            for _ in 0..rng.random_range(0..40) {
+                line.extend_from_slice(pieces[rng.random_range(0..pieces.len())]);
+            }
+            let mut initialized = rng.random_range(0..2) == 0;
+            if let Verdict::Reply(reply) = judge(&line, &mut initialized) {
+                assert!(!reply.contains('\n'), "{reply}");
+                let v: Value = serde_json::from_str(&reply).expect("the guard answers JSON");
+                assert_eq!(v["jsonrpc"], "2.0", "{reply}");
+                assert!(
+                    v["error"]["code"].is_i64() || v["result"].is_object(),
+                    "{reply}"
+                );
+            }
+        }
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let mut initialized = true;
+        assert!(matches!(
+            judge(deep.as_bytes(), &mut initialized),
+            Verdict::Reply(_)
+        ));
+    }
+
     #[tokio::test]
     async fn long_lines_are_read_to_their_end_but_not_kept() {
         let text = format!("{}\nshort\n\nlast", "x".repeat(100));
