@@ -8,30 +8,17 @@
 //! Every inner call goes through [`Services::call_audited`]: the same policy (scopes, grants,
 //! rate limit, read-only) and its own audit event whose `parent` is the pipeline call's id.
 
-use std::time::{Duration, Instant};
-
-use rmcp::model::{ContentBlock, Tool};
+use rmcp::model::Tool;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::pipeline::{self, Step};
 use super::{
     AuditTarget, Effect, ErrorCode, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset,
     parse_args,
 };
-use crate::jq;
 use crate::output::Output;
 use crate::policy::ToolClass;
-
-/// Most steps in one pipeline.
-const MAX_STEPS: usize = 8;
-/// Most tool calls one pipeline makes (fan-out included).
-const MAX_CALLS: usize = 50;
-/// Wall-clock budget of one pipeline.
-const TIME_LIMIT: Duration = Duration::from_secs(30);
-/// Longest answer, in bytes; past it the text is cut with a note.
-const MAX_OUTPUT: usize = 32_000;
-/// Most values one jq filter may produce.
-const MAX_JQ_VALUES: usize = 1_000;
 
 pub const NAME: &str = "gitgate";
 
@@ -62,16 +49,6 @@ struct MetaArgs {
     args: Map<String, Value>,
     jq: Option<String>,
     steps: Vec<Step>,
-}
-
-#[derive(Debug, Clone)]
-struct Step {
-    tool: String,
-    args: Map<String, Value>,
-    /// jq over the previous step's result; one call per object it yields (fan-out).
-    each: Option<String>,
-    /// jq over this step's result.
-    jq: Option<String>,
 }
 
 /// A JSON object of keys to values: the meta tool's own keys, or a tool's flags.
@@ -188,7 +165,7 @@ fn run(services: &Services, call: &MetaCall<'_>) -> Result<Output, ToolError> {
             ));
         }
     };
-    pipeline(services, call, &steps)
+    pipeline::run(services, call, &steps)
 }
 
 /// Signatures of the tools matching `query` (all when empty), or one tool's schema.
@@ -298,193 +275,7 @@ pub(super) fn signature(tool: &Tool) -> String {
     )
 }
 
-/// Runs the steps in order; see the module docs.
-fn pipeline(services: &Services, call: &MetaCall<'_>, steps: &[Step]) -> Result<Output, ToolError> {
-    if steps.len() > MAX_STEPS {
-        return Err(ToolError::new(format!(
-            "a pipeline has at most {MAX_STEPS} steps"
-        )));
-    }
-    let deadline = Instant::now() + TIME_LIMIT;
-    let remaining = || deadline.saturating_duration_since(Instant::now());
-    let mut calls = 0usize;
-    let mut previous = Value::Null;
-    // Every finished step's value, for `$steps` in later filters (joins across steps).
-    let mut done: Vec<Value> = Vec::new();
-    let mut text: Option<String> = None;
-    let mut mores: Vec<String> = Vec::new();
-    for (i, step) in steps.iter().enumerate() {
-        let at = |message: String| {
-            if steps.len() == 1 {
-                message
-            } else {
-                format!("step {} ({}): {message}", i + 1, step.tool)
-            }
-        };
-        if step.tool == NAME || step.tool == "help" {
-            return Err(ToolError::new(at(
-                "a pipeline step must be a git_* or gh_* tool".into(),
-            )));
-        }
-        let arg_sets: Vec<Map<String, Value>> = match &step.each {
-            None => vec![step.args.clone()],
-            Some(filter) => services
-                .jq
-                .run(
-                    call.ctx.caller.user(),
-                    filter,
-                    previous.clone(),
-                    Value::Array(done.clone()),
-                    MAX_CALLS + 1,
-                    remaining(),
-                )
-                .map_err(|e| match e {
-                    jq::JqError::TooManyValues(_) => ToolError::new(at(format!(
-                        "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
-                    ))),
-                    e => jq_error(at(format!("each: {e}"))),
-                })?
-                .into_iter()
-                .map(|v| match v {
-                    Value::Object(extra) => {
-                        let mut args = step.args.clone();
-                        args.extend(extra);
-                        Ok(args)
-                    }
-                    other => Err(ToolError::new(at(format!(
-                        "each must yield argument objects like {{\"number\": 3}}, got {other}"
-                    )))),
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if calls + arg_sets.len() > MAX_CALLS {
-            return Err(ToolError::new(at(format!(
-                "a pipeline makes at most {MAX_CALLS} calls; narrow `each`"
-            ))));
-        }
-        // Only the last step's cut lists matter: earlier ones were consumed by later steps.
-        mores.clear();
-        let mut values = Vec::with_capacity(arg_sets.len());
-        let mut texts = Vec::with_capacity(arg_sets.len());
-        for args in arg_sets {
-            if remaining().is_zero() {
-                return Err(ToolError::with_code(
-                    ErrorCode::Timeout,
-                    at(format!(
-                        "the pipeline ran out of its {} s",
-                        TIME_LIMIT.as_secs()
-                    )),
-                ));
-            }
-            calls += 1;
-            let (result, produced) = services.call_audited(
-                call.runtime,
-                call.ctx,
-                &step.tool,
-                Some(args),
-                Some(call.event_id),
-            );
-            let Some(produced) = produced else {
-                let message = result
-                    .content
-                    .iter()
-                    .find_map(|c| match c {
-                        ContentBlock::Text(t) => Some(t.text.clone()),
-                        _ => None,
-                    })
-                    .unwrap_or_default();
-                return Err(ToolError::with_code(ErrorCode::PipelineStep, at(message)));
-            };
-            if let Some(more) = produced.more {
-                mores.push(more);
-            }
-            values.push(produced.value);
-            texts.push(produced.text);
-        }
-        let mut value = if step.each.is_some() {
-            Value::Array(values)
-        } else {
-            values.pop().unwrap_or(Value::Null)
-        };
-        text = match &step.jq {
-            Some(filter) => {
-                let mut out = services
-                    .jq
-                    .run(
-                        call.ctx.caller.user(),
-                        filter,
-                        value,
-                        Value::Array(done.clone()),
-                        MAX_JQ_VALUES,
-                        remaining(),
-                    )
-                    .map_err(|e| jq_error(at(e.to_string())))?;
-                value = if out.len() == 1 {
-                    out.pop().unwrap_or(Value::Null)
-                } else {
-                    Value::Array(out)
-                };
-                None
-            }
-            None => Some(texts.join("\n")),
-        };
-        done.push(value.clone());
-        previous = value;
-    }
-    let mut answer = match text {
-        // No filter at the end: the tool's own text, as a direct call would give.
-        Some(t) => t,
-        None => {
-            let mut t = match &previous {
-                Value::String(s) => s.clone(),
-                // A list of plain values reads best, and costs least, one per line.
-                Value::Array(items)
-                    if items
-                        .iter()
-                        .all(|v| v.is_string() || v.is_number() || v.is_boolean()) =>
-                {
-                    items
-                        .iter()
-                        .map(|v| match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                }
-                other => other.to_string(),
-            };
-            // A filtered list (or a count) of a cut list still says it was cut; one picked
-            // string (`.[0].subject`) does not need to.
-            mores.dedup();
-            if previous.is_string() {
-                mores.clear();
-            }
-            for more in &mores {
-                t.push('\n');
-                t.push_str(more);
-            }
-            t
-        }
-    };
-    if answer.len() > MAX_OUTPUT {
-        let mut cut = MAX_OUTPUT;
-        while !answer.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        answer.truncate(cut);
-        answer.push_str(&format!(
-            "\n... output cut at {MAX_OUTPUT} bytes; narrow it with jq or limit"
-        ));
-    }
-    Ok(plain(answer, previous))
-}
-
-fn jq_error(message: String) -> ToolError {
-    ToolError::with_code(ErrorCode::Jq, message)
-}
-
-fn plain(text: String, data: Value) -> Output {
+pub(super) fn plain(text: String, data: Value) -> Output {
     Output {
         text,
         data,

@@ -7,6 +7,7 @@ mod git;
 mod github;
 mod meta;
 mod output;
+mod pipeline;
 mod schema;
 
 use error::bounded;
