@@ -5,7 +5,7 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{Req, bound_strings};
+use super::request::{Req, bound_strings};
 use super::{
     Clients, Error, Output, RepoName, cut_lines, day, limit_of, list_output, s, upstream_path,
 };
@@ -77,7 +77,7 @@ pub async fn file(clients: &Clients, user: &str, args: &FileArgs) -> Result<Outp
             lines,
             records,
             &["name", "path", "type", "size"],
-            super::client::More::Exact(0),
+            super::pages::More::Exact(0),
             "entries",
             "(empty directory)",
         ));
@@ -145,7 +145,7 @@ pub async fn commits(clients: &Clients, user: &str, args: &CommitsArgs) -> Resul
                 Vec::new(),
                 Vec::new(),
                 COMMIT_FIELDS,
-                super::client::More::Exact(0),
+                super::pages::More::Exact(0),
                 "commits",
                 "(no commits yet)",
             ));

@@ -4,7 +4,8 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::client::Req;
+use super::pages::Listed;
+use super::request::Req;
 use super::{
     Clients, Error, Output, RepoName, assignee_logins, day, label_names, limit_of, list_output,
     login, more_line_words, s,
@@ -231,53 +232,11 @@ pub async fn issue_view(
         )
     };
     let mut data = issue_record(&v);
-    let mut text = format!(
-        "{} #{}\n{} · {} opened {} · {} comments",
-        s(&v, "title"),
-        v["number"],
-        data["state"].as_str().unwrap_or(""),
-        login(&v, "user"),
-        day(s(&v, "created_at")),
-        v["comments"],
-    );
-    let labels = label_names(&v);
-    if !labels.is_empty() {
-        text.push_str(&format!("\nlabels: {}", labels.join(", ")));
-    }
-    let assignees = assignee_logins(&v);
-    if !assignees.is_empty() {
-        text.push_str(&format!("\nassignees: {}", assignees.join(", ")));
-    }
-    text.push('\n');
-    text.push_str(s(&v, "html_url"));
-    let body = s(&v, "body").trim_end();
-    text.push_str("\n\n");
-    text.push_str(if body.is_empty() {
-        "(no description)"
-    } else {
-        body
-    });
-    let mut records = Vec::new();
-    let mut more = None;
-    if let Some(listed) = comments {
-        for c in &listed.items {
-            text.push_str(&format!(
-                "\n\n--- {} · {}\n{}",
-                login(c, "user"),
-                day(s(c, "created_at")),
-                s(c, "body").trim_end()
-            ));
-            records.push(json!({
-                "author": login(c, "user"),
-                "createdAt": c["created_at"],
-                "body": s(c, "body"),
-            }));
-        }
-        if let Some(n) = listed.more.words() {
-            text.push('\n');
-            more = more_line_words(&mut text, &n, "comments", "raise limit");
-        }
-    }
+    let mut text = view_header(&v, &data);
+    let (records, more) = match comments {
+        Some(listed) => append_comments(&mut text, &listed),
+        None => (Vec::new(), None),
+    };
     let extra = json!({
         "stateReason": v["state_reason"],
         "body": s(&v, "body"),
@@ -293,6 +252,60 @@ pub async fn issue_view(
         fields: VIEW_FIELDS,
         more,
     })
+}
+
+/// `gh issue view`'s head: title, state line, labels, assignees, URL and the description.
+fn view_header(v: &Value, data: &Value) -> String {
+    let mut text = format!(
+        "{} #{}\n{} · {} opened {} · {} comments",
+        s(v, "title"),
+        v["number"],
+        data["state"].as_str().unwrap_or(""),
+        login(v, "user"),
+        day(s(v, "created_at")),
+        v["comments"],
+    );
+    let labels = label_names(v);
+    if !labels.is_empty() {
+        text.push_str(&format!("\nlabels: {}", labels.join(", ")));
+    }
+    let assignees = assignee_logins(v);
+    if !assignees.is_empty() {
+        text.push_str(&format!("\nassignees: {}", assignees.join(", ")));
+    }
+    text.push('\n');
+    text.push_str(s(v, "html_url"));
+    let body = s(v, "body").trim_end();
+    text.push_str("\n\n");
+    text.push_str(if body.is_empty() {
+        "(no description)"
+    } else {
+        body
+    });
+    text
+}
+
+/// Appends each comment to `text`; their records, and the "more" line when some were left out.
+fn append_comments(text: &mut String, listed: &Listed) -> (Vec<Value>, Option<String>) {
+    let mut records = Vec::new();
+    for c in &listed.items {
+        text.push_str(&format!(
+            "\n\n--- {} · {}\n{}",
+            login(c, "user"),
+            day(s(c, "created_at")),
+            s(c, "body").trim_end()
+        ));
+        records.push(json!({
+            "author": login(c, "user"),
+            "createdAt": c["created_at"],
+            "body": s(c, "body"),
+        }));
+    }
+    let more = listed.more.words().and_then(|n| {
+        text.push('\n');
+        more_line_words(text, &n, "comments", "raise limit")
+    });
+    (records, more)
 }
 
 /// Runs `gh_issue_create`; the text is the new issue's URL, as gh prints it.
@@ -378,28 +391,58 @@ pub async fn issue_edit(
         let current = clients
             .json(user, &Req::get(path.clone(), what.clone()))
             .await?;
-        if labels_change {
-            patch.insert(
-                "labels".into(),
-                json!(changed(
-                    label_names(&current),
-                    &args.add_label,
-                    &args.remove_label
-                )),
-            );
-        }
-        if assignees_change {
-            patch.insert(
-                "assignees".into(),
-                json!(changed(
-                    assignee_logins(&current),
-                    &args.add_assignee,
-                    &args.remove_assignee
-                )),
-            );
-        }
+        lists_patch(&mut patch, &current, args);
     }
-    match (args.state, args.reason) {
+    state_patch(&mut patch, args.state, args.reason)?;
+    if patch.is_empty() {
+        return Err(Error::invalid("nothing to edit"));
+    }
+    let v = clients
+        .json(
+            user,
+            &Req::with_body(Method::PATCH, path, Value::Object(patch), what),
+        )
+        .await?;
+    let record = issue_record(&v);
+    Ok(Output {
+        text: format!("{}\n{}", issue_line(&record), s(&v, "html_url")),
+        data: record,
+        fields: LIST_FIELDS,
+        more: None,
+    })
+}
+
+/// The labels and assignees `args` change, as whole lists over `current`'s.
+fn lists_patch(patch: &mut Map<String, Value>, current: &Value, args: &IssueEditArgs) {
+    if !args.add_label.is_empty() || !args.remove_label.is_empty() {
+        patch.insert(
+            "labels".into(),
+            json!(changed(
+                label_names(current),
+                &args.add_label,
+                &args.remove_label
+            )),
+        );
+    }
+    if !args.add_assignee.is_empty() || !args.remove_assignee.is_empty() {
+        patch.insert(
+            "assignees".into(),
+            json!(changed(
+                assignee_logins(current),
+                &args.add_assignee,
+                &args.remove_assignee
+            )),
+        );
+    }
+}
+
+/// `state` (and, closing, `state_reason`); a reason without closing is refused.
+fn state_patch(
+    patch: &mut Map<String, Value>,
+    state: Option<State>,
+    reason: Option<Reason>,
+) -> Result<(), Error> {
+    match (state, reason) {
         (Some(State::Closed), reason) => {
             patch.insert("state".into(), json!("closed"));
             let reason = match reason.unwrap_or(Reason::Completed) {
@@ -417,22 +460,7 @@ pub async fn issue_edit(
         (None, Some(_)) => return Err(Error::invalid("reason needs state closed")),
         (None, None) => {}
     }
-    if patch.is_empty() {
-        return Err(Error::invalid("nothing to edit"));
-    }
-    let v = clients
-        .json(
-            user,
-            &Req::with_body(Method::PATCH, path, Value::Object(patch), what),
-        )
-        .await?;
-    let record = issue_record(&v);
-    Ok(Output {
-        text: format!("{}\n{}", issue_line(&record), s(&v, "html_url")),
-        data: record,
-        fields: LIST_FIELDS,
-        more: None,
-    })
+    Ok(())
 }
 
 /// `current` with `add` appended (once) and `remove` taken out.

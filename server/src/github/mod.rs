@@ -7,16 +7,20 @@
 
 mod client;
 mod contents;
+mod failure;
 mod issues;
+mod pages;
 mod pulls;
 mod query;
 mod repo;
+mod request;
+mod request_ids;
 mod search;
 #[cfg(test)]
 mod tests;
 mod tokens;
 
-pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource, with_request_ids};
+pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource};
 pub use contents::{CommitsArgs, FileArgs, commits, file};
 pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
@@ -27,6 +31,7 @@ pub use pulls::{
     pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
 };
 pub use repo::{RepoViewArgs, repo_view};
+pub use request_ids::with_request_ids;
 pub use search::{SearchCodeArgs, SearchIssuesArgs, search_code, search_issues};
 pub use tokens::{SharedToken, StoreTokens};
 
@@ -44,7 +49,9 @@ pub(crate) mod fields {
 }
 
 use crate::output::{Output, more_line};
-use client::{More, PATH_SEGMENT, size};
+use client::size;
+use pages::More;
+use request::PATH_SEGMENT;
 
 /// gh's default list length.
 const DEFAULT_LIMIT: usize = 30;

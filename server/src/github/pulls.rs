@@ -4,8 +4,8 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::client::Req;
 use super::issues::written as created_output;
+use super::request::Req;
 use super::{
     Clients, Error, Output, RepoName, assignee_logins, cut_lines, day, label_names, limit_of,
     list_output, login, s,

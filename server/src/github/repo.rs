@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::Req;
+use super::request::Req;
 use super::{Clients, Error, Output, RepoName, s};
 
 /// Arguments of `gh_repo_view`.

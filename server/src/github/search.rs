@@ -3,9 +3,10 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{More, Req};
 use super::issues::{issue_line, issue_record};
+use super::pages::More;
 use super::query::{Kind, Query};
+use super::request::Req;
 use super::{Clients, Error, Output, RepoName, limit_of, list_output, s};
 
 /// A query limited to the repository named, else the configured default repository, holding

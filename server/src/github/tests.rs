@@ -1342,7 +1342,8 @@ mod transport {
 mod retry {
     use http::{HeaderMap, HeaderValue, Method, StatusCode};
 
-    use super::super::client::{Req, classify};
+    use super::super::failure::classify;
+    use super::super::request::Req;
 
     /// Classifies one failed answer: (retry, wait in seconds, error text).
     fn check(
