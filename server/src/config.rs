@@ -143,8 +143,6 @@ pub enum Error {
     NoRepos,
     #[error("--no-auth is only allowed on a loopback address, not {0}")]
     NoAuthNotLoopback(SocketAddr),
-    #[error("bad [jwt] configuration: {0}")]
-    Jwt(String),
 }
 
 impl FileConfig {

@@ -17,7 +17,7 @@ pub enum Error {
         source: std::io::Error,
     },
     #[error("tokenizer unavailable: {0}")]
-    Tokenizer(String),
+    Tokenizer(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("{} differs from what the code generates; run `gitgate schemas --out {}`", path.display(), dir.display())]
     Stale { path: PathBuf, dir: PathBuf },
 }
@@ -38,13 +38,13 @@ pub fn tools_list(catalogue: &Catalogue) -> serde_json::Value {
 
 /// Tokens of `text` in o200k_base.
 pub fn o200k_tokens(text: &str) -> Result<usize, Error> {
-    let bpe = tiktoken_rs::o200k_base().map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let bpe = tiktoken_rs::o200k_base().map_err(|e| Error::Tokenizer(e.into()))?;
     Ok(bpe.encode_with_special_tokens(text).len())
 }
 
 /// Every file of the schemas directory, in a fixed order.
 pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
-    let bpe = tiktoken_rs::o200k_base().map_err(|e| Error::Tokenizer(e.to_string()))?;
+    let bpe = tiktoken_rs::o200k_base().map_err(|e| Error::Tokenizer(e.into()))?;
     let count = |t: &str| bpe.encode_with_special_tokens(t).len();
     let list = tools_list(catalogue);
     let mut files = vec![File {

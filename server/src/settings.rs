@@ -27,8 +27,13 @@ pub enum Error {
     },
     #[error("bad audit key {}: {message}", path.display())]
     BadAuditKey { path: PathBuf, message: String },
+    #[error("bad audit key {}: {source}", path.display())]
+    AuditKey {
+        path: PathBuf,
+        source: crate::audit::Error,
+    },
     #[error("bad secret key: {0}")]
-    BadSecretKey(String),
+    BadSecretKey(#[source] crate::secrets::Error),
     #[error("{0}")]
     Store(#[from] crate::store::Error),
 }
@@ -116,7 +121,7 @@ impl StateConfig {
         if let Some(hex_text) = &self.audit_key_hex {
             let bytes = hex::decode(hex_text.trim())
                 .map_err(|e| bad(format!("GITGATE_AUDIT_KEY is not hex: {e}")))?;
-            return AuditKey::from_bytes(&bytes).map_err(|e| bad(e.to_string()));
+            return AuditKey::from_bytes(&bytes).map_err(|source| Error::AuditKey { path, source });
         }
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
@@ -128,7 +133,8 @@ impl StateConfig {
         let decoded = hex::decode(text.trim())
             .ok()
             .filter(|b| b.len() >= AuditKey::MIN_LEN);
-        AuditKey::from_bytes(decoded.as_deref().unwrap_or(&bytes)).map_err(|e| bad(e.to_string()))
+        AuditKey::from_bytes(decoded.as_deref().unwrap_or(&bytes))
+            .map_err(|source| Error::AuditKey { path, source })
     }
 
     /// The key for users' GitHub tokens, if one is configured.
@@ -136,12 +142,12 @@ impl StateConfig {
         if let Some(text) = &self.secret_key_text {
             return SecretKey::from_text(text)
                 .map(Some)
-                .map_err(|e| Error::BadSecretKey(e.to_string()));
+                .map_err(Error::BadSecretKey);
         }
         match &self.secret_key_file {
             Some(path) => SecretKey::from_file(path)
                 .map(Some)
-                .map_err(|e| Error::BadSecretKey(e.to_string())),
+                .map_err(Error::BadSecretKey),
             None => Ok(None),
         }
     }

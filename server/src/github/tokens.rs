@@ -33,7 +33,11 @@ impl TokenSource for StoreTokens {
                 Ok(Some(blob)) => blob,
                 Ok(None) => return Ok(None),
                 Err(crate::store::Error::UnknownUser { .. }) => return Ok(None),
-                Err(e) => return Err(unavailable(e.to_string())),
+                Err(e) => {
+                    // The agent reads the message; the operator log gets the cause chain.
+                    tracing::error!(user = %user, error = %crate::diagnostics::chain(&e), "reading a GitHub token from the store failed");
+                    return Err(unavailable(e.to_string()));
+                }
             };
             let Some(key) = &self.key else {
                 return Err(unavailable(
