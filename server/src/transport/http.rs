@@ -117,6 +117,11 @@ fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> (Route
     let metadata = metadata_doc(options);
     let mcp = Router::new()
         .nest_service("/mcp", service)
+        // Inside authentication: a refused message is the caller's, audited as theirs.
+        .layer(middleware::from_fn_with_state(
+            Arc::new(super::screen::InFlight::default()),
+            super::screen::screen,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     let router = Router::new()
         // RFC 9728 clients may also ask at the path-suffixed location.
@@ -389,6 +394,14 @@ impl AuthState {
     /// which) and malformed requests (any other 4xx).
     async fn screened(&self, response: Response, head: Attempted, who: Who<'_>) -> Response {
         let status = response.status();
+        if let Some(screened) = response.extensions().get::<super::screen::Screened>() {
+            // A JSON-RPC error in a 200 (invalid params): refused all the same.
+            let reason = cut(&screened.reason, 200);
+            self.reports
+                .refuse(head, who.refusal("denied:bad-params", &reason))
+                .await;
+            return response;
+        }
         if !status.is_client_error() {
             return response;
         }

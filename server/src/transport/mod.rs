@@ -2,7 +2,9 @@
 
 pub mod connections;
 pub mod http;
+pub mod jsonrpc;
 mod refusals;
+pub mod screen;
 pub mod sessions;
 pub mod stdio;
 mod stdio_guard;

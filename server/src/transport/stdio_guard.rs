@@ -6,6 +6,8 @@
 //! end the session. Everything else passes through unchanged.
 
 use serde_json::{Value, json};
+
+use super::jsonrpc;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
@@ -111,28 +113,21 @@ fn judge(line: &[u8], initialized: &mut bool) -> Verdict {
     if text.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Drop;
     }
-    let message: Value = match serde_json::from_slice(text) {
-        Ok(v) => v,
-        Err(_) => {
-            return Verdict::Reply(error(
-                Value::Null,
-                -32700,
-                "parse error: the line is not JSON; send one JSON-RPC message per line",
-            ));
-        }
-    };
-    let Some(object) = message.as_object() else {
-        return Verdict::Reply(error(
-            Value::Null,
-            -32600,
-            "invalid request: send one JSON-RPC object per line (batches are not supported)",
-        ));
+    let message = match jsonrpc::inspect(text) {
+        Ok(message) => message,
+        Err(refusal) => return Verdict::Reply(refusal.to_json()),
     };
     if *initialized {
+        if let (true, Some(id)) = (message.is_initialize(), message.id) {
+            return Verdict::Reply(error(
+                id,
+                jsonrpc::INVALID_REQUEST,
+                "invalid request: the session is already initialized",
+            ));
+        }
         return Verdict::Pass;
     }
-    let id = object.get("id").cloned();
-    match (object.get("method").and_then(Value::as_str), id) {
+    match (message.method.as_deref(), message.id) {
         (Some("initialize"), Some(_)) => {
             *initialized = true;
             Verdict::Pass
@@ -194,49 +189,66 @@ async fn read_line<R: AsyncBufRead + Unpin>(
 mod tests {
     use super::*;
 
-    fn check(lines: &[&str], expected: &[Verdict]) {
+    /// What a verdict comes to: passed, dropped, or answered with this id and error code (or
+    /// `0` for a result).
+    fn outcome(verdict: Verdict) -> String {
+        match verdict {
+            Verdict::Pass => "pass".into(),
+            Verdict::Drop => "drop".into(),
+            Verdict::Reply(reply) => {
+                let v: Value = serde_json::from_str(&reply).expect("JSON");
+                format!("{} {}", v["id"], v["error"]["code"].as_i64().unwrap_or(0))
+            }
+        }
+    }
+
+    fn check(lines: &[&str], expected: &[&str]) {
         let mut initialized = false;
-        let got: Vec<Verdict> = lines
+        let got: Vec<String> = lines
             .iter()
-            .map(|l| judge(l.as_bytes(), &mut initialized))
+            .map(|l| outcome(judge(l.as_bytes(), &mut initialized)))
             .collect();
         assert_eq!(got, expected, "{lines:?}");
     }
 
-    fn reply(id: Value, code: i64) -> Verdict {
-        let message = match code {
-            -32700 => "parse error: the line is not JSON; send one JSON-RPC message per line",
-            -32600 => {
-                "invalid request: send one JSON-RPC object per line (batches are not supported)"
-            }
-            _ => "the server is not initialized; send initialize first",
-        };
-        Verdict::Reply(error(id, code, message))
-    }
-
     #[test]
     fn lines_are_judged_as_json_rpc_says() {
-        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
+        let bad_init = r#"{"jsonrpc":"2.0","id":9,"method":"initialize","params":{}}"#;
         let note = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
         let call = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#;
+        let bad_call = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"nme":"x"}}"#;
         check(
-            &[note, call, "{not json", "[1]", "", init, call, note],
             &[
-                Verdict::Drop,
-                reply(json!(2), -32002),
-                reply(Value::Null, -32700),
-                reply(Value::Null, -32600),
-                Verdict::Drop,
-                Verdict::Pass,
-                Verdict::Pass,
-                Verdict::Pass,
+                note,
+                call,
+                "{not json",
+                "[1]",
+                "",
+                bad_init,
+                init,
+                call,
+                note,
+                bad_call,
+                init,
+            ],
+            &[
+                "drop",
+                "2 -32002",
+                "null -32700",
+                "null -32600",
+                "drop",
+                "9 -32602",
+                "pass",
+                "pass",
+                "pass",
+                "3 -32602",
+                "1 -32600",
             ],
         );
         check(
             &[r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#],
-            &[Verdict::Reply(
-                json!({"jsonrpc": "2.0", "id": "p", "result": {}}).to_string(),
-            )],
+            &["\"p\" 0"],
         );
     }
 

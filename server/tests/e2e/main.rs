@@ -11,6 +11,7 @@ mod harness;
 mod http_auth;
 mod http_limits;
 mod jq_sandbox;
+mod jsonrpc_screen;
 mod lean;
 mod protocol;
 mod replicas;
