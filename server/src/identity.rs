@@ -114,7 +114,9 @@ impl Authenticator {
         let token = bearer.ok_or(Error::Missing)?;
         let store_error = |e: crate::store::Error| {
             // The client hears only "unavailable"; the operator gets the cause chain.
-            tracing::error!(error = %crate::diagnostics::chain(&e), "authentication could not read the user store");
+            if let Some(suppressed) = crate::diagnostics::admit("auth-store") {
+                tracing::error!(suppressed, error = %crate::diagnostics::chain(&e), "authentication could not read the user store");
+            }
             Error::Store(e)
         };
         if let Some(validator) = jwt.as_deref().filter(|_| crate::jwt::looks_like_jwt(token)) {

@@ -35,7 +35,9 @@ impl TokenSource for StoreTokens {
                 Err(crate::store::Error::UnknownUser { .. }) => return Ok(None),
                 Err(e) => {
                     // The agent reads the message; the operator log gets the cause chain.
-                    tracing::error!(user = %user, error = %crate::diagnostics::chain(&e), "reading a GitHub token from the store failed");
+                    if let Some(suppressed) = crate::diagnostics::admit("github-token-store") {
+                        tracing::error!(suppressed, user = %user, error = %crate::diagnostics::chain(&e), "reading a GitHub token from the store failed");
+                    }
                     return Err(unavailable(e.to_string()));
                 }
             };

@@ -278,7 +278,9 @@ impl JwtValidator {
                 true
             }
             Err(e) => {
-                tracing::warn!(error = %crate::diagnostics::chain(&e), "reloading the JWT keys failed; keeping the old ones");
+                if let Some(suppressed) = crate::diagnostics::admit("jwt-reload") {
+                    tracing::warn!(suppressed, error = %crate::diagnostics::chain(&e), "reloading the JWT keys failed; keeping the old ones");
+                }
                 false
             }
         }

@@ -124,7 +124,9 @@ async fn accept_failed(e: std::io::Error) {
     ) {
         return;
     }
-    tracing::error!(error = %e, "accepting a connection failed; retrying in 100 ms");
+    if let Some(suppressed) = crate::diagnostics::admit("accept") {
+        tracing::error!(suppressed, error = %e, "accepting a connection failed; retrying in 100 ms");
+    }
     tokio::time::sleep(Duration::from_millis(100)).await;
 }
 
