@@ -10,6 +10,7 @@ pub mod github;
 pub mod identity;
 pub mod jq;
 pub mod jwt;
+pub mod memory;
 pub mod output;
 pub mod policy;
 pub mod schemas;

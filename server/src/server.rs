@@ -196,6 +196,8 @@ async fn serve_http(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), Error> {
     let bound = listener.local_addr().map_err(Error::Http)?;
+    // Many users' sessions come and go: give what they freed back to the system.
+    crate::memory::spawn_trimmer();
     if http.no_auth && !bound.ip().is_loopback() {
         return Err(Error::NoAuthNotLoopback(bound));
     }

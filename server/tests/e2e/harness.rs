@@ -113,7 +113,7 @@ pub struct Session {
 
 /// A gitgate HTTP server child process, killed on drop.
 pub struct ServerProcess {
-    child: Child,
+    pub child: Child,
     pub url: String,
 }
 

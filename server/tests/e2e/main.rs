@@ -13,6 +13,7 @@ mod http_limits;
 mod jq_sandbox;
 mod jsonrpc_screen;
 mod lean;
+mod memory;
 mod protocol;
 mod replicas;
 mod shutdown;
