@@ -128,22 +128,16 @@ mod tests {
         let args = serde_json::json!({"max_count": 5, "paths": ["src/lib.rs"]});
         let r = recorder.clone();
         let make = move || {
-            AuditEvent::new(
+            AuditEvent::builder(
                 "bench",
                 "alice",
                 crate::audit::AuthMethod::Local,
                 "git_status",
                 &args,
-                Decision {
-                    allowed: true,
-                    rule: "scope:admin;grant:**".into(),
-                },
-                Outcome {
-                    ok: true,
-                    code: None,
-                    message: None,
-                },
             )
+            .decision(Decision::allow("scope:admin;grant:**"))
+            .outcome(Outcome::success())
+            .build()
         };
         let n = 3000;
         tokio::task::spawn_blocking(move || {

@@ -393,23 +393,23 @@ mod tests {
     fn table_cells_escape_what_would_draw_a_row() {
         let fake =
             "x\n2026-05-01T00:00:00.000Z  alice  gh_pr_merge  acme/w  allowed  1.0ms  ok\u{1b}[31m";
-        let mut event = gitgate::audit::AuditEvent::new(
+        let event = gitgate::audit::AuditEvent::builder(
             "i",
             "eve\r",
             gitgate::audit::AuthMethod::Token,
             fake,
             &serde_json::json!({}),
-            gitgate::audit::Decision {
-                allowed: false,
-                rule: "rule\u{9b}2J".into(),
-            },
-            gitgate::audit::Outcome {
-                ok: false,
-                code: Some("c\u{2028}".into()),
-                message: Some("m\u{2029}\u{85}\u{202e}\t".into()),
-            },
-        );
-        event.target.repo = Some(fake.into());
+        )
+        .decision(gitgate::audit::Decision::deny("rule\u{9b}2J"))
+        .outcome(gitgate::audit::Outcome::failure(
+            "c\u{2028}",
+            "m\u{2029}\u{85}\u{202e}\t",
+        ))
+        .target(gitgate::audit::Target {
+            repo: Some(fake.into()),
+            ..Default::default()
+        })
+        .build();
         let stored = StoredEvent {
             seq: 1,
             prev_hash: String::new(),
