@@ -38,7 +38,6 @@
 
 mod append;
 pub mod bench;
-mod builder;
 mod chain;
 mod event;
 mod log;
@@ -51,14 +50,13 @@ mod sync_append;
 
 /// The log's time format is the store's (its text columns sort by it).
 pub use crate::store::{format_time, now_rfc3339};
-pub use builder::EventBuilder;
 pub use chain::{
     AuditKey, ChainRow, ChainVerifier, Checkpoint, GENESIS_HASH, IndexedColumns, Tamper,
     TamperKind, VerifyReport,
 };
 pub use event::{
-    ARGUMENTS_MAX, AuditEvent, AuthMethod, ClientInfo, Decision, NAME_MAX, Outcome, REDACTED,
-    STRING_MAX, TOOL_MAX, Target, canonical_json, event_schema, new_event_id, redact,
+    ARGUMENTS_MAX, AuditEvent, AuthMethod, ClientInfo, Decision, EventBuilder, NAME_MAX, Outcome,
+    REDACTED, STRING_MAX, TOOL_MAX, Target, canonical_json, event_schema, new_event_id, redact,
     redact_object,
 };
 pub use log::Log;
