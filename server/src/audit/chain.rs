@@ -53,7 +53,7 @@ impl AuditKey {
         hex::encode(mac.finalize().into_bytes())
     }
 
-    /// The MAC of line `line` of spool file `spool` holding `event_json` (see `store::spool`):
+    /// The MAC of line `line` of spool file `spool` holding `event_json` (see `audit::spool`):
     /// `hex(HMAC-SHA256(key, "gitgate-spool\0" || spool || "\0" || line || "\0" || event_json))`.
     /// The domain prefix keeps a spool MAC from ever being taken for a chain hash.
     pub fn spool_mac(&self, spool: &str, line: u64, event_json: &str) -> String {

@@ -1,8 +1,11 @@
-//! The tamper-evident audit log: events, the HMAC hash chain, query, verify, export.
+//! The tamper-evident audit log: events, the HMAC hash chain, and the log itself (append, spool,
+//! query, verify, export) on top of [`crate::store`].
 //!
-//! This module owns what an event is and how the chain is computed and checked; persistence lives
-//! in [`crate::store`] (`Store::append_audit`, `query_audit`, `verify_audit`, `export_audit`,
-//! `checkpoint`). The chain:
+//! This module owns what an event is, how the chain is computed and checked, and how events are
+//! kept: [`Log`] appends in chain order over the store's pool (`log.rs`, `append.rs`), on
+//! SQLite files also on the store's blocking connection (`sync_append.rs`) or through a
+//! per-process spool file (`spool.rs`, `spool_chain.rs`); [`Recorder`] is what the server
+//! writes through. The store only holds the tables and connections. The chain:
 //!
 //! ```text
 //! hash(n) = hex(HMAC-SHA256(key, prev_hash(n) || canonical_json(event(n))))
@@ -12,27 +15,58 @@
 //! where `prev_hash` enters the MAC as its 64 ASCII hex characters and `canonical_json` is
 //! [`canonical_json`]: object keys sorted recursively, no whitespace. The store keeps the exact
 //! canonical text that was hashed, so verification never depends on re-serialising numbers.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use gitgate::audit::{AuditEvent, AuditKey, AuthMethod, Decision, Log, Outcome};
+//! use gitgate::store::Store;
+//!
+//! let store = Store::connect("sqlite:///var/lib/gitgate/gitgate.db").await?;
+//! let log = Log::new(store);
+//! let key = AuditKey::from_bytes(&std::fs::read("/etc/gitgate/audit.key")?)?;
+//! let args = serde_json::json!({ "repo": "acme/widgets" });
+//! let event = AuditEvent::builder("replica-1", "alice", AuthMethod::Token, "git_status", &args)
+//!     .decision(Decision::allow("scope git:read"))
+//!     .outcome(Outcome::success())
+//!     .build();
+//! let appended = log.append(&event, &key).await?; // committed when this returns
+//! assert!(log.verify(&key, None).await?.is_ok());
+//! # let _ = appended.seq;
+//! # Ok(())
+//! # }
+//! ```
 
+mod append;
+pub mod bench;
 mod chain;
 mod event;
+mod log;
 mod mirror;
 mod recorder;
 mod scrub;
+mod spool;
+mod spool_chain;
+mod sync_append;
 
+/// The log's time format is the store's (its text columns sort by it).
+pub use crate::store::{format_time, now_rfc3339};
 pub use chain::{
     AuditKey, ChainRow, ChainVerifier, Checkpoint, GENESIS_HASH, IndexedColumns, Tamper,
     TamperKind, VerifyReport,
 };
 pub use event::{
-    ARGUMENTS_MAX, AuditEvent, AuthMethod, ClientInfo, Decision, NAME_MAX, Outcome, REDACTED,
-    STRING_MAX, TOOL_MAX, Target, canonical_json, event_schema, format_time, new_event_id,
-    now_rfc3339, redact, redact_object,
+    ARGUMENTS_MAX, AuditEvent, AuthMethod, ClientInfo, Decision, EventBuilder, NAME_MAX, Outcome,
+    REDACTED, STRING_MAX, TOOL_MAX, Target, canonical_json, event_schema, new_event_id, redact,
+    redact_object,
 };
+pub use log::Log;
 pub use mirror::JsonlMirror;
 pub use recorder::{RecordError, Recorder};
 pub use scrub::{cap, clean, escape_for_terminal, escape_json_text, redact_text};
+pub use spool::OnChained;
 
-/// Errors of the audit module's own operations (keys, the mirror file).
+/// Errors of the audit module's own operations: keys, the mirror file, and the log (appends,
+/// the spool, reads). Messages name the object; none contains a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("audit key is {len} bytes; at least {min} random bytes are required")]
@@ -43,9 +77,40 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("audit append failed")]
+    SyncAppend(#[source] rusqlite::Error),
+    #[error("invalid audit event: {reason}")]
+    InvalidEvent { reason: String },
+    #[error("stored audit event {seq} is not a valid event (run `gitgate audit verify`)")]
+    CorruptEvent {
+        seq: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("the audit chain head does not match the last event; run `gitgate audit verify`")]
+    ChainHeadMismatch,
+    #[error("audit spool {path}: {source}")]
+    Spool {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "audit spool {path}, line {line}: {reason}; the file was altered before its events were \
+         chained: keep it for investigation, move it out of the spool directory to go on"
+    )]
+    SpoolTampered {
+        path: String,
+        line: u64,
+        reason: String,
+    },
+    #[error("writing the audit export")]
+    Export(#[source] std::io::Error),
+    #[error("store query failed")]
+    Database(#[from] sqlx::Error),
 }
 
-/// What `query_audit` and `export_audit` select. Every field is optional; `None` matches all.
+/// What [`Log::query`] and [`Log::export`] select. Every field is optional; `None` matches all.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AuditFilter {
     pub user: Option<String>,
@@ -126,5 +191,9 @@ fn jsonl_line(seq: u64, prev_hash: &str, hash: &str, event_json: &str) -> String
     line
 }
 
+#[cfg(test)]
+mod crash_tests;
+#[cfg(test)]
+mod spool_tests;
 #[cfg(test)]
 mod tests;

@@ -1,15 +1,15 @@
-//! The audit sink the server writes through: the store's hash chain, then the optional JSON Lines
+//! The audit sink the server writes through: the log's hash chain, then the optional JSON Lines
 //! mirror. One [`Recorder`] per server process.
 
 use std::sync::Arc;
 
-use super::{AuditEvent, AuditKey, JsonlMirror};
+use super::{AuditEvent, AuditKey, JsonlMirror, Log, OnChained};
 use crate::store::Store;
 
 /// Appends events to the chain (and the mirror), returning only after the store committed.
 #[derive(Clone)]
 pub struct Recorder {
-    store: Store,
+    log: Log,
     key: Arc<AuditKey>,
     mirror: Option<Arc<JsonlMirror>>,
     /// Identifies this server process in every event (several replicas may share a store).
@@ -27,12 +27,13 @@ impl std::fmt::Debug for Recorder {
 /// Why an event could not be recorded.
 #[derive(Debug, thiserror::Error)]
 #[error("the audit log could not be written")]
-pub struct RecordError(#[from] crate::store::Error);
+pub struct RecordError(#[from] super::Error);
 
 impl Recorder {
+    /// A recorder appending to the audit log kept in `store`.
     pub fn new(store: Store, key: AuditKey, mirror: Option<JsonlMirror>) -> Self {
         Self {
-            store,
+            log: Log::new(store),
             key: Arc::new(key),
             mirror: mirror.map(Arc::new),
             instance: super::new_event_id()[..12].to_owned().into(),
@@ -41,7 +42,7 @@ impl Recorder {
 
     /// A recorder that spools events where the store allows it (a SQLite file without
     /// `--durable`): each call's event is made durable with one file write and chained into the
-    /// store right after (see `store::spool`); the mirror then gets each event once chained.
+    /// store right after (see `audit::spool`); the mirror then gets each event once chained.
     /// Chains what a crashed process left spooled first. Elsewhere the same as [`Recorder::new`].
     pub fn start(
         store: Store,
@@ -54,11 +55,11 @@ impl Recorder {
                 if let Err(e) = mirror.write(appended) {
                     tracing::error!(error = %crate::diagnostics::chain(&e), "audit mirror write failed");
                 }
-            }) as crate::store::OnChained
+            }) as OnChained
         });
         recorder
-            .store
-            .start_audit_spool(&recorder.key, &recorder.instance, on_chained)
+            .log
+            .start_spool(&recorder.key, &recorder.instance, on_chained)
             .map_err(RecordError)?;
         Ok(recorder)
     }
@@ -74,10 +75,10 @@ impl Recorder {
     /// With a spool (see [`Recorder::start`]) the event is in the spool file when this returns,
     /// and chained a moment later.
     pub fn record_blocking(&self, event: &AuditEvent) -> Option<Result<(), RecordError>> {
-        if let Some(spooled) = self.store.spool_audit(event) {
+        if let Some(spooled) = self.log.spool(event) {
             return Some(spooled.map_err(RecordError));
         }
-        let appended = match self.store.append_audit_blocking(event, &self.key)? {
+        let appended = match self.log.append_blocking(event, &self.key)? {
             Ok(appended) => appended,
             Err(e) => return Some(Err(RecordError(e))),
         };
@@ -96,8 +97,8 @@ impl Recorder {
     /// Appends `event`; the mirror failing is logged, not fatal (the chain is the record).
     pub async fn record(&self, event: &AuditEvent) -> Result<u64, RecordError> {
         let appended = self
-            .store
-            .append_audit(event, &self.key)
+            .log
+            .append(event, &self.key)
             .await
             .map_err(RecordError)?;
         self.mirror_write(&appended);
@@ -127,22 +128,16 @@ mod tests {
         let args = serde_json::json!({"max_count": 5, "paths": ["src/lib.rs"]});
         let r = recorder.clone();
         let make = move || {
-            AuditEvent::new(
+            AuditEvent::builder(
                 "bench",
                 "alice",
                 crate::audit::AuthMethod::Local,
                 "git_status",
                 &args,
-                Decision {
-                    allowed: true,
-                    rule: "scope:admin;grant:**".into(),
-                },
-                Outcome {
-                    ok: true,
-                    code: None,
-                    message: None,
-                },
             )
+            .decision(Decision::allow("scope:admin;grant:**"))
+            .outcome(Outcome::success())
+            .build()
         };
         let n = 3000;
         tokio::task::spawn_blocking(move || {

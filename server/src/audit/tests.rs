@@ -5,7 +5,6 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::store::testing::{TestDb, backend_tests};
-use crate::store::{Store, bench};
 
 fn key() -> AuditKey {
     AuditKey::from_bytes(&[7u8; 32]).expect("32-byte key")
@@ -41,11 +40,11 @@ fn event(
     event
 }
 
-async fn append_n(store: &Store, n: u64) -> Vec<Appended> {
+async fn append_n(log: &Log, n: u64) -> Vec<Appended> {
     let mut appended = Vec::new();
     for i in 1..=n {
         let e = event("alice", "git_status", Some("acme/widgets"), true, true, i);
-        appended.push(store.append_audit(&e, &key()).await.expect("append"));
+        appended.push(log.append(&e, &key()).await.expect("append"));
     }
     appended
 }
@@ -255,24 +254,27 @@ fn schema_describes_the_event() {
     }
 }
 
+/// Asserts that the audit chain of `log` verifies with `key`, showing the report if not.
+pub(super) async fn assert_verifies(log: &Log, key: &AuditKey) {
+    let report = log.verify(key, None).await.expect("verify");
+    assert!(report.is_ok(), "{report:?}");
+}
+
 /// Asserts what verify reports: `None` for a clean log, else the first bad seq and kind.
 async fn check_verify(
-    store: &Store,
+    log: &Log,
     checkpoint: Option<&Checkpoint>,
     expected: Option<(u64, TamperKind)>,
 ) {
-    let report = store
-        .verify_audit(&key(), checkpoint)
-        .await
-        .expect("verify");
+    let report = log.verify(&key(), checkpoint).await.expect("verify");
     let found = report.first_bad.as_ref().map(|t| (t.seq, t.kind));
     assert_eq!(found, expected, "{report:?}");
 }
 
 /// Lets the test change `audit_events` as an attacker with database access would.
-async fn drop_append_only_triggers(db: &TestDb, store: &Store) {
+async fn drop_append_only_triggers(db: &TestDb, log: &Log) {
     db.exec(
-        store,
+        log.store(),
         "DROP TRIGGER audit_events_no_update; DROP TRIGGER audit_events_no_delete;",
         "DROP TRIGGER audit_events_no_update ON audit_events; \
          DROP TRIGGER audit_events_no_delete ON audit_events;",
@@ -281,13 +283,13 @@ async fn drop_append_only_triggers(db: &TestDb, store: &Store) {
 }
 
 /// Runs the same SQL on either backend.
-async fn tamper(db: &TestDb, store: &Store, sql: &str) {
-    db.exec(store, sql, sql).await;
+async fn tamper(db: &TestDb, log: &Log, sql: &str) {
+    db.exec(log.store(), sql, sql).await;
 }
 
 backend_tests! {
     async fn append_and_query_with_each_filter(db) {
-        let store = db.store().await;
+        let log = Log::new(db.store().await);
         let rows = [
             ("alice", "git_status", Some("acme/widgets"), true, true),
             ("alice", "git_log", Some("acme/gadgets"), true, false),
@@ -297,51 +299,51 @@ backend_tests! {
         let mut appended = Vec::new();
         for (i, (user, tool, repo, allowed, ok)) in rows.into_iter().enumerate() {
             let e = event(user, tool, repo, allowed, ok, i as u64);
-            appended.push(store.append_audit(&e, &key()).await.expect("append"));
+            appended.push(log.append(&e, &key()).await.expect("append"));
         }
         assert_eq!(appended.iter().map(|a| a.seq).collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert_eq!(appended[0].prev_hash, GENESIS_HASH);
         assert_eq!(appended[1].prev_hash, appended[0].hash);
 
-        async fn check(store: &Store, filter: AuditFilter, expected: &[u64]) {
-            let found: Vec<u64> = store.query_audit(&filter).await.expect("query").iter().map(|e| e.seq).collect();
+        async fn check(log: &Log, filter: AuditFilter, expected: &[u64]) {
+            let found: Vec<u64> = log.query(&filter).await.expect("query").iter().map(|e| e.seq).collect();
             assert_eq!(found, expected, "{filter:?}");
         }
         let all = AuditFilter::default;
-        check(&store, all(), &[1, 2, 3, 4]).await;
-        check(&store, AuditFilter { user: Some("bob".into()), ..all() }, &[3, 4]).await;
-        check(&store, AuditFilter { tool: Some("git_status".into()), ..all() }, &[1, 4]).await;
-        check(&store, AuditFilter { repo: Some("acme/widgets".into()), ..all() }, &[1, 3]).await;
-        check(&store, AuditFilter { allowed: Some(false), ..all() }, &[3]).await;
-        check(&store, AuditFilter { allowed: Some(true), ..all() }, &[1, 2, 4]).await;
-        check(&store, AuditFilter { ok: Some(false), ..all() }, &[2, 3]).await;
-        check(&store, AuditFilter { user: Some("alice".into()), ok: Some(true), ..all() }, &[1]).await;
-        check(&store, AuditFilter { limit: Some(2), ..all() }, &[3, 4]).await;
-        check(&store, AuditFilter { user: Some("carol".into()), ..all() }, &[]).await;
+        check(&log, all(), &[1, 2, 3, 4]).await;
+        check(&log, AuditFilter { user: Some("bob".into()), ..all() }, &[3, 4]).await;
+        check(&log, AuditFilter { tool: Some("git_status".into()), ..all() }, &[1, 4]).await;
+        check(&log, AuditFilter { repo: Some("acme/widgets".into()), ..all() }, &[1, 3]).await;
+        check(&log, AuditFilter { allowed: Some(false), ..all() }, &[3]).await;
+        check(&log, AuditFilter { allowed: Some(true), ..all() }, &[1, 2, 4]).await;
+        check(&log, AuditFilter { ok: Some(false), ..all() }, &[2, 3]).await;
+        check(&log, AuditFilter { user: Some("alice".into()), ok: Some(true), ..all() }, &[1]).await;
+        check(&log, AuditFilter { limit: Some(2), ..all() }, &[3, 4]).await;
+        check(&log, AuditFilter { user: Some("carol".into()), ..all() }, &[]).await;
 
         let t = |s: &str| chrono::DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&chrono::Utc);
         let past = t("2000-01-01T00:00:00Z");
         let future = t("2999-01-01T00:00:00Z");
-        check(&store, AuditFilter { since: Some(past), until: Some(future), ..all() }, &[1, 2, 3, 4]).await;
-        check(&store, AuditFilter { since: Some(future), ..all() }, &[]).await;
-        check(&store, AuditFilter { until: Some(past), ..all() }, &[]).await;
-        let third = store.query_audit(&all()).await.expect("query")[2].event.time.clone();
+        check(&log, AuditFilter { since: Some(past), until: Some(future), ..all() }, &[1, 2, 3, 4]).await;
+        check(&log, AuditFilter { since: Some(future), ..all() }, &[]).await;
+        check(&log, AuditFilter { until: Some(past), ..all() }, &[]).await;
+        let third = log.query(&all()).await.expect("query")[2].event.time.clone();
         let third = t(&third);
-        let found = store.query_audit(&AuditFilter { since: Some(third), ..all() }).await.expect("query");
+        let found = log.query(&AuditFilter { since: Some(third), ..all() }).await.expect("query");
         assert!(found.first().is_some_and(|e| e.seq <= 3) && found.last().is_some_and(|e| e.seq == 4));
 
         // Stored events come back exactly, with the text that was hashed.
-        let stored = store.query_audit(&all()).await.expect("query");
+        let stored = log.query(&all()).await.expect("query");
         assert_eq!(stored[2].event.user, "bob");
         assert_eq!(stored[2].event_json, appended[2].event_json);
         assert_eq!(stored[2].hash, key().chain_hash(&stored[2].prev_hash, &stored[2].event_json));
     }
 
     async fn export_writes_json_lines(db) {
-        let store = db.store().await;
-        let appended = append_n(&store, 3).await;
+        let log = Log::new(db.store().await);
+        let appended = append_n(&log, 3).await;
         let mut out = Vec::new();
-        let n = store.export_audit(&mut out, &AuditFilter::default()).await.expect("export");
+        let n = log.export(&mut out, &AuditFilter::default()).await.expect("export");
         assert_eq!(n, 3);
         let text = String::from_utf8(out).expect("utf-8");
         let lines: Vec<&str> = text.lines().collect();
@@ -356,13 +358,13 @@ backend_tests! {
     }
 
     async fn mirror_appends_one_line_per_event(db) {
-        let store = db.store().await;
+        let log = Log::new(db.store().await);
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("audit.jsonl");
         for _ in 0..2 {
             // Reopening appends rather than truncating.
             let mirror = JsonlMirror::open(&path).expect("open mirror");
-            for a in append_n(&store, 2).await {
+            for a in append_n(&log, 2).await {
                 mirror.write(&a).expect("mirror");
             }
         }
@@ -372,111 +374,111 @@ backend_tests! {
     }
 
     async fn untouched_log_verifies(db) {
-        let store = db.store().await;
-        check_verify(&store, None, None).await;
-        check_verify(&store, Some(&Checkpoint::genesis()), None).await;
-        append_n(&store, 5).await;
-        let checkpoint = store.save_checkpoint().await.expect("checkpoint");
+        let log = Log::new(db.store().await);
+        check_verify(&log, None, None).await;
+        check_verify(&log, Some(&Checkpoint::genesis()), None).await;
+        append_n(&log, 5).await;
+        let checkpoint = log.save_checkpoint().await.expect("checkpoint");
         assert_eq!(checkpoint.seq, 5);
-        append_n(&store, 3).await;
-        check_verify(&store, Some(&checkpoint), None).await;
-        let report = store.verify_audit(&key(), None).await.expect("verify");
+        append_n(&log, 3).await;
+        check_verify(&log, Some(&checkpoint), None).await;
+        let report = log.verify(&key(), None).await.expect("verify");
         assert_eq!((report.events, report.last.seq), (8, 8));
-        assert_eq!(report.last, store.checkpoint().await.expect("head"));
+        assert_eq!(report.last, log.checkpoint().await.expect("head"));
         // The wrong key fails at the first event.
         let wrong = AuditKey::from_bytes(&[8u8; 32]).expect("key");
-        let report = store.verify_audit(&wrong, None).await.expect("verify");
+        let report = log.verify(&wrong, None).await.expect("verify");
         assert_eq!(report.first_bad.map(|t| (t.seq, t.kind)), Some((1, TamperKind::Edited)));
     }
 
     async fn log_is_append_only_without_dropping_triggers(db) {
-        let store = db.store().await;
-        append_n(&store, 2).await;
-        let update = store.execute_raw("UPDATE audit_events SET tool = 'x' WHERE seq = 1".to_owned()).await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 2).await;
+        let update = log.store().execute_raw("UPDATE audit_events SET tool = 'x' WHERE seq = 1".to_owned()).await;
         assert!(update.is_err());
-        let delete = store.execute_raw("DELETE FROM audit_events WHERE seq = 2".to_owned()).await;
+        let delete = log.store().execute_raw("DELETE FROM audit_events WHERE seq = 2".to_owned()).await;
         assert!(delete.is_err());
-        check_verify(&store, None, None).await;
+        check_verify(&log, None, None).await;
     }
 
     async fn tampering_edited_event(db) {
-        let store = db.store().await;
-        append_n(&store, 6).await;
-        drop_append_only_triggers(&db, &store).await;
-        tamper(&db, &store, r#"UPDATE audit_events SET event = replace(event, '"rule":"test"', '"rule":"forged"') WHERE seq = 3"#).await;
-        check_verify(&store, None, Some((3, TamperKind::Edited))).await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 6).await;
+        drop_append_only_triggers(&db, &log).await;
+        tamper(&db, &log, r#"UPDATE audit_events SET event = replace(event, '"rule":"test"', '"rule":"forged"') WHERE seq = 3"#).await;
+        check_verify(&log, None, Some((3, TamperKind::Edited))).await;
     }
 
     async fn tampering_edited_indexed_column(db) {
-        let store = db.store().await;
-        append_n(&store, 6).await;
-        drop_append_only_triggers(&db, &store).await;
-        tamper(&db, &store, "UPDATE audit_events SET user_name = 'mallory' WHERE seq = 4").await;
-        check_verify(&store, None, Some((4, TamperKind::Edited))).await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 6).await;
+        drop_append_only_triggers(&db, &log).await;
+        tamper(&db, &log, "UPDATE audit_events SET user_name = 'mallory' WHERE seq = 4").await;
+        check_verify(&log, None, Some((4, TamperKind::Edited))).await;
     }
 
     async fn tampering_deleted_event(db) {
-        let store = db.store().await;
-        append_n(&store, 6).await;
-        drop_append_only_triggers(&db, &store).await;
-        tamper(&db, &store, "DELETE FROM audit_events WHERE seq = 3").await;
-        check_verify(&store, None, Some((3, TamperKind::Missing))).await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 6).await;
+        drop_append_only_triggers(&db, &log).await;
+        tamper(&db, &log, "DELETE FROM audit_events WHERE seq = 3").await;
+        check_verify(&log, None, Some((3, TamperKind::Missing))).await;
         // Closing the gap by renumbering breaks the chain at the same place.
-        tamper(&db, &store, "UPDATE audit_events SET seq = -seq WHERE seq > 3; UPDATE audit_events SET seq = -seq - 1 WHERE seq < 0").await;
-        check_verify(&store, None, Some((3, TamperKind::ChainBroken))).await;
+        tamper(&db, &log, "UPDATE audit_events SET seq = -seq WHERE seq > 3; UPDATE audit_events SET seq = -seq - 1 WHERE seq < 0").await;
+        check_verify(&log, None, Some((3, TamperKind::ChainBroken))).await;
     }
 
     async fn tampering_inserted_event(db) {
-        let store = db.store().await;
-        let appended = append_n(&store, 6).await;
-        drop_append_only_triggers(&db, &store).await;
+        let log = Log::new(db.store().await);
+        let appended = append_n(&log, 6).await;
+        drop_append_only_triggers(&db, &log).await;
         // Make room at 3 and insert a forged event that links to event 2; the forger lacks the
         // key, so its hash is made with another one.
-        tamper(&db, &store, "UPDATE audit_events SET seq = -seq WHERE seq >= 3; UPDATE audit_events SET seq = -seq + 1 WHERE seq < 0").await;
+        tamper(&db, &log, "UPDATE audit_events SET seq = -seq WHERE seq >= 3; UPDATE audit_events SET seq = -seq + 1 WHERE seq < 0").await;
         let forged = event("mallory", "gh_pr_merge", Some("acme/widgets"), true, true, 99);
         let json = forged.to_canonical_json().expect("json");
         let hash = AuditKey::from_bytes(&[9u8; 32]).expect("key").chain_hash(&appended[1].hash, &json);
         let c = IndexedColumns::of(&forged).expect("columns");
-        tamper(&db, &store, &format!(
+        tamper(&db, &log, &format!(
             "INSERT INTO audit_events (seq, id, time, user_name, tool, repo, allowed, ok, event, prev_hash, hash) \
              VALUES (3, '{}', '{}', 'mallory', 'gh_pr_merge', 'acme/widgets', {}, {}, '{}', '{}', '{}')",
             c.id, c.time, db_bool(&db, true), db_bool(&db, true), json.replace('\'', "''"), appended[1].hash, hash,
         )).await;
-        check_verify(&store, None, Some((3, TamperKind::Edited))).await;
+        check_verify(&log, None, Some((3, TamperKind::Edited))).await;
     }
 
     async fn tampering_reordered_events(db) {
-        let store = db.store().await;
-        append_n(&store, 6).await;
-        drop_append_only_triggers(&db, &store).await;
-        tamper(&db, &store, "UPDATE audit_events SET seq = -1 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 4; UPDATE audit_events SET seq = 4 WHERE seq = -1").await;
-        check_verify(&store, None, Some((3, TamperKind::ChainBroken))).await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 6).await;
+        drop_append_only_triggers(&db, &log).await;
+        tamper(&db, &log, "UPDATE audit_events SET seq = -1 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = 4; UPDATE audit_events SET seq = 4 WHERE seq = -1").await;
+        check_verify(&log, None, Some((3, TamperKind::ChainBroken))).await;
     }
 
     async fn tampering_truncated_after_checkpoint(db) {
-        let store = db.store().await;
-        append_n(&store, 5).await;
-        let exported = store.checkpoint().await.expect("checkpoint");
-        append_n(&store, 3).await;
-        drop_append_only_triggers(&db, &store).await;
-        tamper(&db, &store, "DELETE FROM audit_events WHERE seq >= 4").await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 5).await;
+        let exported = log.checkpoint().await.expect("checkpoint");
+        append_n(&log, 3).await;
+        drop_append_only_triggers(&db, &log).await;
+        tamper(&db, &log, "DELETE FROM audit_events WHERE seq >= 4").await;
         // The recorded head alone already shows it...
-        check_verify(&store, None, Some((4, TamperKind::Truncated))).await;
+        check_verify(&log, None, Some((4, TamperKind::Truncated))).await;
         // ...and when the attacker also rewinds the head, the exported checkpoint still does.
-        tamper(&db, &store, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3) WHERE id = 1").await;
-        check_verify(&store, None, None).await;
-        check_verify(&store, Some(&exported), Some((4, TamperKind::Truncated))).await;
+        tamper(&db, &log, "UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3) WHERE id = 1").await;
+        check_verify(&log, None, None).await;
+        check_verify(&log, Some(&exported), Some((4, TamperKind::Truncated))).await;
     }
 
     async fn tampering_truncated_and_regrown(db) {
         // Cut back to 3, then append honestly again past the checkpoint: the checkpoint's hash no
         // longer matches the event now holding its sequence number.
-        let store = db.store().await;
-        append_n(&store, 5).await;
-        let saved = store.save_checkpoint().await.expect("checkpoint");
-        drop_append_only_triggers(&db, &store).await;
-        tamper(&db, &store, "DELETE FROM audit_events WHERE seq >= 4; UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3) WHERE id = 1").await;
-        let fresh = db.store().await;
+        let log = Log::new(db.store().await);
+        append_n(&log, 5).await;
+        let saved = log.save_checkpoint().await.expect("checkpoint");
+        drop_append_only_triggers(&db, &log).await;
+        tamper(&db, &log, "DELETE FROM audit_events WHERE seq >= 4; UPDATE audit_head SET seq = 3, hash = (SELECT hash FROM audit_events WHERE seq = 3) WHERE id = 1").await;
+        let fresh = Log::new(db.store().await);
         append_n(&fresh, 4).await;
         check_verify(&fresh, None, Some((5, TamperKind::Truncated))).await;
         assert_eq!(saved.seq, 5);
@@ -484,32 +486,32 @@ backend_tests! {
 
     async fn concurrent_appends_form_one_chain(db) {
         // Many tasks on each of two pools (two replicas) append at once.
-        let a = db.store().await;
-        let b = db.store().await;
+        let a = Log::new(db.store().await);
+        let b = Log::new(db.store().await);
         let mut tasks = tokio::task::JoinSet::new();
         for t in 0..16u64 {
-            let store = if t % 2 == 0 { a.clone() } else { b.clone() };
+            let log = if t % 2 == 0 { a.clone() } else { b.clone() };
             tasks.spawn(async move {
                 for i in 0..10 {
                     let e = event("alice", "git_status", None, true, true, t * 100 + i);
-                    store.append_audit(&e, &key()).await.expect("append");
+                    log.append(&e, &key()).await.expect("append");
                 }
             });
         }
         while let Some(done) = tasks.join_next().await {
             done.expect("task");
         }
-        let report = a.verify_audit(&key(), None).await.expect("verify");
+        let report = a.verify(&key(), None).await.expect("verify");
         assert_eq!((report.events, report.last.seq, report.first_bad), (160, 160, None));
-        let seqs: Vec<u64> = b.query_audit(&AuditFilter::default()).await.expect("query").iter().map(|e| e.seq).collect();
+        let seqs: Vec<u64> = b.query(&AuditFilter::default()).await.expect("query").iter().map(|e| e.seq).collect();
         assert_eq!(seqs, (1..=160).collect::<Vec<_>>());
     }
 
     async fn bench_sample_event_appends(db) {
-        let store = db.store().await;
-        let samples = bench::bench_append(&store, &key(), 5).await.expect("bench");
+        let log = Log::new(db.store().await);
+        let samples = bench::bench_append(&log, &key(), 5).await.expect("bench");
         assert_eq!(samples.0.len(), 5);
-        check_verify(&store, None, None).await;
+        check_verify(&log, None, None).await;
     }
 }
 

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Subcommand, ValueEnum};
-use gitgate::audit::{AuditFilter, Checkpoint, StoredEvent, VerifyReport, escape_for_terminal};
+use gitgate::audit::{
+    AuditFilter, Checkpoint, Log, StoredEvent, VerifyReport, escape_for_terminal,
+};
 use gitgate::settings::StateConfig;
-use gitgate::store::Store;
 
 use super::users::Table;
 
@@ -148,19 +149,19 @@ fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
 
 pub async fn run(state: &StateConfig, command: AuditCommand) -> Result<()> {
     let store = state.open_store().await.context("opening the store")?;
+    let log = Log::new(store.clone());
     // Events a crashed server left spooled are chained first (that needs the key), so every
     // command sees the event of every call that returned.
-    if store.audit_spool_dir().is_some_and(|dir| dir.exists()) {
+    if log.spool_dir().is_some_and(|dir| dir.exists()) {
         let key = state.audit_key()?;
-        store
-            .settle_audit(Some(&key))
+        log.settle(Some(&key))
             .await
             .context("chaining spooled audit events")?;
     }
     let result = match command {
-        AuditCommand::Query { filter, format } => query(&store, &filter.filter(), format).await,
+        AuditCommand::Query { filter, format } => query(&log, &filter.filter(), format).await,
         AuditCommand::Verify { checkpoint } => {
-            match verify(state, &store, checkpoint.as_deref()).await {
+            match verify(state, &log, checkpoint.as_deref()).await {
                 Ok(true) => Ok(()),
                 Ok(false) => {
                     store.close().await;
@@ -171,19 +172,16 @@ pub async fn run(state: &StateConfig, command: AuditCommand) -> Result<()> {
             }
         }
         AuditCommand::Export { out, filter } => {
-            export(&store, out.as_deref(), &filter.filter()).await
+            export(&log, out.as_deref(), &filter.filter()).await
         }
-        AuditCommand::Checkpoint { out, save } => checkpoint(&store, out.as_deref(), save).await,
+        AuditCommand::Checkpoint { out, save } => checkpoint(&log, out.as_deref(), save).await,
     };
     store.close().await;
     result
 }
 
-async fn query(store: &Store, filter: &AuditFilter, format: Format) -> Result<()> {
-    let events = store
-        .query_audit(filter)
-        .await
-        .context("querying the audit log")?;
+async fn query(log: &Log, filter: &AuditFilter, format: Format) -> Result<()> {
+    let events = log.query(filter).await.context("querying the audit log")?;
     let mut stdout = std::io::stdout().lock();
     if format == Format::Jsonl {
         for event in &events {
@@ -254,11 +252,11 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 /// Returns whether the log verified; prints the verdict on stdout.
-async fn verify(state: &StateConfig, store: &Store, checkpoint: Option<&Path>) -> Result<bool> {
+async fn verify(state: &StateConfig, log: &Log, checkpoint: Option<&Path>) -> Result<bool> {
     let checkpoint = checkpoint.map(read_checkpoint).transpose()?;
     let key = state.audit_key().context("loading the audit key")?;
-    let report: VerifyReport = store
-        .verify_audit(&key, checkpoint.as_ref())
+    let report: VerifyReport = log
+        .verify(&key, checkpoint.as_ref())
         .await
         .context("reading the audit log to verify it")?;
     match &report.first_bad {
@@ -310,11 +308,11 @@ fn read_checkpoint(path: &Path) -> Result<Checkpoint> {
     Ok(checkpoint)
 }
 
-async fn export(store: &Store, out: Option<&Path>, filter: &AuditFilter) -> Result<()> {
+async fn export(log: &Log, out: Option<&Path>, filter: &AuditFilter) -> Result<()> {
     let Some(path) = out else {
         let mut stdout = std::io::BufWriter::new(std::io::stdout());
-        let n = store
-            .export_audit(&mut stdout, filter)
+        let n = log
+            .export(&mut stdout, filter)
             .await
             .context("exporting the audit log to stdout")?;
         eprintln!("exported {n} events");
@@ -327,7 +325,7 @@ async fn export(store: &Store, out: Option<&Path>, filter: &AuditFilter) -> Resu
     let file = std::fs::File::create(&partial)
         .with_context(|| format!("creating {}", partial.display()))?;
     let mut writer = std::io::BufWriter::new(file);
-    let exported = store.export_audit(&mut writer, filter).await;
+    let exported = log.export(&mut writer, filter).await;
     let n = match exported {
         Ok(n) => n,
         Err(e) => {
@@ -348,14 +346,11 @@ async fn export(store: &Store, out: Option<&Path>, filter: &AuditFilter) -> Resu
     Ok(())
 }
 
-async fn checkpoint(store: &Store, out: Option<&Path>, save: bool) -> Result<()> {
+async fn checkpoint(log: &Log, out: Option<&Path>, save: bool) -> Result<()> {
     let head = if save {
-        store
-            .save_checkpoint()
-            .await
-            .context("saving a checkpoint")?
+        log.save_checkpoint().await.context("saving a checkpoint")?
     } else {
-        store.checkpoint().await.context("reading the chain head")?
+        log.checkpoint().await.context("reading the chain head")?
     };
     let json = serde_json::to_string(&head).context("encoding the checkpoint")?;
     match out {
@@ -398,23 +393,23 @@ mod tests {
     fn table_cells_escape_what_would_draw_a_row() {
         let fake =
             "x\n2026-05-01T00:00:00.000Z  alice  gh_pr_merge  acme/w  allowed  1.0ms  ok\u{1b}[31m";
-        let mut event = gitgate::audit::AuditEvent::new(
+        let event = gitgate::audit::AuditEvent::builder(
             "i",
             "eve\r",
             gitgate::audit::AuthMethod::Token,
             fake,
             &serde_json::json!({}),
-            gitgate::audit::Decision {
-                allowed: false,
-                rule: "rule\u{9b}2J".into(),
-            },
-            gitgate::audit::Outcome {
-                ok: false,
-                code: Some("c\u{2028}".into()),
-                message: Some("m\u{2029}\u{85}\u{202e}\t".into()),
-            },
-        );
-        event.target.repo = Some(fake.into());
+        )
+        .decision(gitgate::audit::Decision::deny("rule\u{9b}2J"))
+        .outcome(gitgate::audit::Outcome::failure(
+            "c\u{2028}",
+            "m\u{2029}\u{85}\u{202e}\t",
+        ))
+        .target(gitgate::audit::Target {
+            repo: Some(fake.into()),
+            ..Default::default()
+        })
+        .build();
         let stored = StoredEvent {
             seq: 1,
             prev_hash: String::new(),

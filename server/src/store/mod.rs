@@ -1,46 +1,35 @@
-//! Persistent state shared by replicas: users, tokens, grants, audit events (sqlx; SQLite or PostgreSQL).
+//! Persistent state shared by replicas: users, tokens, grants, the audit log's tables (sqlx;
+//! SQLite or PostgreSQL).
 //!
 //! A [`Store`] is opened from a URL: `sqlite://PATH` (the file is created if missing; WAL) or
 //! `postgres://...`. Opening runs the migrations in `server/migrations/{sqlite,postgres}`, two
 //! spellings of the same schema. Every method is one short query or transaction and nothing is
-//! cached across calls except this process's view of the audit chain head (which is re-checked in
-//! the inserting statement), so a revocation made through any replica holds on the next call
+//! cached across calls, so a revocation made through any replica holds on the next call
 //! everywhere.
 //!
 //! - users and tokens: [`Store::add_user`], [`Store::issue_token`], [`Store::authenticate_token`],
 //!   [`Store::revoke_user`], [`Store::revoke_token`], ... (`users.rs`)
-//! - the audit log: [`Store::append_audit`], [`Store::query_audit`], [`Store::verify_audit`],
-//!   [`Store::export_audit`], [`Store::checkpoint`] (`audit_log.rs`; the chain itself is
-//!   [`crate::audit`])
-//! - [`bench`]: per-call cost of authentication and audit, for the benchmark.
+//! - for the audit log, which lives on top of the store (`audit::Log`): the pool
+//!   (`Store::pool`) and, on a SQLite file, this process's blocking read-write connection
+//!   (`Store::sync_writer`, `sync_write.rs`); the audit tables are in the migrations here.
+//! - [`bench`](mod@bench): per-call cost of authentication, for the benchmark.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use gitgate::audit::{AuditEvent, AuditKey, AuthMethod, Decision, Outcome};
 //! use gitgate::store::Store;
 //!
 //! let store = Store::connect("sqlite:///var/lib/gitgate/gitgate.db").await?;
 //! store.add_user("alice", &["git:read".into()], &["acme/*".into()], None).await?;
 //! let (_token_id, token) = store.issue_token("alice").await?; // show once
 //! let alice = store.authenticate_token(&token).await?.expect("active token");
-//!
-//! let key = AuditKey::from_bytes(&std::fs::read("/etc/gitgate/audit.key")?)?;
-//! let args = serde_json::json!({ "repo": "acme/widgets" });
-//! let decision = Decision { allowed: true, rule: "scope git:read".into() };
-//! let outcome = Outcome { ok: true, code: None, message: None };
-//! let event = AuditEvent::new("replica-1", &alice.name, AuthMethod::Token, "git_status", &args, decision, outcome);
-//! let appended = store.append_audit(&event, &key).await?; // committed when this returns
-//! assert!(store.verify_audit(&key, None).await?.is_ok());
-//! # let _ = appended.seq;
+//! # let _ = alice;
 //! # Ok(())
 //! # }
 //! ```
 
-mod audit_log;
 pub mod bench;
-mod spool;
-mod sync_append;
 mod sync_read;
+mod sync_write;
 mod users;
 
 use std::str::FromStr;
@@ -53,7 +42,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-pub use spool::OnChained;
+pub(crate) use sync_write::SyncWriter;
 pub use users::{GitIdentity, TokenRecord, UserRecord};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -95,8 +84,6 @@ impl Default for StoreOptions {
 /// Errors of the store. Messages name the object; none contains a secret.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("audit append failed")]
-    SyncAppend(#[source] rusqlite::Error),
     #[error("store query failed")]
     SyncRead(#[source] rusqlite::Error),
     #[error("unsupported store URL {url:?}: expected sqlite://PATH or postgres://...")]
@@ -133,33 +120,6 @@ pub enum Error {
     AmbiguousToken { prefix: String, count: usize },
     #[error("the operating system's random number generator failed")]
     Rng(#[source] rand::rngs::SysError),
-    #[error("invalid audit event: {reason}")]
-    InvalidEvent { reason: String },
-    #[error("stored audit event {seq} is not a valid event (run `gitgate audit verify`)")]
-    CorruptEvent {
-        seq: u64,
-        #[source]
-        source: serde_json::Error,
-    },
-    #[error("the audit chain head does not match the last event; run `gitgate audit verify`")]
-    ChainHeadMismatch,
-    #[error("audit spool {path}: {source}")]
-    Spool {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(
-        "audit spool {path}, line {line}: {reason}; the file was altered before its events were \
-         chained: keep it for investigation, move it out of the spool directory to go on"
-    )]
-    SpoolTampered {
-        path: String,
-        line: u64,
-        reason: String,
-    },
-    #[error("writing the audit export")]
-    Export(#[source] std::io::Error),
     #[error("store query failed")]
     Database(#[from] sqlx::Error),
 }
@@ -171,20 +131,21 @@ pub enum BackendKind {
     Postgres,
 }
 
+/// A store's connection pool, of one driver or the other.
 #[derive(Debug)]
-enum Backend {
+pub(crate) enum Pool {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the backend's pool. The two arms are type-checked
+/// Runs `$body` with `$pool` bound to the store's pool. The two arms are type-checked
 /// separately, so the body can use `sqlx::query(...)` against either driver; the SQL is shared
 /// (SQLite understands PostgreSQL's `$1` placeholders).
 macro_rules! on_backend {
     ($store:expr, $pool:ident => $body:expr) => {
-        match &$store.inner.backend {
-            $crate::store::Backend::Sqlite($pool) => $body,
-            $crate::store::Backend::Postgres($pool) => $body,
+        match $store.pool() {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -198,18 +159,12 @@ pub struct Store {
 
 #[derive(Debug)]
 struct Inner {
-    backend: Backend,
+    pool: Pool,
     /// The URL with any password removed, for messages.
     display_url: String,
-    /// Appends of this process go one at a time (tokio's Mutex: held across the insert's await,
-    /// so tasks queue here instead of racing for the database's write lock). Holds a dedicated
-    /// connection and the chain head this process last wrote, which lets SQLite append in one
-    /// statement; the statement re-checks the head, so another process's append costs a retry.
-    appender: tokio::sync::Mutex<audit_log::Appender>,
-    /// SQLite file stores only: the blocking append path (its connection opened lazily).
-    sync_appender: Option<sync_append::AppenderSlot>,
-    /// This process's audit spool, once a recorder started it (see `spool`).
-    spool: std::sync::OnceLock<spool::Spool>,
+    /// SQLite file stores only: this process's blocking read-write connection (opened lazily),
+    /// which the audit log appends on and the token lookup borrows when it is idle.
+    sync_writer: Option<SyncWriter>,
     /// SQLite file stores only: connections for the token lookup on the caller's thread.
     sync_readers: Option<sync_read::SyncReaders>,
 }
@@ -232,7 +187,7 @@ impl Store {
             url: display_url.clone(),
             source,
         };
-        let backend = if url.starts_with("sqlite:") {
+        let pool = if url.starts_with("sqlite:") {
             let synchronous = match options.durability {
                 Durability::Normal => SqliteSynchronous::Normal,
                 Durability::Full => SqliteSynchronous::Full,
@@ -253,7 +208,7 @@ impl Store {
                 .await
                 .map_err(connect_err)?;
             SQLITE_MIGRATIONS.run(&pool).await.map_err(migrate_err)?;
-            Backend::Sqlite(pool)
+            Pool::Sqlite(pool)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut connect = PgConnectOptions::from_str(url).map_err(connect_err)?;
             if options.durability == Durability::Full {
@@ -266,30 +221,27 @@ impl Store {
                 .await
                 .map_err(connect_err)?;
             POSTGRES_MIGRATIONS.run(&pool).await.map_err(migrate_err)?;
-            Backend::Postgres(pool)
+            Pool::Postgres(pool)
         } else {
             return Err(Error::UnsupportedUrl { url: display_url });
         };
-        let appender = tokio::sync::Mutex::new(audit_log::Appender::default());
-        let sqlite_file = match &backend {
-            Backend::Sqlite(_) => SqliteConnectOptions::from_str(url)
+        let sqlite_file = match &pool {
+            Pool::Sqlite(_) => SqliteConnectOptions::from_str(url)
                 .ok()
                 .map(|o| (o.get_filename().to_owned(), options.durability))
                 // In-memory databases are private to their connection: no second one.
                 .filter(|(path, _)| path.as_os_str() != ":memory:"),
-            Backend::Postgres(_) => None,
+            Pool::Postgres(_) => None,
         };
         let sync_readers = sqlite_file
             .as_ref()
             .map(|(path, _)| sync_read::SyncReaders::new(path, options.busy_timeout));
         let inner = Inner {
-            backend,
+            pool,
             display_url,
-            appender,
-            sync_appender: sqlite_file
+            sync_writer: sqlite_file
                 .as_ref()
-                .map(|(path, durability)| sync_append::AppenderSlot::new(path, *durability)),
-            spool: std::sync::OnceLock::new(),
+                .map(|(path, durability)| SyncWriter::new(path, *durability)),
             sync_readers,
         };
         Ok(Self {
@@ -299,10 +251,21 @@ impl Store {
 
     /// Which database this is.
     pub fn backend(&self) -> BackendKind {
-        match self.inner.backend {
-            Backend::Sqlite(_) => BackendKind::Sqlite,
-            Backend::Postgres(_) => BackendKind::Postgres,
+        match self.inner.pool {
+            Pool::Sqlite(_) => BackendKind::Sqlite,
+            Pool::Postgres(_) => BackendKind::Postgres,
         }
+    }
+
+    /// The connection pool, for queries of the modules built on the store (the audit log).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.inner.pool
+    }
+
+    /// SQLite file stores only: this process's blocking read-write connection, `None` for
+    /// PostgreSQL and in-memory SQLite.
+    pub(crate) fn sync_writer(&self) -> Option<&SyncWriter> {
+        self.inner.sync_writer.as_ref()
     }
 
     /// The store's URL without its password.
@@ -339,22 +302,33 @@ fn redact_url(url: &str) -> String {
     }
 }
 
+/// Now, as RFC 3339 UTC with millisecond precision: `2026-05-01T12:00:00.123Z`. This fixed-width
+/// form sorts chronologically as text, which the store relies on (times are `TEXT` columns,
+/// compared as text by the audit log's filters).
+pub fn now_rfc3339() -> String {
+    format_time(&chrono::Utc::now())
+}
+
+/// `time` in the store's fixed-width RFC 3339 form (`2026-05-01T12:00:00.123Z`).
+pub fn format_time(time: &chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The current time in the store's text form (RFC 3339 UTC, milliseconds).
 fn now() -> String {
-    crate::audit::now_rfc3339()
+    now_rfc3339()
 }
 
 /// `u64` for a `BIGINT` column; values past `i64::MAX` cannot occur in practice.
-fn to_i64(n: u64) -> i64 {
+pub(crate) fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
-fn to_u64(n: i64) -> u64 {
+/// A `BIGINT` column's value as `u64` (negative values, which the schema never holds, as 0).
+pub(crate) fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
-#[cfg(test)]
-mod spool_tests;
 #[cfg(test)]
 pub(crate) mod testing;
 #[cfg(test)]

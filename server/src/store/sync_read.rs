@@ -21,10 +21,10 @@ impl super::Store {
     /// Runs `read` on this thread, or returns `None` when the store has no blocking path
     /// (PostgreSQL, in-memory SQLite).
     ///
-    /// The appender's connection is used when it is idle: every call appends to the audit log,
-    /// and a commit by any other connection makes SQLite drop a reader's whole page cache, so a
-    /// separate reader re-read every page of the lookup (about 5 `pread`s and as many page
-    /// set-ups, a third of the lookup's cost). The connection that wrote keeps its cache. It is
+    /// The audit appender's connection (the [`super::SyncWriter`]) is used when it is idle:
+    /// every call appends to the audit log, and a commit by any other connection makes SQLite
+    /// drop a reader's whole page cache, so a separate reader re-read every page of the lookup
+    /// (about 5 `pread`s and as many page set-ups, a third of the lookup's cost). The connection that wrote keeps its cache. It is
     /// still a fresh read transaction per call: a commit by another connection or process (a
     /// revocation) changes the WAL index, and SQLite then drops the cache and reads again.
     /// When an append holds the appender, the idle readers serve instead; an append arriving
@@ -34,10 +34,10 @@ impl super::Store {
         read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
     ) -> Option<Result<T, Error>> {
         let readers = self.inner.sync_readers.as_ref()?;
-        if let Some(guard) = self.inner.sync_appender.as_ref()?.try_lock()
-            && let Some(appender) = guard.as_ref()
+        if let Some(guard) = self.inner.sync_writer.as_ref()?.try_lock()
+            && let Some(conn) = guard.as_ref()
         {
-            return Some(read(appender.conn()).map_err(db_err));
+            return Some(read(conn).map_err(db_err));
         }
         Some(readers.with(read))
     }

@@ -160,9 +160,3 @@ macro_rules! backend_tests {
     };
 }
 pub(crate) use backend_tests;
-
-/// Asserts that the audit chain of `store` verifies with `key`, showing the report if not.
-pub(crate) async fn assert_verifies(store: &Store, key: &crate::audit::AuditKey) {
-    let report = store.verify_audit(key, None).await.expect("verify");
-    assert!(report.is_ok(), "{report:?}");
-}

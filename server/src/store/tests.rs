@@ -1,12 +1,9 @@
-//! Users, tokens, revocation across replicas, durability: the same bodies on SQLite and PostgreSQL.
-
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+//! Users, tokens, revocation across replicas, durability settings: the same bodies on SQLite and
+//! PostgreSQL.
 
 use super::testing::{TestDb, backend_tests};
 use super::{BackendKind, Durability, Error, GitIdentity, Store, StoreOptions, bench};
-use crate::audit::{AuditFilter, AuditKey};
+use crate::audit::{AuditKey, Log};
 
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
@@ -162,7 +159,8 @@ backend_tests! {
         add(&store, "alice").await;
         let (id, token) = store.issue_token("alice").await.expect("issue");
         let (_, second) = store.issue_token("alice").await.expect("issue");
-        let append = |store: &Store| {
+        let log = Log::new(store.clone());
+        let append = |log: &Log| {
             let event = crate::audit::AuditEvent::new(
                 "test",
                 "alice",
@@ -173,22 +171,22 @@ backend_tests! {
                 crate::audit::Outcome::default(),
             );
             // PostgreSQL has no blocking path, and no appender connection to warm.
-            if let Some(appended) = store.append_audit_blocking(&event, &key()) {
+            if let Some(appended) = log.append_blocking(&event, &key()) {
                 appended.map(drop).expect("append");
             }
         };
-        append(&store);
+        append(&log);
         check_auth(&store, &token, Some("alice")).await;
-        append(&store);
+        append(&log);
         check_auth(&store, &token, Some("alice")).await;
         store.revoke_token(&id).await.expect("revoke");
         check_auth(&store, &token, None).await;
         check_auth(&store, &second, Some("alice")).await;
-        append(&store);
+        append(&log);
         check_auth(&store, &second, Some("alice")).await;
         replica.revoke_user("alice").await.expect("revoke user");
         check_auth(&store, &second, None).await;
-        append(&store);
+        append(&log);
         check_auth(&store, &second, None).await;
     }
 
@@ -225,14 +223,14 @@ backend_tests! {
     async fn durability_setting_reaches_the_database(db) {
         async fn check(db: &TestDb, durability: Durability, sqlite: i64, postgres: &str) {
             let store = db.store_with(&StoreOptions { durability, ..StoreOptions::default() }).await;
-            match &store.inner.backend {
-                crate::store::Backend::Sqlite(pool) => {
+            match store.pool() {
+                crate::store::Pool::Sqlite(pool) => {
                     let (mode,): (i64,) = sqlx::query_as("PRAGMA synchronous").fetch_one(pool).await.expect("pragma");
                     assert_eq!(mode, sqlite);
                     let (journal,): (String,) = sqlx::query_as("PRAGMA journal_mode").fetch_one(pool).await.expect("pragma");
                     assert_eq!(journal, "wal");
                 }
-                crate::store::Backend::Postgres(pool) => {
+                crate::store::Pool::Postgres(pool) => {
                     let (mode,): (String,) = sqlx::query_as("SHOW synchronous_commit").fetch_one(pool).await.expect("show");
                     assert_eq!(mode, postgres);
                 }
@@ -242,14 +240,6 @@ backend_tests! {
         check(&db, Durability::Full, 2, "on").await;
     }
 
-    async fn audit_event_survives_kill_after_append(db) {
-        let store = db.store().await;
-        let (seq, id) = append_in_child_then_kill(&db.url);
-        let found = store.query_audit(&AuditFilter::default()).await.expect("query");
-        assert_eq!(found.iter().map(|e| (e.seq, e.event.id.as_str())).collect::<Vec<_>>(), [(seq, id.as_str())]);
-        assert!(store.verify_audit(&key(), None).await.expect("verify").is_ok());
-    }
-
     async fn bench_figures(db) {
         // Prints per-operation medians; never asserts timings. For real figures run in release:
         // GITGATE_BENCH_N=5000 cargo test --release -p gitgate --lib bench_figures -- --nocapture
@@ -257,7 +247,7 @@ backend_tests! {
         add(&db.store().await, "bench").await;
         for durability in [Durability::Normal, Durability::Full] {
             let store = db.store_with(&StoreOptions { durability, ..StoreOptions::default() }).await;
-            let append = bench::bench_append(&store, &key(), n).await.expect("bench append");
+            let append = crate::audit::bench::bench_append(&Log::new(store.clone()), &key(), n).await.expect("bench append");
             let (_, token) = store.issue_token("bench").await.expect("issue");
             let auth = bench::bench_authenticate(&store, &token, n).await.expect("bench auth");
             eprintln!(
@@ -270,123 +260,6 @@ backend_tests! {
             );
         }
     }
-}
-
-// The spool's crash case (SQLite files only): the event is only in the spool file when the
-// process dies (its chainer was told to wait a minute), and whoever opens the store next with
-// the key chains it, exactly once.
-#[tokio::test]
-async fn a_spooled_event_survives_kill_and_is_chained_once() {
-    let db = TestDb::sqlite();
-    let store = db.store().await;
-    let (_, id) = child_then_kill(&db.url, "spool");
-    let dir = store.audit_spool_dir().expect("a SQLite file");
-    let left: Vec<_> = std::fs::read_dir(&dir).expect("spool dir").collect();
-    assert_eq!(left.len(), 1, "the dead process's spool file is there");
-    assert_eq!(
-        store.checkpoint().await.expect("head").seq,
-        0,
-        "not chained before the kill"
-    );
-    store.settle_audit(Some(&key())).await.expect("settle");
-    store
-        .settle_audit(Some(&key()))
-        .await
-        .expect("settle again");
-    let found = store
-        .query_audit(&AuditFilter::default())
-        .await
-        .expect("query");
-    assert_eq!(
-        found
-            .iter()
-            .map(|e| (e.seq, e.event.id.as_str()))
-            .collect::<Vec<_>>(),
-        [(1, id.as_str())]
-    );
-    super::testing::assert_verifies(&store, &key()).await;
-    assert_eq!(
-        std::fs::read_dir(&dir).expect("spool dir").count(),
-        0,
-        "removed once chained"
-    );
-}
-
-const HELPER_URL: &str = "GITGATE_TEST_CRASH_HELPER_URL";
-const HELPER_MODE: &str = "GITGATE_TEST_CRASH_HELPER_MODE";
-
-/// Starts this test binary as a child that appends one event to `url` and then idles; SIGKILLs
-/// it as soon as it reports the append. Returns the event's sequence number and id.
-fn append_in_child_then_kill(url: &str) -> (u64, String) {
-    child_then_kill(url, "append")
-}
-
-/// [`append_in_child_then_kill`] with the helper's `mode`: `append` (committed) or `spool`.
-#[allow(clippy::disallowed_methods)] // a test spawning itself, not the server spawning programs
-fn child_then_kill(url: &str, mode: &str) -> (u64, String) {
-    let exe = std::env::current_exe().expect("current test binary");
-    let mut child: Child = Command::new(exe)
-        .args([
-            "--exact",
-            "store::tests::crash_helper",
-            "--nocapture",
-            "--test-threads",
-            "1",
-        ])
-        .env(HELPER_URL, url)
-        .env(HELPER_MODE, mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn the helper");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut reported = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("read helper output");
-        // libtest may have printed `test ... ` on the same line first.
-        if let Some((_, rest)) = line.split_once("appended ") {
-            reported = Some(rest.to_owned());
-            break;
-        }
-    }
-    // `Child::kill` is SIGKILL on Unix: no destructor, no flush, no orderly close of the pool.
-    child.kill().expect("kill the helper");
-    child.wait().expect("reap the helper");
-    let reported = reported.expect("the helper reported its append before dying");
-    let (seq, id) = reported.split_once(' ').expect("`appended SEQ ID`");
-    (seq.parse().expect("sequence number"), id.to_owned())
-}
-
-/// The child side of [`append_in_child_then_kill`]; without its environment variable it does
-/// nothing and passes.
-#[tokio::test]
-async fn crash_helper() {
-    let Ok(url) = std::env::var(HELPER_URL) else {
-        return;
-    };
-    let store = Store::connect(&url).await.expect("open store");
-    let event = bench::sample_event("crash-helper");
-    if std::env::var(HELPER_MODE).as_deref() == Ok("spool") {
-        let tuning = super::spool::Tuning {
-            gather: Duration::from_secs(60),
-            idle: Duration::from_secs(60),
-            ..Default::default()
-        };
-        assert!(
-            store
-                .start_audit_spool_with(&key(), "crash", None, tuning)
-                .expect("spool")
-        );
-        store
-            .spool_audit(&event)
-            .expect("spool on")
-            .expect("spooled");
-        println!("appended 0 {}", event.id);
-    } else {
-        let appended = store.append_audit(&event, &key()).await.expect("append");
-        println!("appended {} {}", appended.seq, event.id);
-    }
-    tokio::time::sleep(Duration::from_secs(60)).await;
 }
 
 #[test]

@@ -216,41 +216,9 @@ async fn authenticate(
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     if let Some(session) = session {
-        if !state.sessions.exists(&session).await {
-            state.sessions.forget(&session);
-            state.failures.charge(&client, Instant::now());
-            let reason = "no such MCP session (closed, expired, or never opened here); start a new one with initialize";
-            state
-                .reports
-                .refuse(
-                    Attempted::of(request).await,
-                    who.refusal("denied:unknown-session", reason),
-                )
-                .await;
-            // rmcp's own answer, which clients take as "initialize again".
-            return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
-        }
-        if let Some(owner) = state.sessions.other_owner(&session, &user) {
-            state.failures.charge(&client, Instant::now());
-            let e = format!(
-                "this MCP session was opened by another user ({owner}); {user} must start a session of their own"
-            );
-            state
-                .reports
-                .refuse(
-                    Attempted::of(request).await,
-                    who.refusal("denied:session-owner", &e),
-                )
-                .await;
-            return (StatusCode::FORBIDDEN, e).into_response();
-        }
-        let is_delete = request.method() == Method::DELETE;
-        request.extensions_mut().insert(caller);
-        let response = next.run(request).await;
-        if is_delete && response.status().is_success() {
-            state.sessions.forget(&session);
-        }
-        return state.screened(response, head, who).await;
+        return state
+            .in_session(request, next, caller, who, head, &session)
+            .await;
     }
     if request.method() != Method::POST {
         // Without a session only POST means anything; rmcp answers the rest (400, 405).
@@ -258,35 +226,7 @@ async fn authenticate(
         let response = next.run(request).await;
         return state.screened(response, head, who).await;
     }
-    // A new session: within the user's `initialize` rate and open-session cap. Both are
-    // given back when no session opens (a refused or malformed request).
-    if let Err(wait) = state.initializations.take(&user, Instant::now()) {
-        return state
-            .user_limit(who, UserLimit::InitializeRate, Some(wait))
-            .await;
-    }
-    let reservation = match state.sessions.reserve(&user).await {
-        Ok(reservation) => reservation,
-        Err(_) => {
-            state.initializations.refund(&user, Instant::now());
-            return state.user_limit(who, UserLimit::SessionCap, None).await;
-        }
-    };
-    request.extensions_mut().insert(caller);
-    let response = next.run(request).await;
-    let opened = response
-        .headers()
-        .get("mcp-session-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|_| response.status().is_success());
-    match opened {
-        Some(opened) => reservation.bind(opened),
-        None => {
-            drop(reservation);
-            state.initializations.refund(&user, Instant::now());
-        }
-    }
-    state.screened(response, head, who).await
+    state.open_session(request, next, caller, who, head).await
 }
 
 /// A 429 with `message`, and `Retry-After` when the wait is known.
@@ -302,6 +242,95 @@ fn too_many(wait: Option<Duration>, message: String) -> Response {
 }
 
 impl AuthState {
+    /// A request of `who` within MCP session `session`: refused unless the session is open here
+    /// and theirs; a DELETE that closed it forgets it.
+    async fn in_session(
+        &self,
+        mut request: Request,
+        next: Next,
+        caller: identity::Caller,
+        who: Who<'_>,
+        head: Attempted,
+        session: &str,
+    ) -> Response {
+        let client = who.client;
+        if !self.sessions.exists(session).await {
+            self.sessions.forget(session);
+            self.failures.charge(&client, Instant::now());
+            let reason = "no such MCP session (closed, expired, or never opened here); start a new one with initialize";
+            self.reports
+                .refuse(
+                    Attempted::of(request).await,
+                    who.refusal("denied:unknown-session", reason),
+                )
+                .await;
+            // rmcp's own answer, which clients take as "initialize again".
+            return (StatusCode::NOT_FOUND, "Not Found: Session not found").into_response();
+        }
+        if let Some(owner) = self.sessions.other_owner(session, who.user) {
+            self.failures.charge(&client, Instant::now());
+            let e = format!(
+                "this MCP session was opened by another user ({owner}); {} must start a session of their own",
+                who.user
+            );
+            self.reports
+                .refuse(
+                    Attempted::of(request).await,
+                    who.refusal("denied:session-owner", &e),
+                )
+                .await;
+            return (StatusCode::FORBIDDEN, e).into_response();
+        }
+        let is_delete = request.method() == Method::DELETE;
+        request.extensions_mut().insert(caller);
+        let response = next.run(request).await;
+        if is_delete && response.status().is_success() {
+            self.sessions.forget(session);
+        }
+        self.screened(response, head, who).await
+    }
+
+    /// A POST without a session, which may open one: within the user's `initialize` rate and
+    /// open-session cap. Both are given back when no session opens (a refused or malformed
+    /// request).
+    async fn open_session(
+        &self,
+        mut request: Request,
+        next: Next,
+        caller: identity::Caller,
+        who: Who<'_>,
+        head: Attempted,
+    ) -> Response {
+        let user = who.user.to_owned();
+        if let Err(wait) = self.initializations.take(&user, Instant::now()) {
+            return self
+                .user_limit(who, UserLimit::InitializeRate, Some(wait))
+                .await;
+        }
+        let reservation = match self.sessions.reserve(&user).await {
+            Ok(reservation) => reservation,
+            Err(_) => {
+                self.initializations.refund(&user, Instant::now());
+                return self.user_limit(who, UserLimit::SessionCap, None).await;
+            }
+        };
+        request.extensions_mut().insert(caller);
+        let response = next.run(request).await;
+        let opened = response
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| response.status().is_success());
+        match opened {
+            Some(opened) => reservation.bind(opened),
+            None => {
+                drop(reservation);
+                self.initializations.refund(&user, Instant::now());
+            }
+        }
+        self.screened(response, head, who).await
+    }
+
     /// A request from an address over its failure budget: 429, counted, not each recorded.
     async fn throttled(&self, client: ClientKey, wait: Duration) -> Response {
         self.reports.throttled(client).await;

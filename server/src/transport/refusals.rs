@@ -348,24 +348,21 @@ async fn record_refusal(recorder: &Recorder, attempted: Attempted, refusal: Refu
     } else {
         "denied"
     };
-    let mut event = AuditEvent::new(
+    let event = AuditEvent::builder(
         recorder.instance(),
         who.user,
         who.auth,
         &attempted.tool,
         &serde_json::Value::Null,
-        Decision {
-            allowed: false,
-            rule: rule.to_owned(),
-        },
-        Outcome {
-            ok: false,
-            code: Some(code.into()),
-            message: Some(format!("{reason} (client {})", who.client)),
-        },
-    );
-    event.session = attempted.session;
-    event.bytes_in = attempted.bytes_in;
+    )
+    .decision(Decision::deny(rule))
+    .outcome(Outcome::failure(
+        code,
+        format!("{reason} (client {})", who.client),
+    ))
+    .session(attempted.session)
+    .bytes_in(attempted.bytes_in)
+    .build();
     if let Err(err) = recorder.record(&event).await {
         tracing::error!(error = %err, "audit write failed for a refused request");
     }

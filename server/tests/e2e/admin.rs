@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use gitgate::audit::{AuditEvent, Decision, Outcome};
+use gitgate::audit::{AuditEvent, Decision, Log, Outcome};
 use gitgate::settings::StateConfig;
 use serde_json::Value;
 use sqlx::Connection;
@@ -554,9 +554,9 @@ fn github_tokens(g: &Gate) {
 fn append_events(g: &Gate, events: &[(&str, &str, Option<&str>, bool, bool)]) {
     block_on(async {
         let state = g.state();
-        let store = state.open_store().await.unwrap();
+        let log = Log::new(state.open_store().await.unwrap());
         let key = state.audit_key().unwrap();
-        let first_day = store.checkpoint().await.unwrap().seq + 1;
+        let first_day = log.checkpoint().await.unwrap().seq + 1;
         for (day, &(user, tool, repo, allowed, ok)) in (first_day..).zip(events) {
             let decision = Decision {
                 allowed,
@@ -585,9 +585,9 @@ fn append_events(g: &Gate, events: &[(&str, &str, Option<&str>, bool, bool)]) {
             event.time = format!("2026-05-{day:02}T12:00:00.000Z");
             event.target.repo = repo.map(str::to_owned);
             event.duration_ms = 1.25;
-            store.append_audit(&event, &key).await.unwrap();
+            log.append(&event, &key).await.unwrap();
         }
-        store.close().await;
+        log.store().close().await;
     });
 }
 
@@ -709,9 +709,9 @@ fn audit_roundtrip(g: &Gate) {
         "recorded checkpoint seq 6",
     );
     let saved = block_on(async {
-        let store = g.state().open_store().await.unwrap();
-        let saved = store.list_checkpoints().await.unwrap();
-        store.close().await;
+        let log = Log::new(g.state().open_store().await.unwrap());
+        let saved = log.list_checkpoints().await.unwrap();
+        log.store().close().await;
         saved
     });
     assert_eq!(saved.iter().map(|c| c.seq).collect::<Vec<_>>(), [6]);

@@ -55,9 +55,8 @@ impl Env {
 
     /// Audit events so far, oldest first.
     pub async fn audit(&self) -> Vec<gitgate::audit::AuditEvent> {
-        let store = self.store().await;
-        store
-            .query_audit(&gitgate::audit::AuditFilter::default())
+        let log = gitgate::audit::Log::new(self.store().await);
+        log.query(&gitgate::audit::AuditFilter::default())
             .await
             .unwrap()
             .into_iter()

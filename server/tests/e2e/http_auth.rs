@@ -226,10 +226,8 @@ async fn stdio_calls_are_audited_as_the_local_user() {
         events[0].client.as_ref().map(|c| c.name.as_str()),
         Some("rmcp")
     );
-    let verified = env
-        .store()
-        .await
-        .verify_audit(&env.state().audit_key().unwrap(), None)
+    let verified = gitgate::audit::Log::new(env.store().await)
+        .verify(&env.state().audit_key().unwrap(), None)
         .await
         .unwrap();
     assert!(verified.first_bad.is_none());

@@ -100,7 +100,10 @@ async fn revoking_on_a_shared_postgres_store_cuts_off_every_replica() {
     assert_eq!(b2.call_tool(status()).await.unwrap().is_error, Some(false));
     // Both replicas wrote into one chain, which verifies.
     let key = env.state().audit_key().unwrap();
-    let report = store.verify_audit(&key, None).await.unwrap();
+    let report = gitgate::audit::Log::new(store)
+        .verify(&key, None)
+        .await
+        .unwrap();
     assert!(report.first_bad.is_none(), "{:?}", report.first_bad);
     assert_eq!(report.events, 4);
 }

@@ -4,9 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::testing::TestDb;
-use super::{Durability, Error, Store, StoreOptions};
-use crate::audit::{AuditEvent, AuditFilter, AuditKey, Decision, Outcome};
+use super::tests::assert_verifies;
+use super::{AuditEvent, AuditFilter, AuditKey, Decision, Error, Log, Outcome};
+use crate::store::testing::TestDb;
+use crate::store::{Durability, StoreOptions};
 
 fn key() -> AuditKey {
     AuditKey::from_bytes(&[7u8; 32]).expect("32-byte key")
@@ -28,9 +29,8 @@ fn event(user: &str, n: usize) -> AuditEvent {
 }
 
 /// The `n` argument of each event in the log, in chain order.
-async fn logged(store: &Store) -> Vec<u64> {
-    store
-        .query_audit(&AuditFilter::default())
+async fn logged(log: &Log) -> Vec<u64> {
+    log.query(&AuditFilter::default())
         .await
         .expect("query")
         .iter()
@@ -76,25 +76,23 @@ fn collector() -> (Seen, super::OnChained) {
 #[tokio::test]
 async fn spooled_events_are_chained_and_every_reader_sees_them() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
+    let log = Log::new(db.store().await);
     let (seen, on_chained) = collector();
     assert!(
-        store
-            .start_audit_spool(&key(), "p1", Some(on_chained))
+        log.start_spool(&key(), "p1", Some(on_chained))
             .expect("spool")
     );
     for n in 0..50 {
-        store
-            .spool_audit(&event("alice", n))
+        log.spool(&event("alice", n))
             .expect("spool on")
             .expect("spooled");
     }
-    // Read at once, through this store and through another connection to the same file (as
+    // Read at once, through this log and through another connection to the same file (as
     // the CLI does while the server runs): both wait for the chain to hold all fifty.
-    assert_eq!(logged(&store).await, (0..50).collect::<Vec<u64>>());
-    let other = db.store().await;
+    assert_eq!(logged(&log).await, (0..50).collect::<Vec<u64>>());
+    let other = Log::new(db.store().await);
     assert_eq!(logged(&other).await, (0..50).collect::<Vec<u64>>());
-    let report = other.verify_audit(&key(), None).await.expect("verify");
+    let report = other.verify(&key(), None).await.expect("verify");
     assert!(report.is_ok(), "{report:?}");
     assert_eq!(report.events, 50);
     assert_eq!(other.checkpoint().await.expect("head").seq, 50);
@@ -105,80 +103,77 @@ async fn spooled_events_are_chained_and_every_reader_sees_them() {
 #[tokio::test]
 async fn spooled_and_committed_appends_share_one_chain() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
-    let replica = db.store().await;
-    assert!(store.start_audit_spool(&key(), "p1", None).expect("spool"));
+    let log = Log::new(db.store().await);
+    let replica = Log::new(db.store().await);
+    assert!(log.start_spool(&key(), "p1", None).expect("spool"));
     for n in 0..30 {
         if n % 3 == 0 {
             replica
-                .append_audit(&event("bob", n), &key())
+                .append(&event("bob", n), &key())
                 .await
                 .expect("append");
         } else {
-            store
-                .spool_audit(&event("alice", n))
+            log.spool(&event("alice", n))
                 .expect("spool on")
                 .expect("spooled");
         }
     }
-    let mut all = logged(&store).await;
+    let mut all = logged(&log).await;
     all.sort();
     assert_eq!(all, (0..30).collect::<Vec<u64>>());
-    super::testing::assert_verifies(&store, &key()).await;
+    assert_verifies(&log, &key()).await;
 }
 
 #[tokio::test]
 async fn a_dead_process_spool_is_chained_once_then_removed() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
-    let dir = store.audit_spool_dir().expect("a SQLite file store");
+    let log = Log::new(db.store().await);
+    let dir = log.spool_dir().expect("a SQLite file store");
     let path = dead_spool(&dir, "crashed.1", &key(), 0..7);
     // A server starting over it chains it first (and mirrors it), then removes the file.
     let (seen, on_chained) = collector();
     assert!(
-        store
-            .start_audit_spool(&key(), "p2", Some(on_chained))
+        log.start_spool(&key(), "p2", Some(on_chained))
             .expect("spool")
     );
     assert!(!path.exists(), "a chained dead spool is removed");
     assert_eq!(*seen.lock().expect("lock"), (1..=7).collect::<Vec<u64>>());
-    store
-        .spool_audit(&event("alice", 7))
+    log.spool(&event("alice", 7))
         .expect("spool on")
         .expect("spooled");
-    assert_eq!(logged(&store).await, (0..8).collect::<Vec<u64>>());
+    assert_eq!(logged(&log).await, (0..8).collect::<Vec<u64>>());
 }
 
 #[tokio::test]
 async fn readers_recover_a_dead_spool_without_duplicates() {
     let db = TestDb::sqlite();
-    let a = db.store().await;
-    let b = db.store().await;
-    let dir = a.audit_spool_dir().expect("a SQLite file store");
+    let a = Log::new(db.store().await);
+    let b = Log::new(db.store().await);
+    let dir = a.spool_dir().expect("a SQLite file store");
     dead_spool(&dir, "crashed.1", &key(), 0..40);
     // Without the key a reader cannot chain it (nor check it): it is left alone.
     assert_eq!(logged(&a).await, Vec::<u64>::new());
     // Two processes settling at the same time (as two `gitgate audit` commands would).
     let k = key();
-    let (ra, rb) = tokio::join!(a.settle_audit(Some(&k)), b.settle_audit(Some(&k)));
+    let (ra, rb) = tokio::join!(a.settle(Some(&k)), b.settle(Some(&k)));
     ra.expect("settle a");
     rb.expect("settle b");
     assert_eq!(logged(&a).await, (0..40).collect::<Vec<u64>>());
     assert!(spool_files(&dir).is_empty());
-    assert!(a.verify_audit(&key(), None).await.expect("verify").is_ok());
+    assert!(a.verify(&key(), None).await.expect("verify").is_ok());
 }
 
 #[tokio::test]
 async fn a_partial_last_line_is_kept_and_the_whole_lines_chained() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
-    let dir = store.audit_spool_dir().expect("a SQLite file store");
+    let log = Log::new(db.store().await);
+    let dir = log.spool_dir().expect("a SQLite file store");
     let path = dead_spool(&dir, "cut.1", &key(), 0..3);
     let mut text = std::fs::read_to_string(&path).expect("read");
     text.push_str("4\tdeadbeef\t{\"cut\":");
     std::fs::write(&path, text).expect("write");
-    store.settle_audit(Some(&key())).await.expect("settle");
-    assert_eq!(logged(&store).await, vec![0, 1, 2]);
+    log.settle(Some(&key())).await.expect("settle");
+    assert_eq!(logged(&log).await, vec![0, 1, 2]);
     assert!(
         path.exists(),
         "a file ending in a partial line is kept for inspection"
@@ -188,15 +183,15 @@ async fn a_partial_last_line_is_kept_and_the_whole_lines_chained() {
 /// Alters a dead spool of 5 events with `tamper` and expects chaining to stop at line `bad`.
 async fn refused(tamper: impl FnOnce(&mut Vec<String>), bad: u64, reason: &str) {
     let db = TestDb::sqlite();
-    let store = db.store().await;
-    let dir = store.audit_spool_dir().expect("a SQLite file store");
+    let log = Log::new(db.store().await);
+    let dir = log.spool_dir().expect("a SQLite file store");
     let path = dead_spool(&dir, "victim.1", &key(), 0..5);
     let text = std::fs::read_to_string(&path).expect("read");
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     tamper(&mut lines);
     std::fs::write(&path, lines.join("\n") + "\n").expect("write");
-    let err = store
-        .settle_audit(Some(&key()))
+    let err = log
+        .settle(Some(&key()))
         .await
         .expect_err("an altered spool is refused");
     match &err {
@@ -210,10 +205,10 @@ async fn refused(tamper: impl FnOnce(&mut Vec<String>), bad: u64, reason: &str) 
     }
     // The lines before the bad one are chained; the file stays.
     let before: Vec<u64> = (0..bad - 1).collect();
-    assert_eq!(logged(&store).await, before);
+    assert_eq!(logged(&log).await, before);
     assert!(path.exists());
     // A server cannot start over it either: its events could never all be chained.
-    assert!(store.start_audit_spool(&key(), "p3", None).is_err());
+    assert!(log.start_spool(&key(), "p3", None).is_err());
 }
 
 #[tokio::test]
@@ -249,35 +244,33 @@ async fn a_line_from_another_spool_or_key_is_refused() {
 #[tokio::test]
 async fn the_spool_file_rotates_and_old_files_go() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
+    let log = Log::new(db.store().await);
     let tuning = super::spool::Tuning {
         rotate_bytes: 2_000,
         ..Default::default()
     };
     assert!(
-        store
-            .start_audit_spool_with(&key(), "p4", None, tuning)
+        log.start_spool_with(&key(), "p4", None, tuning)
             .expect("spool")
     );
     for n in 0..40 {
-        store
-            .spool_audit(&event("alice", n))
+        log.spool(&event("alice", n))
             .expect("spool on")
             .expect("spooled");
         if n % 10 == 9 {
             // Let rotation happen in the middle of the run too, not only at the end.
-            store.settle_audit(None).await.expect("settle");
+            log.settle(None).await.expect("settle");
         }
     }
-    assert_eq!(logged(&store).await, (0..40).collect::<Vec<u64>>());
-    let dir = store.audit_spool_dir().expect("dir");
-    let current = store.inner.spool.get().expect("spool").current_name();
+    assert_eq!(logged(&log).await, (0..40).collect::<Vec<u64>>());
+    let dir = log.spool_dir().expect("dir");
+    let current = log.state.spool.get().expect("spool").current_name();
     assert_ne!(current, "p4.1", "rotated at least once");
     assert_eq!(
         spool_files(&dir),
         vec![dir.join(format!("{current}.spool"))]
     );
-    super::testing::assert_verifies(&store, &key()).await;
+    assert_verifies(&log, &key()).await;
 }
 
 #[tokio::test]
@@ -285,19 +278,18 @@ async fn closing_a_store_chains_the_rest_and_removes_its_file() {
     let db = TestDb::sqlite();
     let dir;
     {
-        let store = db.store().await;
-        dir = store.audit_spool_dir().expect("dir");
-        assert!(store.start_audit_spool(&key(), "p5", None).expect("spool"));
+        let log = Log::new(db.store().await);
+        dir = log.spool_dir().expect("dir");
+        assert!(log.start_spool(&key(), "p5", None).expect("spool"));
         for n in 0..10 {
-            store
-                .spool_audit(&event("alice", n))
+            log.spool(&event("alice", n))
                 .expect("spool on")
                 .expect("spooled");
         }
-        store.close().await;
+        log.store().close().await;
     }
     assert!(spool_files(&dir).is_empty(), "{:?}", spool_files(&dir));
-    let reopened = db.store().await;
+    let reopened = Log::new(db.store().await);
     assert_eq!(logged(&reopened).await, (0..10).collect::<Vec<u64>>());
 }
 
@@ -308,19 +300,15 @@ async fn power_loss_durability_commits_each_event_instead() {
         durability: Durability::Full,
         ..StoreOptions::default()
     };
-    let store = db.store_with(&options).await;
-    assert!(
-        !store
-            .start_audit_spool(&key(), "p6", None)
-            .expect("no error")
-    );
-    assert!(store.spool_audit(&event("alice", 0)).is_none());
+    let log = Log::new(db.store_with(&options).await);
+    assert!(!log.start_spool(&key(), "p6", None).expect("no error"));
+    assert!(log.spool(&event("alice", 0)).is_none());
 }
 
 #[tokio::test]
 async fn a_spool_altered_under_a_running_server_stops_its_calls() {
     let db = TestDb::sqlite();
-    let store = db.store().await;
+    let log = Log::new(db.store().await);
     // The chainer waits a minute before each pass, so the lines are still unchained below.
     let tuning = super::spool::Tuning {
         gather: std::time::Duration::from_secs(60),
@@ -328,19 +316,17 @@ async fn a_spool_altered_under_a_running_server_stops_its_calls() {
         ..Default::default()
     };
     assert!(
-        store
-            .start_audit_spool_with(&key(), "p7", None, tuning)
+        log.start_spool_with(&key(), "p7", None, tuning)
             .expect("spool")
     );
     for n in 0..3 {
-        store
-            .spool_audit(&event("alice", n))
+        log.spool(&event("alice", n))
             .expect("spool on")
             .expect("spooled");
     }
-    let spool = store.inner.spool.get().expect("spool");
-    let path = store
-        .audit_spool_dir()
+    let spool = log.state.spool.get().expect("spool");
+    let path = log
+        .spool_dir()
         .expect("dir")
         .join(format!("{}.spool", spool.current_name()));
     let text = std::fs::read_to_string(&path).expect("read");
@@ -350,11 +336,11 @@ async fn a_spool_altered_under_a_running_server_stops_its_calls() {
     let err = spool.flush().expect_err("the edited line is refused");
     assert!(matches!(err, Error::SpoolTampered { line: 2, .. }), "{err}");
     // The first line was chained; no further call can be recorded, so none is served.
-    let refused = store.spool_audit(&event("alice", 3)).expect("spool on");
+    let refused = log.spool(&event("alice", 3)).expect("spool on");
     let message = refused.expect_err("appends refused").to_string();
     assert!(message.contains("line 2"), "{message}");
-    let read = store
-        .query_audit(&AuditFilter::default())
+    let read = log
+        .query(&AuditFilter::default())
         .await
         .expect_err("readers are told too")
         .to_string();

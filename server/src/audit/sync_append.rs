@@ -2,88 +2,74 @@
 //!
 //! Appending through sqlx's SQLite driver costs two thread hand-offs per statement (its worker
 //! thread, then the async task) — on the order of 100 µs per call, half of a whole `git_status`.
-//! This path runs the same conditional `INSERT` (see `audit_log`) on a rusqlite connection of its
-//! own, in the caller's thread: the chain protocol is identical, so it interleaves safely with
-//! the async path and with other processes.
+//! This path runs the same conditional `INSERT` (see `append`) on a rusqlite connection of its
+//! own (the store's `SyncWriter`), in the caller's thread: the chain protocol is identical, so it
+//! interleaves safely with the async path and with other processes.
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 
-use crate::audit::{AuditKey, Checkpoint, IndexedColumns};
+use super::log::HEAD;
+use super::{AuditKey, Checkpoint, Error, IndexedColumns};
+use crate::store::{Durability, SyncWriter};
 
-use super::{Durability, Error};
-
-/// A store's blocking appender, opened on first use; shared by the request path, the token
-/// lookup (when idle, see `Store::read_blocking`) and the spool's chainer thread.
+/// The blocking appender of a store: its blocking connection (see [`SyncWriter`]: opened on
+/// first use, shared with the token lookup when idle, see `Store::read_blocking`) and the head
+/// this process last wrote through it; shared by the request path and the spool's chainer
+/// thread.
 #[derive(Debug, Clone)]
 pub(super) struct AppenderSlot {
-    path: PathBuf,
-    durability: Durability,
-    slot: Arc<Mutex<Option<SyncAppender>>>,
+    writer: SyncWriter,
+    /// Locked only while holding the writer's connection, so never waited for: it is the
+    /// connection's state, kept here because it is the audit log's.
+    head: Arc<Mutex<Option<Checkpoint>>>,
 }
 
 impl AppenderSlot {
-    pub(super) fn new(path: &Path, durability: Durability) -> Self {
+    pub(super) fn new(writer: SyncWriter) -> Self {
         Self {
-            path: path.to_owned(),
-            durability,
-            slot: Arc::new(Mutex::new(None)),
+            writer,
+            head: Arc::new(Mutex::new(None)),
         }
     }
 
     pub(super) fn path(&self) -> &Path {
-        &self.path
+        self.writer.path()
     }
 
     pub(super) fn durability(&self) -> Durability {
-        self.durability
+        self.writer.durability()
     }
 
     /// Runs `f` on the appender (waiting for it if busy). After an error the head is forgotten,
     /// so the next append re-reads it under the write lock.
     pub(super) fn with<T>(
         &self,
-        f: impl FnOnce(&mut SyncAppender) -> Result<T, Error>,
+        f: impl FnOnce(&mut SyncAppender<'_>) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        let mut conn = self.writer.lock().map_err(db_err)?;
         // A panic while appending leaves nothing half-done in memory that matters: the head is
         // re-read from the database after any failure.
-        let mut guard = self
-            .slot
+        let mut head = self
+            .head
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if guard.is_none() {
-            *guard = Some(SyncAppender::open(&self.path, self.durability)?);
-        }
-        let appender = guard.as_mut().expect("set just above");
-        let result = f(appender);
+        let mut appender = SyncAppender {
+            conn: &mut conn,
+            head: &mut head,
+        };
+        let result = f(&mut appender);
         if result.is_err() {
             appender.set_head(None);
         }
         result
     }
-
-    /// The appender if nobody holds it and it is open.
-    pub(super) fn try_lock(&self) -> Option<MutexGuard<'_, Option<SyncAppender>>> {
-        match self.slot.try_lock() {
-            Ok(guard) => Some(guard),
-            Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
-            Err(TryLockError::WouldBlock) => None,
-        }
-    }
 }
 
-/// One process's blocking appender: a connection and the head it last wrote.
-pub(super) struct SyncAppender {
-    conn: rusqlite::Connection,
-    head: Option<Checkpoint>,
-}
-
-impl std::fmt::Debug for SyncAppender {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncAppender")
-            .field("head", &self.head)
-            .finish()
-    }
+/// One process's blocking appender, while it is held: the connection and the head it last wrote.
+pub(super) struct SyncAppender<'a> {
+    conn: &'a mut rusqlite::Connection,
+    head: &'a mut Option<Checkpoint>,
 }
 
 pub(super) fn db_err(e: rusqlite::Error) -> Error {
@@ -95,37 +81,21 @@ const APPEND: &str = "INSERT INTO audit_events \
      SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11 FROM audit_head \
      WHERE id = 1 AND seq = ?1 - 1 AND hash = ?10";
 
-impl SyncAppender {
-    /// Opens its own connection to the (already migrated) database file.
-    pub(super) fn open(path: &Path, durability: Durability) -> Result<Self, Error> {
-        let conn = rusqlite::Connection::open(path).map_err(db_err)?;
-        let sync = match durability {
-            Durability::Normal => "NORMAL",
-            Durability::Full => "FULL",
-        };
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
-        ))
-        .map_err(db_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db_err)?;
-        Ok(Self { conn, head: None })
-    }
-
-    /// The connection, for reads between appends (see `Store::read_blocking`).
+impl SyncAppender<'_> {
+    /// The connection, for reads between appends (see `spool_chain`).
     pub(super) fn conn(&self) -> &rusqlite::Connection {
-        &self.conn
+        &*self.conn
     }
 
     /// The connection, for a transaction that appends several events (see `spool`); the caller
     /// reports the head it left with [`SyncAppender::set_head`].
     pub(super) fn conn_mut(&mut self) -> &mut rusqlite::Connection {
-        &mut self.conn
+        &mut *self.conn
     }
 
     /// The head this process last wrote (`None`: unknown, re-read on the next append).
     pub(super) fn set_head(&mut self, head: Option<Checkpoint>) {
-        self.head = head;
+        *self.head = head;
     }
 
     /// Appends after the head this process last wrote (one statement), or, when another writer
@@ -138,8 +108,8 @@ impl SyncAppender {
     ) -> Result<(String, Checkpoint), Error> {
         let result = self.try_append(key, event_json, columns);
         match &result {
-            Ok((_, new)) => self.head = Some(new.clone()),
-            Err(_) => self.head = None,
+            Ok((_, new)) => *self.head = Some(new.clone()),
+            Err(_) => *self.head = None,
         }
         result
     }
@@ -153,7 +123,7 @@ impl SyncAppender {
         if let Some(head) = self.head.take() {
             let hash = key.chain_hash(&head.hash, event_json);
             if insert(
-                &self.conn,
+                &*self.conn,
                 head.seq + 1,
                 &head.hash,
                 &hash,
@@ -175,9 +145,7 @@ impl SyncAppender {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(db_err)?;
         let (seq, prev): (i64, String) = tx
-            .query_row("SELECT seq, hash FROM audit_head WHERE id = 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(HEAD, [], |r| Ok((r.get(0)?, r.get(1)?)))
             .map_err(db_err)?;
         let seq = u64::try_from(seq).map_err(|_| Error::ChainHeadMismatch)?;
         let hash = key.chain_hash(&prev, event_json);

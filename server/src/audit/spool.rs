@@ -19,10 +19,10 @@
 //!   batches (when calls pause for 5 ms, at least every 250 ms), and advances the file's row in
 //!   `audit_spools` (lines and bytes chained) in the same transaction: after a crash nothing is
 //!   chained twice or skipped.
-//! - Readers see the event of every call that returned: `query_audit`, `export_audit`,
-//!   `verify_audit` and `checkpoint` first chain this process's spool, then the spools of
-//!   processes that are gone (their lock is free: chained, then deleted), then wait for live
-//!   processes' chainers to reach what their files held ([`settle`]).
+//! - Readers see the event of every call that returned: [`Log::query`], [`Log::export`],
+//!   [`Log::verify`] and [`Log::checkpoint`] first chain this process's spool, then the spools
+//!   of processes that are gone (their lock is free: chained, then deleted), then wait for live
+//!   processes' chainers to reach what their files held ([`Log::settle`], `spool_chain.rs`).
 //! - A starting server chains the spools of dead processes (a crash's last events) first.
 //! - A spool file is replaced by a fresh one once 8 MiB of it is chained.
 //!
@@ -30,25 +30,23 @@
 //! by when each chainer ran (every event keeps its own `time`).
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use rusqlite::OptionalExtension;
-
-use super::Error;
-use super::sync_append::{AppenderSlot, SyncAppender, db_err, insert};
-use crate::audit::{Appended, AuditEvent, AuditKey, Checkpoint, IndexedColumns};
+use super::spool_chain::{chain_file, settle};
+use super::sync_append::AppenderSlot;
+use super::{Appended, AuditEvent, AuditKey, Error, Log};
+use crate::store::Durability;
 
 /// Called with each event the chainer appended, in chain order (the JSON Lines mirror).
 pub type OnChained = Box<dyn Fn(&Appended) + Send + Sync>;
 
-const EXT: &str = "spool";
-/// At most this many lines per transaction, so a backlog never holds the write lock for long.
-const BATCH: usize = 512;
+/// The extension of spool files.
+pub(super) const EXT: &str = "spool";
 /// A spool file is replaced by a fresh one once this much of it is chained.
 const ROTATE_BYTES: u64 = 8 << 20;
 /// The chainer's pause before retrying a failed transaction (e.g. another writer held the
@@ -82,9 +80,6 @@ impl Default for Tuning {
     }
 }
 
-/// How often a reader looks whether a live process has chained what it waits for.
-const POLL: Duration = Duration::from_millis(1);
-
 /// The spool directory of the database file `db`: `<db>-spool` beside it, like `-wal`.
 pub(super) fn dir_of(db: &Path) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
@@ -100,7 +95,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+pub(super) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     move |source| Error::Spool {
         path: path.display().to_string(),
         source,
@@ -285,7 +280,7 @@ impl Spool {
                 source: std::io::Error::other(failure),
             });
         }
-        let event_json = super::audit_log::prepare_json(event)?;
+        let event_json = super::append::prepare_json(event)?;
         {
             let mut w = lock(&shared.writer);
             let n = w.next;
@@ -324,6 +319,11 @@ impl Spool {
     #[cfg(test)]
     pub(super) fn current_name(&self) -> String {
         lock(&self.shared.writer).name.clone()
+    }
+
+    /// The file the chainer reads: the one being written.
+    pub(super) fn chaining_path(&self) -> PathBuf {
+        lock(&self.shared.chaining).path.clone()
     }
 
     pub(super) fn on_chained(&self) -> Option<&OnChained> {
@@ -501,323 +501,67 @@ impl Shared {
     }
 }
 
-const SPOOL_STATE: &str = "SELECT lines, bytes FROM audit_spools WHERE name = ?1";
-const HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
-const ADVANCE: &str = "INSERT INTO audit_spools (name, lines, bytes, updated_at) \
-     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (name) DO UPDATE SET lines = excluded.lines, \
-     bytes = excluded.bytes, updated_at = excluded.updated_at";
-
-/// What one pass of [`chain_file`] did.
-struct Chained {
-    appended: Vec<Appended>,
-    /// Bytes of the file chained now (all passes included).
-    bytes: u64,
-    /// The file ends in part of a line (being written, or cut by a power loss).
-    partial_tail: bool,
-    /// The line chaining stopped at, when it was not a valid spool line.
-    bad: Option<Error>,
-}
-
-/// Chains every complete line of spool `name` (file `path`, read through `file`) not chained
-/// yet, [`BATCH`] lines per transaction. A bad line stops it after the good ones before it were
-/// committed; the error is returned in [`Chained::bad`] beside them.
-fn chain_file(
-    a: &mut SyncAppender,
-    key: &AuditKey,
-    name: &str,
-    path: &Path,
-    file: &mut File,
-) -> Result<Chained, Error> {
-    let mut out = Chained {
-        appended: Vec::new(),
-        bytes: 0,
-        partial_tail: false,
-        bad: None,
-    };
-    loop {
-        let tx = a
-            .conn_mut()
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(db_err)?;
-        // Cached statements: parsing the SQL again on every pass was a visible part of the
-        // chainer's cost.
-        let (mut lines, mut bytes): (i64, i64) = tx
-            .prepare_cached(SPOOL_STATE)
-            .and_then(|mut st| {
-                st.query_row([name], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()
-            })
-            .map_err(db_err)?
-            .unwrap_or((0, 0));
-        let start = u64::try_from(bytes).unwrap_or(0);
-        file.seek(SeekFrom::Start(start)).map_err(io_err(path))?;
-        let mut reader = BufReader::new(&mut *file);
-        let (mut seq, mut prev): (i64, String) = tx
-            .prepare_cached(HEAD)
-            .and_then(|mut st| st.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
-            .map_err(db_err)?;
-        let mut appended = Vec::new();
-        let mut buf = Vec::new();
-        let mut full = true;
-        for _ in 0..BATCH {
-            buf.clear();
-            let read = reader.read_until(b'\n', &mut buf).map_err(io_err(path))?;
-            if read == 0 {
-                full = false;
-                break;
-            }
-            if buf.last() != Some(&b'\n') {
-                out.partial_tail = true;
-                full = false;
-                break;
-            }
-            let number = u64::try_from(lines).unwrap_or(0) + 1;
-            let tampered = |reason: &str| Error::SpoolTampered {
-                path: path.display().to_string(),
-                line: number,
-                reason: reason.to_owned(),
-            };
-            let (event_json, columns) = match parse_line(key, name, number, &buf) {
-                Ok(parsed) => parsed,
-                Err(reason) => {
-                    out.bad = Some(tampered(reason));
-                    full = false;
-                    break;
-                }
-            };
-            let hash = key.chain_hash(&prev, event_json);
-            let next = u64::try_from(seq).unwrap_or(0) + 1;
-            if insert(&tx, next, &prev, &hash, event_json, &columns)? != 1 {
-                return Err(Error::ChainHeadMismatch);
-            }
-            appended.push(Appended {
-                seq: next,
-                prev_hash: std::mem::replace(&mut prev, hash.clone()),
-                hash,
-                event_json: event_json.to_owned(),
-            });
-            seq += 1;
-            lines += 1;
-            bytes += i64::try_from(read).unwrap_or(i64::MAX);
-        }
-        out.bytes = u64::try_from(bytes).unwrap_or(0);
-        if appended.is_empty() {
-            // Nothing to record: the transaction rolls back when dropped.
-            return Ok(out);
-        }
-        tx.prepare_cached(ADVANCE)
-            .and_then(|mut st| {
-                st.execute(rusqlite::params![
-                    name,
-                    lines,
-                    bytes,
-                    crate::audit::now_rfc3339()
-                ])
-            })
-            .map_err(db_err)?;
-        tx.commit().map_err(db_err)?;
-        a.set_head(Some(Checkpoint {
-            seq: u64::try_from(seq).unwrap_or(0),
-            hash: prev,
-        }));
-        out.appended.extend(appended);
-        if !full {
-            return Ok(out);
-        }
-    }
-}
-
-/// The event of spool line `number` (`N\tMAC\tJSON\n`), checked; or why it is not valid.
-fn parse_line<'a>(
-    key: &AuditKey,
-    name: &str,
-    number: u64,
-    line: &'a [u8],
-) -> Result<(&'a str, IndexedColumns), &'static str> {
-    let text = std::str::from_utf8(line).map_err(|_| "not UTF-8")?;
-    let text = text.strip_suffix('\n').unwrap_or(text);
-    let mut parts = text.splitn(3, '\t');
-    let (Some(n), Some(mac), Some(event_json)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("not a spool line (N, MAC, event)");
-    };
-    if n.parse::<u64>().ok() != Some(number) {
-        return Err("its number is out of order: a line was removed, moved or inserted");
-    }
-    if mac != key.spool_mac(name, number, event_json) {
-        return Err("its MAC does not match: edited, moved from another file, or another key");
-    }
-    let columns = IndexedColumns::from_json(event_json).ok_or("its event is not an audit event")?;
-    Ok((event_json, columns))
-}
-
-/// Brings the chain up to date with every spool in `dir`: this process's (`own`), those whose
-/// process is gone (chained with `key`, then removed; skipped without a key), and those of live
-/// processes, whose chainers it waits for (up to `wait`) to reach what their files held.
-pub(super) fn settle(
-    appender: &AppenderSlot,
-    dir: &Path,
-    own: Option<&Spool>,
-    key: Option<&AuditKey>,
-    on_chained: Option<&OnChained>,
-    wait: Duration,
-) -> Result<(), Error> {
-    if let Some(own) = own {
-        own.flush()?;
-    }
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(io_err(dir)(e)),
-    };
-    let own_path = own.map(|s| lock(&s.shared.chaining).path.clone());
-    let mut live = Vec::new();
-    for entry in entries {
-        let path = entry.map_err(io_err(dir))?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some(EXT)
-            || Some(&path) == own_path.as_ref()
-        {
-            continue;
-        }
-        let Some(name) = path.file_stem().and_then(|s| s.to_str()).map(str::to_owned) else {
-            continue;
-        };
-        let mut file = match OpenOptions::new().read(true).write(true).open(&path) {
-            Ok(file) => file,
-            // Removed by its owner or another reader since the listing.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(io_err(&path)(e)),
-        };
-        match file.try_lock() {
-            Ok(()) => {
-                let Some(key) = key else { continue };
-                let done = appender.with(|a| chain_file(a, key, &name, &path, &mut file))?;
-                if let Some(on_chained) = on_chained {
-                    done.appended.iter().for_each(on_chained);
-                }
-                if let Some(bad) = done.bad {
-                    return Err(bad);
-                }
-                if done.partial_tail {
-                    tracing::warn!(path = %path.display(), "audit spool ends in a partial line (cut by a power loss?); kept");
-                } else if let Err(e) = std::fs::remove_file(&path)
-                    && e.kind() != std::io::ErrorKind::NotFound
-                {
-                    return Err(io_err(&path)(e));
-                }
-            }
-            Err(std::fs::TryLockError::WouldBlock) => {
-                let size = file.metadata().map_err(io_err(&path))?.len();
-                live.push((name, path, size));
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io_err(&path)(e)),
-        }
-    }
-    wait_for_live(appender, &live, wait)
-}
-
-/// Waits until each live spool `(name, path, size)` is chained up to `size` bytes, or `wait`
-/// passed (then logs what is still pending: a busy or stuck process).
-fn wait_for_live(
-    appender: &AppenderSlot,
-    live: &[(String, PathBuf, u64)],
-    wait: Duration,
-) -> Result<(), Error> {
-    let deadline = Instant::now() + wait;
-    for (name, path, size) in live {
-        loop {
-            let chained: i64 = appender.with(|a| {
-                a.conn()
-                    .query_row(
-                        "SELECT bytes FROM audit_spools WHERE name = ?1",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .optional()
-                    .map_err(db_err)
-                    .map(Option::unwrap_or_default)
-            })?;
-            if u64::try_from(chained).unwrap_or(0) >= *size {
-                break;
-            }
-            if Instant::now() >= deadline {
-                if !wait.is_zero() {
-                    tracing::warn!(
-                        path = %path.display(),
-                        pending_bytes = size.saturating_sub(u64::try_from(chained).unwrap_or(0)),
-                        "a running gitgate has not chained its latest audit events yet; they are not in this result"
-                    );
-                }
-                break;
-            }
-            std::thread::sleep(POLL);
-        }
-    }
-    Ok(())
-}
-
 /// How long a reader waits for live processes' chainers before answering without their newest
 /// events (they normally chain within a millisecond).
 const READ_WAIT: Duration = Duration::from_secs(5);
 
-impl super::Store {
-    /// Starts this process's audit spool, so that [`Store::spool_audit`] can record an event
-    /// with one file write. `on_chained` sees every event the spool chains (the JSON Lines
-    /// mirror). First chains what crashed processes left spooled. Returns `false`, doing
-    /// nothing, where events are committed one by one instead: PostgreSQL, in-memory SQLite,
-    /// and [`super::Durability::Full`] (whose fsync per commit is the point).
-    ///
-    /// [`Store::spool_audit`]: super::Store::spool_audit
-    pub fn start_audit_spool(
+impl Log {
+    /// Starts this process's audit spool, so that [`Log::spool`] can record an event with one
+    /// file write. `on_chained` sees every event the spool chains (the JSON Lines mirror). First
+    /// chains what crashed processes left spooled. Returns `false`, doing nothing, where events
+    /// are committed one by one instead: PostgreSQL, in-memory SQLite, and
+    /// [`crate::store::Durability::Full`] (whose fsync per commit is the point).
+    pub fn start_spool(
         &self,
         key: &AuditKey,
         instance: &str,
         on_chained: Option<OnChained>,
     ) -> Result<bool, Error> {
-        self.start_audit_spool_with(key, instance, on_chained, Tuning::default())
+        self.start_spool_with(key, instance, on_chained, Tuning::default())
     }
 
-    pub(super) fn start_audit_spool_with(
+    pub(super) fn start_spool_with(
         &self,
         key: &AuditKey,
         instance: &str,
         on_chained: Option<OnChained>,
         tuning: Tuning,
     ) -> Result<bool, Error> {
-        let Some(slot) = &self.inner.sync_appender else {
+        let Some(slot) = &self.state.sync_appender else {
             return Ok(false);
         };
-        if slot.durability() == super::Durability::Full || self.inner.spool.get().is_some() {
+        if slot.durability() == Durability::Full || self.state.spool.get().is_some() {
             return Ok(false);
         }
         let spool = Spool::start_with(slot.clone(), key.clone(), instance, on_chained, tuning)?;
         // Only this caller can have started one (checked just above; recorders start once).
-        let _ = self.inner.spool.set(spool);
+        let _ = self.state.spool.set(spool);
         Ok(true)
     }
 
-    /// Records `event` in this process's spool (see [`Store::start_audit_spool`]); `None` when
-    /// no spool was started. Blocking (one `write`); the event is chained right after.
-    pub fn spool_audit(&self, event: &AuditEvent) -> Option<Result<(), Error>> {
-        Some(self.inner.spool.get()?.append(event))
+    /// Records `event` in this process's spool (see [`Log::start_spool`]); `None` when no spool
+    /// was started. Blocking (one `write`); the event is chained right after.
+    pub fn spool(&self, event: &AuditEvent) -> Option<Result<(), Error>> {
+        Some(self.state.spool.get()?.append(event))
     }
 
     /// Chains every spooled event: this process's, those of processes that are gone (only with
     /// `key`), and waits (up to 5 s) for running processes to chain theirs. Readers of the log
     /// call it first, so they see the event of every call that has returned.
-    pub async fn settle_audit(&self, key: Option<&AuditKey>) -> Result<(), Error> {
-        let Some(slot) = self.inner.sync_appender.clone() else {
+    pub async fn settle(&self, key: Option<&AuditKey>) -> Result<(), Error> {
+        let Some(slot) = self.state.sync_appender.clone() else {
             return Ok(());
         };
         let dir = dir_of(slot.path());
-        let own = self.inner.spool.get().is_some();
+        let own = self.state.spool.get().is_some();
         if !own && !dir.exists() {
             return Ok(());
         }
-        let store = self.clone();
+        let log = self.clone();
         let key = key.cloned();
         let shown = dir.display().to_string();
         tokio::task::spawn_blocking(move || {
-            let own = store.inner.spool.get();
+            let own = log.state.spool.get();
             let key = key.as_ref().or(own.map(Spool::key));
             settle(
                 &slot,
@@ -835,8 +579,8 @@ impl super::Store {
         })?
     }
 
-    /// The spool directory of this store, if it is a SQLite file.
-    pub fn audit_spool_dir(&self) -> Option<PathBuf> {
-        self.inner.sync_appender.as_ref().map(|s| dir_of(s.path()))
+    /// The spool directory of the store, if it is a SQLite file.
+    pub fn spool_dir(&self) -> Option<PathBuf> {
+        self.state.sync_appender.as_ref().map(|s| dir_of(s.path()))
     }
 }

@@ -1,0 +1,442 @@
+//! One tool call, start to end: find the tool, ask policy, take out the common arguments, run
+//! the handler, and write the call's audit event before the result goes back.
+
+use std::time::Instant;
+
+use rmcp::model::CallToolResult;
+use serde_json::{Map, Value};
+
+use super::error::bounded;
+use super::output::projected;
+use super::{
+    CallContext, ErrorCode, GitCall, Handler, MetaCall, Services, ToolError, ToolSpec, Toolset,
+    coerce, error_result, quote, render,
+};
+use crate::audit::{
+    AuditEvent, Decision as AuditDecision, Outcome, Target as EventTarget, new_event_id,
+};
+use crate::output::Output;
+use crate::policy::Target;
+
+impl Services {
+    /// Runs one tool call to completion and returns the MCP result (errors as `isError`
+    /// results). Exactly one audit event is written for it, allowed, denied or failed, before
+    /// the result is returned; if that write fails the agent is told so instead.
+    ///
+    /// Git work is blocking (libgit2), so the call runs on the blocking pool, and its audit
+    /// event is appended from the same thread (no further hand-off on SQLite).
+    pub async fn call(
+        &self,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> CallToolResult {
+        let this = self.clone();
+        let ctx = ctx.clone();
+        let tool = name.to_owned();
+        let runtime = tokio::runtime::Handle::current();
+        let joined = tokio::task::spawn_blocking(move || {
+            this.call_blocking(&runtime, &ctx, &tool, arguments)
+        })
+        .await;
+        joined.unwrap_or_else(|join| {
+            tracing::error!(tool = %quote(name), error = %join, "tool task failed");
+            error_result(&ToolError::with_code(
+                ErrorCode::Internal,
+                "internal error while running the tool; retry or report it",
+            ))
+        })
+    }
+
+    fn call_blocking(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+    ) -> CallToolResult {
+        self.call_audited(runtime, ctx, name, arguments, None).0
+    }
+
+    /// Runs one call and writes its audit event (with `parent`, the pipeline call it ran in);
+    /// returns the result and, when the call succeeded, what it produced.
+    pub(crate) fn call_audited(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        parent: Option<&str>,
+    ) -> (CallToolResult, Option<Produced>) {
+        let started = Instant::now();
+        let event_id = new_event_id();
+        // What the event keeps of the arguments, taken before the call consumes them: a
+        // redacted copy with every string bounded (not a clone of a 3 MB argument, which
+        // glibc would keep as resident memory), and their size as received.
+        let raw = match &arguments {
+            Some(given) => crate::audit::redact_object(given),
+            None => Value::Object(Map::new()),
+        };
+        let bytes_in = arguments.as_ref().map_or(2, serialized_len);
+        let ran = self.run(runtime, ctx, name, arguments, &event_id);
+        let Some(recorder) = &self.recorder else {
+            return (ran.result, ran.produced);
+        };
+        let event = AuditEvent::builder(
+            recorder.instance(),
+            ctx.caller.user(),
+            ctx.caller.auth,
+            name,
+            &raw,
+        )
+        .id(event_id)
+        .decision(ran.decision)
+        .outcome(ran.outcome)
+        .parent(parent.map(str::to_owned))
+        .session(ctx.session.clone())
+        .client(ctx.client.clone())
+        .target(self.audit_target(name, &raw, ran.target))
+        .duration(started.elapsed())
+        .bytes_in(bytes_in as u64)
+        .bytes_out(result_bytes(&ran.result))
+        .upstream_request_ids(ran.upstream_ids)
+        .build();
+        let recorded = recorder
+            .record_blocking(&event)
+            .unwrap_or_else(|| runtime.block_on(recorder.record(&event)).map(drop));
+        match recorded {
+            Ok(_) => (ran.result, ran.produced),
+            Err(e) => {
+                tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %crate::diagnostics::chain(&e), "audit write failed");
+                let e = ToolError::with_code(
+                    ErrorCode::AuditUnavailable,
+                    "the audit log could not be written, so this call's result is withheld; \
+                     it may have taken effect; retry later or ask an operator",
+                );
+                (error_result(&e), None)
+            }
+        }
+    }
+
+    /// What a call of tool `name` acted on, for its audit event: the repository it was judged
+    /// on, and the issue or pull request number and revision among the arguments its tool
+    /// declares (`raw`, as recorded).
+    fn audit_target(&self, name: &str, raw: &Value, repo: Option<String>) -> EventTarget {
+        let declared = self
+            .catalogue
+            .get(name)
+            .map(|s| s.audit)
+            .unwrap_or_default();
+        EventTarget {
+            repo,
+            git_ref: declared
+                .git_ref
+                .and_then(|k| raw.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            issue: declared
+                .number
+                .and_then(|k| raw.get(k))
+                .and_then(Value::as_u64),
+        }
+    }
+
+    /// Runs one call: finds the tool, asks policy, takes out the common arguments, runs the
+    /// handler. Never fails: a refusal or an error is a [`Ran`] too, with what its audit event
+    /// records.
+    fn run(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        event_id: &str,
+    ) -> Ran {
+        let Some(spec) = self.catalogue.get(name) else {
+            return self.unknown_tool(ctx, name);
+        };
+        let mut args = arguments.unwrap_or_default();
+        if let Handler::Meta(handler) = spec.handler {
+            let (decision, refusal) = self.decide(ctx, spec, name, Target::Nothing);
+            if let Some(e) = refusal {
+                return Ran::failed(e, decision, None);
+            }
+            let call = MetaCall {
+                runtime,
+                ctx,
+                event_id,
+                args,
+            };
+            return match handler(self, &call) {
+                Ok(output) => Ran::ok(&output, None, decision, None),
+                Err(e) => Ran::failed(e, decision, None),
+            };
+        }
+        let (repo, readable) = match args.remove("repo") {
+            None | Some(Value::Null) => (None, true),
+            Some(Value::String(s)) => (Some(s), true),
+            Some(_) => (None, false),
+        };
+        let target = self.target_repo(spec, repo.clone());
+        let judged = match (&target, readable, spec.handler) {
+            (_, false, _) => Target::Unreadable,
+            (Some(repo), true, _) => Target::Repo(repo),
+            (None, true, Handler::Github(_)) => Target::AllRepos,
+            (None, true, _) => Target::Nothing,
+        };
+        let (decision, refusal) = self.decide(ctx, spec, name, judged);
+        if let Some(e) = refusal {
+            return Ran::failed(e, decision, target);
+        }
+        let json = match take_json_fields(&mut args) {
+            Ok(json) => json,
+            Err(e) => return Ran::failed(e, decision, target),
+        };
+        coerce::to_schema(&mut args, &spec.tool.input_schema);
+        let (output, upstream_ids) = self.dispatch(runtime, ctx, spec.handler, repo, args);
+        let mut ran = match output {
+            Ok(output) => Ran::ok(&output, json.as_deref(), decision, target),
+            Err(e) => Ran::failed(e, decision, target),
+        };
+        ran.upstream_ids = upstream_ids;
+        ran
+    }
+
+    /// A call of a tool the catalogue does not have: refused, naming the tools a model most
+    /// likely meant among those it may call, and where the rest are listed (the gitgate tool's
+    /// help in lean mode, tools/list otherwise).
+    fn unknown_tool(&self, ctx: &CallContext, name: &str) -> Ran {
+        let names = self
+            .catalogue
+            .specs()
+            .iter()
+            .filter(|s| s.toolset != Toolset::Meta)
+            .filter(|s| self.policy.visible(&ctx.caller.principal, s.class))
+            .map(|s| s.tool.name.to_string());
+        let near = crate::git::nearest(name, names, 3);
+        let listed = if self.catalogue.is_lean() {
+            r#"{"tool": "help"} lists them all"#
+        } else {
+            "tools/list lists them all"
+        };
+        let e = ToolError::with_code(
+            ErrorCode::UnknownTool,
+            format!(
+                "unknown tool '{}'; nearest: {}; {listed}",
+                quote(name),
+                near.join(", ")
+            ),
+        );
+        Ran::failed(e, AuditDecision::deny("denied:unknown-tool"), None)
+    }
+
+    /// The repository a call acts on: the one named, or the default (the only local one, or
+    /// the configured GitHub repository). A GitHub call with neither reaches every repository
+    /// (a search across GitHub); a git call with neither fails in the backend, naming the
+    /// configured repositories.
+    fn target_repo(&self, spec: &ToolSpec, named: Option<String>) -> Option<String> {
+        named.or_else(|| match spec.handler {
+            Handler::Git(_) => self.backends.repos.single_name(),
+            Handler::Github(_) => self
+                .backends
+                .github
+                .as_ref()
+                .and_then(|c| c.config().default_repo.clone()),
+            Handler::Meta(_) => None,
+        })
+    }
+
+    /// Asks policy about a call of `spec` on `target`: the decision its audit event records,
+    /// and the error the caller gets when it is refused.
+    fn decide(
+        &self,
+        ctx: &CallContext,
+        spec: &ToolSpec,
+        name: &str,
+        target: Target<'_>,
+    ) -> (AuditDecision, Option<ToolError>) {
+        let verdict = self
+            .policy
+            .decide(&ctx.caller.principal, spec.class, target);
+        let refusal = (!verdict.allowed).then(|| {
+            ToolError::with_code(ErrorCode::Denied, verdict.message(ctx.caller.user(), name))
+        });
+        let decision = AuditDecision {
+            allowed: verdict.allowed,
+            rule: verdict.rule,
+        };
+        (decision, refusal)
+    }
+
+    /// Runs a git or GitHub tool's handler with the arguments left after the common ones
+    /// (`repo` goes back in for GitHub); returns its output and the GitHub request ids of the
+    /// answers it received.
+    fn dispatch(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        handler: Handler,
+        repo: Option<String>,
+        mut args: Map<String, Value>,
+    ) -> (Result<Output, ToolError>, Vec<String>) {
+        match handler {
+            Handler::Git(handler) => (
+                handler(&self.backends, &ctx.caller, GitCall { repo, args }),
+                Vec::new(),
+            ),
+            Handler::Github(handler) => {
+                let Some(clients) = self.backends.github.as_ref() else {
+                    let e = ToolError::with_code(
+                        ErrorCode::Unavailable,
+                        "GitHub is not configured on this server",
+                    );
+                    return (Err(e), Vec::new());
+                };
+                if let Some(repo) = repo {
+                    args.insert("repo".into(), Value::String(repo));
+                }
+                runtime.block_on(crate::github::with_request_ids(handler(
+                    clients,
+                    ctx.caller.user(),
+                    args,
+                )))
+            }
+            Handler::Meta(_) => (
+                Err(ToolError::with_code(
+                    ErrorCode::Internal,
+                    "meta tool dispatched twice",
+                )),
+                Vec::new(),
+            ),
+        }
+    }
+}
+
+/// What a successful call produced, for a pipeline's next step.
+#[derive(Debug, Clone)]
+pub(crate) struct Produced {
+    /// The backend's JSON (projected onto `json` fields when given).
+    pub value: Value,
+    /// The text an agent would have read from a direct call.
+    pub text: String,
+    /// The "N more ..." line when a list was cut.
+    pub more: Option<String>,
+}
+
+/// One call's result with what the audit event needs.
+struct Ran {
+    result: CallToolResult,
+    produced: Option<Produced>,
+    decision: AuditDecision,
+    outcome: Outcome,
+    target: Option<String>,
+    /// GitHub request ids of the answers the call received.
+    upstream_ids: Vec<String>,
+}
+
+impl Ran {
+    fn failed(e: ToolError, decision: AuditDecision, target: Option<String>) -> Self {
+        let e = ToolError {
+            message: bounded(e.message),
+            code: e.code,
+        };
+        Self {
+            result: error_result(&e),
+            produced: None,
+            decision,
+            outcome: Outcome::failure(e.code.as_str(), e.message),
+            target,
+            upstream_ids: Vec::new(),
+        }
+    }
+
+    fn ok(
+        output: &Output,
+        json: Option<&[String]>,
+        decision: AuditDecision,
+        target: Option<String>,
+    ) -> Self {
+        match render(output, json) {
+            Err(e) => Self::failed(e, decision, target),
+            Ok(result) => Self {
+                produced: Some(Produced {
+                    value: projected(output, json),
+                    // What the agent would read from a direct call: with `json`, the projection.
+                    text: result
+                        .content
+                        .iter()
+                        .find_map(|c| match c {
+                            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
+                            _ => None,
+                        })
+                        .unwrap_or_default(),
+                    more: output.more.clone(),
+                }),
+                result,
+                decision,
+                outcome: Outcome::success(),
+                target,
+                upstream_ids: Vec::new(),
+            },
+        }
+    }
+}
+
+/// The length of `value` as compact JSON, counted without building the text.
+fn serialized_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing a `Value` into a sink that never fails cannot fail.
+    let _ = serde_json::to_writer(&mut count, value);
+    count.0
+}
+
+/// Bytes of text and structured content in a result.
+fn result_bytes(result: &CallToolResult) -> u64 {
+    let text: usize = result
+        .content
+        .iter()
+        .map(|c| match c {
+            rmcp::model::ContentBlock::Text(t) => t.text.len(),
+            _ => 0,
+        })
+        .sum();
+    let structured = result.structured_content.as_ref().map_or(0, serialized_len);
+    (text + structured) as u64
+}
+
+fn take_json_fields(args: &mut Map<String, Value>) -> Result<Option<Vec<String>>, ToolError> {
+    match args.remove("json") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .map(|v| match v {
+                Value::String(s) => Ok(s),
+                _ => Err(ToolError::new(
+                    "invalid arguments: json must be a list of field names",
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some),
+        // gh's own form: `--json number,title`.
+        Some(Value::String(s)) => Ok(Some(
+            s.split(',')
+                .map(str::trim)
+                .filter(|f| !f.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        )),
+        Some(_) => Err(ToolError::new(
+            "invalid arguments: json must be a list of field names",
+        )),
+    }
+}
