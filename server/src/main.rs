@@ -157,6 +157,14 @@ struct ServeArgs {
     /// Calls per minute per user unless the user has their own limit (default: unlimited).
     #[arg(long, value_name = "N", env = "GITGATE_RATE_LIMIT")]
     rate_limit: Option<u32>,
+    /// Calls one user may have running at once; past it a call is refused at once ("wait for
+    /// one to finish"), never queued behind the user's own burst.
+    #[arg(long, value_name = "N", env = "GITGATE_MAX_CALLS_PER_USER", default_value_t = gitgate::policy::concurrency_defaults().0, value_parser = clap::value_parser!(u32).range(1..))]
+    max_calls_per_user: u32,
+    /// Calls the server runs at once over all users; past it a call is refused with "retry in
+    /// a moment".
+    #[arg(long, value_name = "N", env = "GITGATE_MAX_CALLS", default_value_t = gitgate::policy::concurrency_defaults().1, value_parser = clap::value_parser!(u32).range(1..))]
+    max_calls: u32,
     /// Also append every audit event to this JSON Lines file (for a SIEM).
     #[arg(long, value_name = "FILE", env = "GITGATE_AUDIT_MIRROR")]
     audit_mirror: Option<PathBuf>,
@@ -448,6 +456,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         github: tools.github,
         read_only: args.read_only || file.read_only,
         rate_limit: args.rate_limit.or(file.rate_limit_per_minute),
+        call_slots: (args.max_calls_per_user as usize, args.max_calls as usize),
         local,
         audit: AuditSetup {
             disabled: args.no_audit,

@@ -30,6 +30,8 @@ pub struct Setup {
     pub read_only: bool,
     /// Calls per minute for users without a limit of their own.
     pub rate_limit: Option<u32>,
+    /// Calls running at once: per user, and in total.
+    pub call_slots: (usize, usize),
     /// The stdio user, and the one caller of `--no-auth`.
     pub local: Caller,
     pub audit: AuditSetup,
@@ -157,7 +159,10 @@ pub async fn run(
     let services = Services {
         backends: Arc::new(Backends { repos, github }),
         catalogue: Arc::new(setup.catalogue),
-        policy: Arc::new(Policy::new(setup.read_only, setup.rate_limit)),
+        policy: Arc::new(
+            Policy::new(setup.read_only, setup.rate_limit)
+                .with_call_slots(setup.call_slots.0, setup.call_slots.1),
+        ),
         recorder,
         jq: Arc::new(jq),
     };

@@ -52,8 +52,10 @@ impl Recorder {
         let recorder = Self::new(store, key, mirror);
         let on_chained = recorder.mirror.clone().map(|mirror| {
             Box::new(move |appended: &super::Appended| {
-                if let Err(e) = mirror.write(appended) {
-                    tracing::error!(error = %crate::diagnostics::chain(&e), "audit mirror write failed");
+                if let Err(e) = mirror.write(appended)
+                    && let Some(suppressed) = crate::diagnostics::admit("audit-mirror")
+                {
+                    tracing::error!(suppressed, error = %crate::diagnostics::chain(&e), "audit mirror write failed");
                 }
             }) as OnChained
         });
@@ -89,8 +91,9 @@ impl Recorder {
     fn mirror_write(&self, appended: &super::Appended) {
         if let Some(mirror) = &self.mirror
             && let Err(e) = mirror.write(appended)
+            && let Some(suppressed) = crate::diagnostics::admit("audit-mirror")
         {
-            tracing::error!(error = %crate::diagnostics::chain(&e), "audit mirror write failed");
+            tracing::error!(suppressed, error = %crate::diagnostics::chain(&e), "audit mirror write failed");
         }
     }
 

@@ -37,10 +37,20 @@ pub enum Error {
     },
 }
 
+mod concurrency;
 mod grants;
 mod rate;
 mod scope;
 
+pub use concurrency::{Busy, CallSlot, CallSlots};
+
+/// The default caps on calls running at once: (per user, in total), as `u32` for flags.
+pub const fn concurrency_defaults() -> (u32, u32) {
+    (
+        concurrency::DEFAULT_PER_USER as u32,
+        concurrency::DEFAULT_TOTAL as u32,
+    )
+}
 pub use grants::{Grants, GrantsCache, is_valid_repo_name};
 use rate::ceil_secs;
 pub use rate::{RateLimiter, RetryAfter};
@@ -83,6 +93,8 @@ pub enum Denial {
         /// The repository asked for.
         repo: String,
     },
+    /// The user (or the whole server) already runs as many calls as allowed at once.
+    Busy(Busy),
     /// The user is over their rate limit.
     RateLimited {
         /// The limit that applied.
@@ -123,6 +135,8 @@ impl Decision {
             Denial::RepoRequired => "denied:repo-required".to_owned(),
             Denial::NoGrant { repo } => format!("denied:no-grant:{repo}"),
             Denial::RateLimited { .. } => "denied:rate-limit".to_owned(),
+            Denial::Busy(Busy::User(_)) => "denied:busy:user".to_owned(),
+            Denial::Busy(Busy::Server(_)) => "denied:busy:server".to_owned(),
         };
         Decision {
             allowed: false,
@@ -151,6 +165,12 @@ impl Decision {
             ),
             Some(Denial::NoGrant { repo }) => format!(
                 "{user} has no grant for repository {repo} ({tool}); ask an admin to grant it"
+            ),
+            Some(Denial::Busy(Busy::User(limit))) => format!(
+                "{user} already runs {limit} call(s) at once, the most one user may; wait for one to finish, then retry {tool}"
+            ),
+            Some(Denial::Busy(Busy::Server(limit))) => format!(
+                "the server is running {limit} calls, its most at once; retry {tool} in a moment"
             ),
             Some(Denial::RateLimited {
                 limit_per_minute,
@@ -201,6 +221,8 @@ pub struct Policy {
     pub default_rate_limit_per_minute: Option<u32>,
     /// Per-user call budgets.
     pub limiter: RateLimiter,
+    /// Calls running at once, per user and in total.
+    pub slots: CallSlots,
 }
 
 impl Policy {
@@ -210,7 +232,22 @@ impl Policy {
             read_only,
             default_rate_limit_per_minute,
             limiter: RateLimiter::new(),
+            slots: CallSlots::default(),
         }
+    }
+
+    /// Sets the caps on calls running at once (per user, and in total).
+    pub fn with_call_slots(mut self, per_user: usize, total: usize) -> Policy {
+        self.slots = CallSlots::new(per_user, total);
+        self
+    }
+
+    /// Admits one call of `principal` to run now: a slot held until the call is done, or the
+    /// refusal when they (or the server) already run as many as allowed.
+    pub fn admit(&self, principal: &Principal) -> Result<CallSlot, Decision> {
+        self.slots
+            .take(&principal.user)
+            .map_err(|busy| Decision::deny(Denial::Busy(busy)))
     }
 
     /// Decides whether `principal` may call a tool of `class` on `target`, now.

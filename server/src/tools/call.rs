@@ -48,6 +48,9 @@ impl Services {
         })
     }
 
+    /// A call from the client: admitted within the caller's (and the server's) cap on calls
+    /// running at once, or refused and audited as such. The slot is held until the call's
+    /// event is written; a pipeline's inner calls run on it.
     fn call_blocking(
         &self,
         runtime: &tokio::runtime::Handle,
@@ -55,7 +58,16 @@ impl Services {
         name: &str,
         arguments: Option<Map<String, Value>>,
     ) -> CallToolResult {
-        self.call_audited(runtime, ctx, name, arguments, None).0
+        match self.policy.admit(&ctx.caller.principal) {
+            Ok(_slot) => self.call_audited(runtime, ctx, name, arguments, None).0,
+            Err(busy) => {
+                let e =
+                    ToolError::with_code(ErrorCode::Denied, busy.message(ctx.caller.user(), name));
+                let refused = Ran::failed(e, AuditDecision::deny(busy.rule), None);
+                self.record(runtime, ctx, name, arguments, None, |_, _, _, _| refused)
+                    .0
+            }
+        }
     }
 
     /// Runs one call and writes its audit event (with `parent`, the pipeline call it ran in);
@@ -68,6 +80,27 @@ impl Services {
         arguments: Option<Map<String, Value>>,
         parent: Option<&str>,
     ) -> (CallToolResult, Option<Produced>) {
+        self.record(
+            runtime,
+            ctx,
+            name,
+            arguments,
+            parent,
+            |this, args, runtime, id| this.run(runtime, ctx, name, args, id),
+        )
+    }
+
+    /// Runs `work` (given the arguments and the event's id) and writes the call's audit event
+    /// from what it returned.
+    fn record(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        ctx: &CallContext,
+        name: &str,
+        arguments: Option<Map<String, Value>>,
+        parent: Option<&str>,
+        work: impl FnOnce(&Self, Option<Map<String, Value>>, &tokio::runtime::Handle, &str) -> Ran,
+    ) -> (CallToolResult, Option<Produced>) {
         let started = Instant::now();
         let event_id = new_event_id();
         // What the event keeps of the arguments, taken before the call consumes them: a
@@ -78,7 +111,7 @@ impl Services {
             None => Value::Object(Map::new()),
         };
         let bytes_in = arguments.as_ref().map_or(2, serialized_len);
-        let ran = self.run(runtime, ctx, name, arguments, &event_id);
+        let ran = work(self, arguments, runtime, &event_id);
         let Some(recorder) = &self.recorder else {
             return (ran.result, ran.produced);
         };
@@ -107,7 +140,9 @@ impl Services {
         match recorded {
             Ok(_) => (ran.result, ran.produced),
             Err(e) => {
-                tracing::error!(tool = %quote(name), user = %ctx.caller.user(), error = %crate::diagnostics::chain(&e), "audit write failed");
+                if let Some(suppressed) = crate::diagnostics::admit("audit-write") {
+                    tracing::error!(suppressed, tool = %quote(name), user = %ctx.caller.user(), error = %crate::diagnostics::chain(&e), "audit write failed");
+                }
                 let e = ToolError::with_code(
                     ErrorCode::AuditUnavailable,
                     "the audit log could not be written, so this call's result is withheld; \

@@ -363,8 +363,10 @@ async fn record_refusal(recorder: &Recorder, attempted: Attempted, refusal: Refu
     .session(attempted.session)
     .bytes_in(attempted.bytes_in)
     .build();
-    if let Err(err) = recorder.record(&event).await {
-        tracing::error!(error = %err, "audit write failed for a refused request");
+    if let Err(err) = recorder.record(&event).await
+        && let Some(suppressed) = crate::diagnostics::admit("audit-write-refusal")
+    {
+        tracing::error!(suppressed, error = %crate::diagnostics::chain(&err), "audit write failed for a refused request");
     }
 }
 

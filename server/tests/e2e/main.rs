@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit_hygiene;
+mod call_slots;
 mod cli;
 mod github;
 mod github_hostile;
