@@ -408,7 +408,7 @@ mod tests {
 
     #[test]
     fn long_history() {
-        let f = crate::git::log::tests::history(1_000);
+        let f = crate::git::testutil::history(1_000);
         check(&f, of("f"), &[]);
         check(
             &f,

@@ -429,7 +429,7 @@ mod tests {
 
     #[test]
     fn branches_on_long_history() {
-        let f = crate::git::status::tests::long_history(1000);
+        let f = crate::git::testutil::long_history(1000);
         f.git(&["branch", "old", "main~999"]);
         f.git(&["branch", "-q", "--set-upstream-to", "main", "old"]);
         check(&f, false, None);

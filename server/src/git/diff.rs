@@ -1368,7 +1368,7 @@ mod tests {
 
     #[test]
     fn long_history_small_change() {
-        let f = crate::git::log::tests::history(1_000);
+        let f = crate::git::testutil::history(1_000);
         f.write("f", "changed\n");
         check(&f, args(), &[]);
         check(
@@ -1394,7 +1394,7 @@ mod tests {
     #[test]
     #[ignore = "measurement"]
     fn measure_diff_on_long_history() {
-        let f = crate::git::log::tests::history(1_000);
+        let f = crate::git::testutil::history(1_000);
         f.write("f", "changed\n");
         let repo = f.open();
         for (name, a) in [
@@ -1415,7 +1415,7 @@ mod tests {
                 },
             ),
         ] {
-            let per_call = crate::git::log::tests::cpu_per_call(2_000, || {
+            let per_call = crate::git::testutil::cpu_per_call(2_000, || {
                 diff(&repo, &a).unwrap();
             });
             println!("{name}: {per_call:?} CPU per call");

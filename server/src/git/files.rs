@@ -796,11 +796,11 @@ fn is_plain_relative(rel: &[u8]) -> bool {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::git::testutil::Fixture;
+    use crate::git::testutil::{Fixture, merge_conflict};
 
     /// Lists through `ls_files` and compares with `git` run with `oracle` on the same repo.
     fn check(f: &Fixture, args: LsFilesArgs, oracle: &[&str]) {
@@ -965,31 +965,13 @@ pub(crate) mod tests {
 
     #[test]
     fn ls_files_on_long_history() {
-        let f = crate::git::status::tests::long_history(1000);
+        let f = crate::git::testutil::long_history(1000);
         check(
             &f,
             ls(Some("HEAD~999"), &[]),
             &["ls-tree", "-r", "--name-only", "HEAD~999"],
         );
         check(&f, ls(None, &[]), &["ls-files"]);
-    }
-
-    /// A repository stopped in a merge with a conflict in `c.txt`.
-    #[allow(clippy::disallowed_methods)] // the merge fails on purpose, which Fixture::git refuses
-    pub(crate) fn merge_conflict() -> Fixture {
-        let f = Fixture::new();
-        f.commit("base", &[("c.txt", "base\n"), ("keep.txt", "k\n")]);
-        f.git(&["switch", "-q", "-c", "side"]);
-        f.commit("side", &[("c.txt", "side\n")]);
-        f.git(&["switch", "-q", "main"]);
-        f.commit("main", &[("c.txt", "main\n")]);
-        let _ = std::process::Command::new("git")
-            .args(["merge", "-q", "side"])
-            .current_dir(f.path())
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .output();
-        f
     }
 
     // --- read_file ---

@@ -538,7 +538,7 @@ mod tests {
 
     #[test]
     fn grep_merge_and_empty_repository() {
-        let f = crate::git::files::tests::merge_conflict();
+        let f = crate::git::testutil::merge_conflict();
         check(&f, args("main|side|base", None, &[]));
         check(&f, args("k", Some("HEAD"), &[]));
         let empty = Fixture::new();
@@ -555,7 +555,7 @@ mod tests {
 
     #[test]
     fn grep_on_long_history() {
-        let f = crate::git::status::tests::long_history(1000);
+        let f = crate::git::testutil::long_history(1000);
         check(&f, args("needle 1", Some("HEAD~999"), &[]));
         check(&f, args("file 99", None, &["dir"]));
         check(&f, args("needle", Some("main~500"), &["file.txt"]));

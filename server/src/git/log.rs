@@ -385,11 +385,11 @@ fn parse_date(arg: &str, value: &str, end_of_day: bool) -> Result<i64, Error> {
 }
 
 #[cfg(test)]
-pub(super) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::git::testutil::Fixture;
+    use crate::git::testutil::{Fixture, cpu_per_call, history};
 
     const FORMAT: &str = "--format=%h %ad %an %s";
 
@@ -418,41 +418,6 @@ pub(super) mod tests {
 
     fn args() -> LogArgs {
         LogArgs::default()
-    }
-
-    /// `n` linear commits on `main`, each rewriting `f` (plus `even` on even ones), with distinct
-    /// dates one minute apart, written by one `git fast-import` (one process, not `n`).
-    pub(in crate::git) fn history(n: usize) -> Fixture {
-        let f = Fixture::new();
-        let mut stream = String::new();
-        for i in 1..=n {
-            let when = 1_704_067_200 + i * 60;
-            let who = if i % 3 == 0 {
-                "Other Person <other@example.org>"
-            } else {
-                "Test Author <test@example.com>"
-            };
-            let msg = format!("commit {i}\n");
-            stream.push_str(&format!(
-                "commit refs/heads/main\nmark :{i}\nauthor {who} {when} +0000\n\
-                 committer {who} {when} +0000\ndata {}\n{msg}",
-                msg.len()
-            ));
-            if i > 1 {
-                stream.push_str(&format!("from :{}\n", i - 1));
-            }
-            let body = format!("line {i}\n");
-            stream.push_str(&format!("M 100644 inline f\ndata {}\n{body}\n", body.len()));
-            if i % 2 == 0 {
-                stream.push_str(&format!(
-                    "M 100644 inline even\ndata {}\n{body}\n",
-                    body.len()
-                ));
-            }
-        }
-        f.fast_import(&stream);
-        f.git(&["reset", "-q", "--hard", "main"]);
-        f
     }
 
     /// main: a - b - M - d, where M merges a side branch (c1 touches `side.txt`, c2 touches
@@ -990,22 +955,5 @@ pub(super) mod tests {
             });
             println!("after git {extra:?}: log -n5: {per_call:?} CPU per call");
         }
-    }
-
-    /// Mean CPU time of `f` on this thread over `n` calls (utime + stime from
-    /// /proc/thread-self/stat, in clock ticks of 10 ms: keep `n` large).
-    pub(in crate::git) fn cpu_per_call(n: u32, mut f: impl FnMut()) -> std::time::Duration {
-        let ticks = || -> u64 {
-            let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
-            let fields: Vec<&str> = after_name.split_whitespace().collect();
-            // Fields 14 and 15 of stat(5); the slice starts at field 3.
-            fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-        };
-        let t = ticks();
-        for _ in 0..n {
-            f();
-        }
-        std::time::Duration::from_millis((ticks() - t) * 10) / n
     }
 }

@@ -267,11 +267,11 @@ fn code_name(code: char) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::git::testutil::Fixture;
+    use crate::git::testutil::{Fixture, long_history};
 
     /// Runs `status` and checks its entry lines against `git status --porcelain` and its first
     /// line against `expected_header`.
@@ -387,7 +387,7 @@ pub(crate) mod tests {
 
     #[test]
     fn status_merge_conflict() {
-        let f = crate::git::files::tests::merge_conflict();
+        let f = crate::git::testutil::merge_conflict();
         f.write("extra.txt", "x\n");
         check(&f, &[], "## main");
     }
@@ -515,33 +515,5 @@ pub(crate) mod tests {
             run();
         }
         std::time::Duration::from_nanos(cpu_ns() - before) / CALLS
-    }
-
-    /// A repository on `main` with `n` commits, each changing `file.txt` (and every tenth adding
-    /// a file under `dir/`), built by one `git fast-import`; the worktree is checked out.
-    pub(crate) fn long_history(n: usize) -> Fixture {
-        let f = Fixture::new();
-        let mut stream = String::new();
-        let data =
-            |s: &mut String, body: &str| s.push_str(&format!("data {}\n{body}\n", body.len()));
-        for i in 1..=n {
-            stream.push_str(&format!(
-                "commit refs/heads/main\nmark :{i}\ncommitter Test Author <test@example.com> {} +0000\n",
-                1_704_067_200 + i * 60
-            ));
-            data(&mut stream, &format!("commit {i}"));
-            if i > 1 {
-                stream.push_str(&format!("from :{}\n", i - 1));
-            }
-            stream.push_str("M 100644 inline file.txt\n");
-            data(&mut stream, &format!("version {i}\nneedle {i}\n"));
-            if i % 10 == 0 {
-                stream.push_str(&format!("M 100644 inline dir/f{i:04}.txt\n"));
-                data(&mut stream, &format!("file {i}\n"));
-            }
-        }
-        f.fast_import(&stream);
-        f.git(&["reset", "-q", "--hard", "main"]);
-        f
     }
 }
