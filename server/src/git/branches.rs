@@ -4,6 +4,8 @@ use git2::{BranchType, Oid, Repository};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::fmt::unique_short_id;
+use super::rev::head_target;
 use super::{Error, Output, Repo, more_line};
 
 /// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
@@ -45,7 +47,7 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
             if let Some(oid) = head.target() {
                 rows.push(Row {
                     name: "HEAD".into(),
-                    label: format!("(HEAD detached at {})", short_id(&git, oid)),
+                    label: format!("(HEAD detached at {})", unique_short_id(&git, oid)),
                     refname: None,
                     target: Some(oid),
                     points_to: None,
@@ -56,10 +58,7 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
         }
         Ok(_) => {}
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
-            unborn = git
-                .find_reference("HEAD")
-                .ok()
-                .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_owned));
+            unborn = head_target(&git);
         }
         Err(e) => return Err(e.into()),
     }
@@ -114,7 +113,7 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
         text.push_str(&format!(
             "{marker} {label:<width$} {short} {counts}{subject}\n",
             label = row.label,
-            short = short_id(&git, oid),
+            short = unique_short_id(&git, oid),
         ));
         data.push(json!({
             "name": row.name,
@@ -186,15 +185,6 @@ fn list(git: &Repository, kind: BranchType) -> Result<Vec<Row>, Error> {
         });
     }
     Ok(rows)
-}
-
-/// The shortest unambiguous abbreviation (at least 7 digits, as git prints).
-fn short_id(git: &Repository, oid: Oid) -> String {
-    git.find_object(oid, None)
-        .ok()
-        .and_then(|o| o.short_id().ok())
-        .and_then(|b| b.as_str().ok().map(str::to_owned))
-        .unwrap_or_else(|| oid.to_string()[..7].to_owned())
 }
 
 /// A branch's configured upstream and how far apart they are.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::fmt::{plural, short_id};
-use super::rev::resolve_commit;
+use super::rev::{head_tree, resolve_commit};
 use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, display_path, more_line};
 
@@ -48,7 +48,7 @@ pub const FIELDS: &[&str] = &[
 pub fn diff(repo: &Repo, args: &DiffArgs) -> Result<Output, Error> {
     let from = args.from.as_deref().map(RevSpec::new).transpose()?;
     let to = args.to.as_deref().map(RevSpec::new).transpose()?;
-    let paths = repo_paths(repo, &args.paths)?;
+    let paths = RepoPath::all(repo.root(), &args.paths)?;
     let staged = args.staged.unwrap_or(false);
     if to.is_some() && from.is_none() {
         return Err(Error::Refused(
@@ -78,11 +78,7 @@ pub fn diff(repo: &Repo, args: &DiffArgs) -> Result<Output, Error> {
         }
         (None, _) if staged => {
             // An unborn HEAD (empty repository) compares the index with the empty tree.
-            let head = match git.head() {
-                Ok(head) => Some(head.peel_to_tree()?),
-                Err(e) if is_unborn(&e) => None,
-                Err(e) => return Err(e.into()),
-            };
+            let head = head_tree(&git)?;
             let diff = git.diff_tree_to_index(head.as_ref(), None, Some(&mut opts))?;
             (diff, Sides::HeadAndIndex(head))
         }
@@ -126,21 +122,6 @@ enum Sides<'r> {
     HeadAndIndex(Option<git2::Tree<'r>>),
     TreeAndWorktree(git2::Tree<'r>),
     Trees(git2::Tree<'r>, git2::Tree<'r>),
-}
-
-fn is_unborn(e: &git2::Error) -> bool {
-    matches!(
-        e.code(),
-        git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
-    )
-}
-
-/// Validates every path argument.
-pub(super) fn repo_paths(repo: &Repo, paths: &[String]) -> Result<Vec<RepoPath>, Error> {
-    paths
-        .iter()
-        .map(|p| RepoPath::new(repo.root(), p))
-        .collect()
 }
 
 /// Diff options shared by diff and show: git's defaults (3 lines of context, indent heuristic)

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::rev::resolve_tree;
 use super::safety::{RepoPath, RevSpec};
-use super::{Error, Output, Repo, display_path, more_line, pattern, resolve_commit};
+use super::{Error, Output, Repo, display_path, more_line, pattern};
 
 /// Field names of `git_ls_files` records.
 pub const LS_FIELDS: &[&str] = &["path", "mode", "size"];
@@ -341,26 +342,6 @@ fn blob_at<'r>(
             rev = rev.as_str()
         ))),
     }
-}
-
-/// The tree of the commit `rev` names, via [`resolve_commit`].
-pub(super) fn resolve_tree<'r>(
-    git: &'r git2::Repository,
-    rev: &RevSpec,
-) -> Result<git2::Tree<'r>, Error> {
-    match resolve_commit(git, rev) {
-        // libgit2's `is_empty` only knows an unborn `master`; a repository made with
-        // `git init -b main` (or init.defaultBranch) has an unborn HEAD and no refs at all.
-        Err(Error::UnknownRevision { .. }) if unborn_and_refless(git) => {
-            Err(Error::EmptyRepository)
-        }
-        commit => Ok(commit?.tree()?),
-    }
-}
-
-fn unborn_and_refless(git: &git2::Repository) -> bool {
-    let unborn = matches!(git.head(), Err(e) if e.code() == git2::ErrorCode::UnbornBranch);
-    unborn && git.references().is_ok_and(|mut refs| refs.next().is_none())
 }
 
 /// Opens a regular file of the worktree, refusing anything whose real location (after every

@@ -20,6 +20,16 @@ pub fn short_id(id: git2::Oid) -> String {
     hex
 }
 
+/// The shortest unambiguous abbreviation (at least 7 digits), as git prints ids in its messages
+/// (`[main 1a2b3c4]`, `HEAD is now at`, `git branch -v`).
+pub fn unique_short_id(git: &git2::Repository, oid: git2::Oid) -> String {
+    git.find_object(oid, None)
+        .ok()
+        .and_then(|o| o.short_id().ok())
+        .and_then(|b| b.as_str().ok().map(str::to_owned))
+        .unwrap_or_else(|| short_id(oid))
+}
+
 /// A signature time in its own zone, as git shows it.
 fn local(time: git2::Time) -> DateTime<FixedOffset> {
     let zone = FixedOffset::east_opt(time.offset_minutes().saturating_mul(60))

@@ -4,7 +4,8 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::files::{PathFilter, WorktreeReader, is_binary, resolve_tree, walk_tree};
+use super::files::{PathFilter, WorktreeReader, is_binary, walk_tree};
+use super::rev::resolve_tree;
 use super::safety::RevSpec;
 use super::{Error, Output, Repo, display_path, more_line, pattern};
 

@@ -23,7 +23,6 @@ use chrono::{DateTime, NaiveDate};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::diff::repo_paths;
 use super::fmt::{plural, rfc3339, short_date, short_id};
 use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, more_line, pattern, resolve_commit};
@@ -61,7 +60,7 @@ const COUNT_BUDGET: usize = 10_000;
 /// Runs `git_log`.
 pub fn log(repo: &Repo, args: &LogArgs) -> Result<Output, Error> {
     let rev = RevSpec::new(args.rev.as_deref().unwrap_or("HEAD"))?;
-    let paths = repo_paths(repo, &args.paths)?;
+    let paths = RepoPath::all(repo.root(), &args.paths)?;
     let filter = Filter::new(args)?;
     let max_count = match args.max_count {
         Some(0) => return Err(Error::Refused("max_count must be at least 1".into())),

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::branches::{Tracking, tracking};
+use super::rev::head_target;
 use super::safety::RepoPath;
 use super::{Error, Output, Repo, display_path, more_line};
 
@@ -42,11 +43,7 @@ impl Entry {
 
 /// Runs `git_status`.
 pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
-    let specs = args
-        .paths
-        .iter()
-        .map(|p| RepoPath::new(repo.root(), p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let specs = RepoPath::all(repo.root(), &args.paths)?;
     let limit = args.limit.unwrap_or(200);
 
     let git = repo.lock();
@@ -179,11 +176,7 @@ fn branch_header(git: &git2::Repository) -> Result<String, Error> {
     let head = match git.head() {
         Ok(head) => head,
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
-            let branch = git
-                .find_reference("HEAD")
-                .ok()
-                .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_owned))
-                .unwrap_or_default();
+            let branch = head_target(git).unwrap_or_default();
             let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch);
             return Ok(format!("## No commits yet on {branch}"));
         }

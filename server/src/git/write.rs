@@ -15,6 +15,8 @@ use git2::{BranchType, CheckoutNotificationType, DiffOptions, Status, StatusOpti
 use serde::Deserialize;
 use serde_json::json;
 
+use super::fmt::unique_short_id;
+use super::rev::{head_target, head_tree, is_unborn};
 use super::safety::{BranchName, RepoPath, RevSpec};
 use super::{Error, Identity, Output, Repo, display_path, more_line, nearest, resolve_commit};
 
@@ -50,7 +52,7 @@ pub fn add(repo: &Repo, args: &AddArgs) -> Result<Output, Error> {
             "nothing named: pass paths to stage, or all=true to stage every change".into(),
         ));
     }
-    let paths = repo_paths(repo.root(), &args.paths)?;
+    let paths = RepoPath::all(repo.root(), &args.paths)?;
     for p in &paths {
         refuse_nested_repo(repo.root(), p)?;
     }
@@ -110,15 +112,11 @@ pub fn restore(repo: &Repo, args: &RestoreArgs) -> Result<Output, Error> {
     if args.paths.is_empty() {
         return Err(Error::Refused("pass the paths to restore".into()));
     }
-    let paths = repo_paths(repo.root(), &args.paths)?;
+    let paths = RepoPath::all(repo.root(), &args.paths)?;
     let git = repo.lock();
     let mut index = git.index()?;
     index.read(false)?;
-    let head_tree = match git.head() {
-        Ok(head) => Some(head.peel_to_tree()?),
-        Err(e) if is_unborn(&e) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let head_tree = head_tree(&git)?;
     for p in &paths {
         let in_head = head_tree
             .as_ref()
@@ -335,7 +333,7 @@ pub fn commit(repo: &Repo, args: &CommitArgs, author: &Identity) -> Result<Outpu
     let (files, insertions, deletions) =
         (stats.files_changed(), stats.insertions(), stats.deletions());
 
-    let short = short_id(&git, oid);
+    let short = unique_short_id(&git, oid);
     let subject = message.lines().next().unwrap_or_default();
     let at = match (&branch, parent.is_some()) {
         (Some(b), true) => b.clone(),
@@ -391,7 +389,7 @@ pub fn create_branch(repo: &Repo, args: &CreateBranchArgs) -> Result<Output, Err
     let target = resolve_commit(&git, &start)?;
     git.branch(name.as_str(), &target, false)
         .map_err(|e| exists_or(e, &name))?;
-    let short = short_id(&git, target.id());
+    let short = unique_short_id(&git, target.id());
     Ok(Output {
         // The caller sent the name; what it learns is the commit the start resolved to.
         text: format!("created at {short}"),
@@ -430,7 +428,7 @@ pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
         return Ok(Output {
             text: format!(
                 "HEAD is now at {} {}",
-                short_id(&git, target.id()),
+                unique_short_id(&git, target.id()),
                 target.summary().ok().flatten().unwrap_or_default()
             ),
             data: json!({ "branch": null, "sha": target.id().to_string() }),
@@ -513,11 +511,7 @@ fn safe_checkout(
 ) -> Result<(), Error> {
     // libgit2 writes through a symbolic link standing where the target has a directory or a
     // file, so every path it is about to write must be free of links the target does not have.
-    let head_tree = match git.head() {
-        Ok(head) => Some(head.peel_to_tree()?),
-        Err(e) if is_unborn(&e) => None,
-        Err(e) => return Err(e.into()),
-    };
+    let head_tree = head_tree(git)?;
     let target_tree = target.tree()?;
     let diff = git.diff_tree_to_tree(head_tree.as_ref(), Some(&target_tree), None)?;
     for delta in diff.deltas() {
@@ -609,11 +603,6 @@ fn through_link(link: &[u8], side: &str) -> Error {
          does not write through links; nothing was changed",
         display_path(link)
     ))
-}
-
-/// Validates every input path before anything is touched.
-fn repo_paths(root: &Path, inputs: &[String]) -> Result<Vec<RepoPath>, Error> {
-    inputs.iter().map(|p| RepoPath::new(root, p)).collect()
 }
 
 /// Refuses a path inside (or naming) a nested repository: its files belong to another repository,
@@ -800,18 +789,11 @@ fn index_entry(path: Vec<u8>, mode: u32, id: git2::Oid) -> git2::IndexEntry {
     }
 }
 
-fn is_unborn(e: &git2::Error) -> bool {
-    matches!(
-        e.code(),
-        git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
-    )
-}
-
 /// The branch an unborn HEAD points at (`main` on a fresh repository).
 fn unborn_branch(git: &git2::Repository) -> Option<String> {
-    let head = git.find_reference("HEAD").ok()?;
-    let target = head.symbolic_target().ok()??;
-    target.strip_prefix("refs/heads/").map(str::to_owned)
+    head_target(git)?
+        .strip_prefix("refs/heads/")
+        .map(str::to_owned)
 }
 
 fn exists_or(e: git2::Error, name: &BranchName) -> Error {
@@ -822,15 +804,6 @@ fn exists_or(e: git2::Error, name: &BranchName) -> Error {
     } else {
         e.into()
     }
-}
-
-/// The abbreviated id as git prints it (at least 7 digits, unique in the repository).
-fn short_id(git: &git2::Repository, oid: git2::Oid) -> String {
-    git.find_object(oid, None)
-        .ok()
-        .and_then(|o| o.short_id().ok())
-        .and_then(|b| b.as_str().ok().map(str::to_owned))
-        .unwrap_or_else(|| oid.to_string().chars().take(7).collect())
 }
 
 /// ` 2 files changed, 3 insertions(+), 1 deletion(-)` as git words it.
