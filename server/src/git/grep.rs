@@ -4,9 +4,11 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::files::{PathFilter, WorktreeReader, is_binary, walk_tree};
+use super::pathspec::{PathFilter, walk_tree};
+use super::read_file::is_binary;
 use super::rev::resolve_tree;
 use super::safety::RevSpec;
+use super::worktree::WorktreeReader;
 use super::{Error, Output, Repo, display_path, more_line, pattern};
 
 /// Field names a `json: [...]` projection may ask for (the tool's schema lists them).

@@ -203,3 +203,22 @@ pub fn long_history(n: usize) -> Fixture {
     f.git(&["reset", "-q", "--hard", "main"]);
     f
 }
+
+/// A small committed tree for listing and reading: a README, sources under `src/` and
+/// `src/bin/`, a look-alike `src-old/`, `docs/`, and both a file `a.txt` and a directory `a/`.
+pub fn small_tree() -> Fixture {
+    let f = Fixture::new();
+    f.commit(
+        "first",
+        &[
+            ("README.md", "hello\n"),
+            ("src/lib.rs", "pub fn a() {}\n"),
+            ("src/bin/main.rs", "fn main() {}\n"),
+            ("src-old/x.rs", "x\n"),
+            ("docs/guide.md", "guide\n"),
+            ("a.txt", "a\n"),
+            ("a/b.txt", "b\n"),
+        ],
+    );
+    f
+}
