@@ -2,6 +2,7 @@
 
 use super::change::FileChange;
 use super::window::Sink;
+use crate::git::fmt::stat_summary;
 
 /// The diffstat, laid out as `git diff --stat` does on an 80-column output (git's `show_stats`).
 pub(super) fn render_stat(sink: &mut Sink, files: &[FileChange]) {
@@ -15,7 +16,7 @@ pub(super) fn render_stat(sink: &mut Sink, files: &[FileChange]) {
         }
         layout.file_line(sink, f, name);
     }
-    summary_line(sink, files.len(), adds, dels);
+    sink.line(|t| t.push_str(&stat_summary(files.len(), adds, dels)));
 }
 
 /// The column widths of a diffstat: names, change counts and the `+++--` graph.
@@ -115,28 +116,6 @@ impl Layout {
         }
         (add, del)
     }
-}
-
-/// ` 2 files changed, 3 insertions(+), 1 deletion(-)`.
-fn summary_line(sink: &mut Sink, n: usize, adds: usize, dels: usize) {
-    sink.line(|t| {
-        t.push_str(&format!(
-            " {n} file{} changed",
-            if n == 1 { "" } else { "s" }
-        ));
-        if adds > 0 || dels == 0 {
-            t.push_str(&format!(
-                ", {adds} insertion{}(+)",
-                if adds == 1 { "" } else { "s" }
-            ));
-        }
-        if dels > 0 || adds == 0 {
-            t.push_str(&format!(
-                ", {dels} deletion{}(-)",
-                if dels == 1 { "" } else { "s" }
-            ));
-        }
-    });
 }
 
 fn decimal_width(n: u64) -> usize {

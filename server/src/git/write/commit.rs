@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::paths::names;
 use super::stage::{stage, worktree_changes};
-use crate::git::fmt::unique_short_id;
+use crate::git::fmt::{stat_summary, unique_short_id};
 use crate::git::rev::{head_target, is_unborn};
 use crate::git::{Error, Identity, Output, Repo};
 
@@ -161,7 +161,7 @@ fn committed(
         (stats.files_changed(), stats.insertions(), stats.deletions());
     if files > 0 {
         text.push('\n');
-        text.push_str(&stat_line(files, insertions, deletions));
+        text.push_str(&stat_summary(files, insertions, deletions));
     }
     Output {
         text,
@@ -182,24 +182,4 @@ fn unborn_branch(git: &git2::Repository) -> Option<String> {
     head_target(git)?
         .strip_prefix("refs/heads/")
         .map(str::to_owned)
-}
-
-/// ` 2 files changed, 3 insertions(+), 1 deletion(-)` as git words it.
-fn stat_line(files: usize, insertions: usize, deletions: usize) -> String {
-    let plural =
-        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    let mut line = format!(" {}", plural(files, "file changed", "files changed"));
-    if insertions > 0 || deletions == 0 {
-        line.push_str(&format!(
-            ", {}",
-            plural(insertions, "insertion(+)", "insertions(+)")
-        ));
-    }
-    if deletions > 0 || insertions == 0 {
-        line.push_str(&format!(
-            ", {}",
-            plural(deletions, "deletion(-)", "deletions(-)")
-        ));
-    }
-    line
 }
