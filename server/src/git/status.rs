@@ -48,6 +48,20 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
 
     let git = repo.lock();
     let header = branch_header(&git)?;
+    let statuses = statuses(&git, &specs)?;
+    let mut entries = entries(&git, &statuses)?;
+    drop(statuses);
+    drop(git);
+    // git lists tracked changes first, then untracked paths, each sorted by path.
+    entries.sort_by(|a, b| (a.untracked(), &a.path).cmp(&(b.untracked(), &b.path)));
+    Ok(render(header, &entries, limit))
+}
+
+/// libgit2's status of the paths `specs` select (everything when empty), as `git status` asks.
+fn statuses<'r>(
+    git: &'r git2::Repository,
+    specs: &[RepoPath],
+) -> Result<git2::Statuses<'r>, Error> {
     let mut opts = git2::StatusOptions::new();
     // `git status --short` names an untracked directory, not every file in it, unless a glob
     // could select some of those files.
@@ -57,7 +71,7 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
         .include_ignored(false)
         .renames_head_to_index(true)
         .exclude_submodules(true);
-    for spec in &specs {
+    for spec in specs {
         opts.pathspec(spec.as_str());
     }
     // Like `git status`, refresh the index's stat cache when it finds files unmodified: entries
@@ -65,13 +79,17 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
     // call (this took status from ~0.2 ms to ~0.7 ms per call on a freshly checked-out tree).
     // If the index cannot be written (a concurrent git holds index.lock), answer anyway.
     opts.update_index(true);
-    let statuses = match git.statuses(Some(&mut opts)) {
-        Ok(statuses) => statuses,
+    match git.statuses(Some(&mut opts)) {
+        Ok(statuses) => Ok(statuses),
         Err(_) => {
             opts.update_index(false);
-            git.statuses(Some(&mut opts))?
+            Ok(git.statuses(Some(&mut opts))?)
         }
-    };
+    }
+}
+
+/// The short-format lines of `statuses`, unsorted.
+fn entries(git: &git2::Repository, statuses: &git2::Statuses<'_>) -> Result<Vec<Entry>, Error> {
     let mut entries = Vec::with_capacity(statuses.len());
     let mut conflicts = None;
     for item in statuses.iter() {
@@ -131,11 +149,11 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
             old_path,
         });
     }
-    drop(statuses);
-    drop(git);
-    // git lists tracked changes first, then untracked paths, each sorted by path.
-    entries.sort_by(|a, b| (a.untracked(), &a.path).cmp(&(b.untracked(), &b.path)));
+    Ok(entries)
+}
 
+/// The branch header, then `XY path` (or `XY old -> new`) for the first `limit` entries.
+fn render(header: String, entries: &[Entry], limit: usize) -> Output {
     let mut text = header;
     let mut data = Vec::with_capacity(entries.len().min(limit));
     for entry in entries.iter().take(limit) {
@@ -163,12 +181,12 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
         "entries",
         &format!("pass limit={} or narrow paths", entries.len()),
     );
-    Ok(Output {
+    Output {
         text,
         data: Value::Array(data),
         fields: FIELDS,
         more,
-    })
+    }
 }
 
 /// `## main...origin/main [ahead 1]`, `## HEAD (no branch)` or `## No commits yet on main`.
