@@ -1,8 +1,9 @@
 //! Diffs, as `git diff`: worktree vs index, `staged` (index vs HEAD), `from` vs worktree, or `from` vs `to`.
 //!
-//! The patch text is rendered here line by line (not with libgit2's printer) so that paths are
-//! quoted as [`super::display_path`] names them everywhere, binary content is never printed, and
-//! only the requested window of lines is formatted. [`super::show`] reuses the renderer.
+//! The patch text is rendered line by line ([`patch`], [`stat`]; not with libgit2's printer) so
+//! that paths are quoted as [`super::display_path`] names them everywhere, binary content is never
+//! printed, and only the requested [`window`] of lines is formatted. [`super::show()`] reuses the
+//! renderer.
 //!
 //! Differences from git's own output, on purpose or for lack of data:
 //! - the `similarity index` line is printed only for exact renames (100%): git2 does not expose
