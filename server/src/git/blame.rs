@@ -55,28 +55,7 @@ pub fn blame(repo: &Repo, args: &BlameArgs) -> Result<Output, Error> {
 
     let git = repo.lock();
     let commit = resolve_commit(&git, &rev)?;
-    let not_found = || Error::PathNotFound {
-        path: path.as_str().to_owned(),
-        at: rev.as_str().to_owned(),
-    };
-    let entry = commit
-        .tree()?
-        .get_path(Path::new(path.as_str()))
-        .map_err(|_| not_found())?;
-    if entry.kind() != Some(git2::ObjectType::Blob) {
-        return Err(Error::Refused(format!(
-            "'{}' is not a file at {}; blame takes a file",
-            path.as_str(),
-            rev.as_str()
-        )));
-    }
-    let blob = git.find_blob(entry.id())?;
-    if blob.is_binary() {
-        return Err(Error::Refused(format!(
-            "'{}' is a binary file; blame shows text files only",
-            path.as_str()
-        )));
-    }
+    let blob = text_blob(&git, &commit, &path, &rev)?;
     let lines: Vec<&[u8]> = split_lines(blob.content());
     let total = lines.len();
     if total == 0 {
@@ -102,64 +81,7 @@ pub fn blame(repo: &Repo, args: &BlameArgs) -> Result<Output, Error> {
         .min_line(start)
         .max_line(end);
     let blame = git.blame_file(Path::new(path.as_str()), Some(&mut opts))?;
-
-    struct Who {
-        short: String,
-        author: String,
-        date: String,
-        rfc3339: String,
-    }
-    let mut who: HashMap<git2::Oid, Who> = HashMap::new();
-    let mut rows: Vec<(usize, git2::Oid)> = Vec::with_capacity(end - start + 1);
-    for lineno in start..=end {
-        let hunk = blame
-            .get_line(lineno)
-            .ok_or_else(|| Error::Refused(format!("blame has no answer for line {lineno}")))?;
-        let id = hunk.final_commit_id();
-        if let std::collections::hash_map::Entry::Vacant(slot) = who.entry(id) {
-            // The hunk's signature is the commit's author; read the commit only when it is not given.
-            let found = match hunk.final_signature() {
-                Some(sig) => who_from(id, &sig),
-                None => who_from(id, &git.find_commit(id)?.author()),
-            };
-            slot.insert(found);
-        }
-        rows.push((lineno, id));
-    }
-    fn who_from(id: git2::Oid, sig: &git2::Signature<'_>) -> Who {
-        Who {
-            short: short_id(id),
-            author: String::from_utf8_lossy(sig.name_bytes()).into_owned(),
-            date: short_date(sig.when()),
-            rfc3339: rfc3339(sig.when()),
-        }
-    }
-
-    let author_width = rows
-        .iter()
-        .filter_map(|(_, id)| who.get(id))
-        .map(|w| w.author.chars().count())
-        .max()
-        .unwrap_or(0);
-    let number_width = end.to_string().len();
-    let mut text = String::new();
-    let mut records = Vec::with_capacity(rows.len());
-    for (lineno, id) in rows {
-        let Some(w) = who.get(&id) else { continue };
-        let content = String::from_utf8_lossy(lines.get(lineno - 1).copied().unwrap_or_default());
-        text.push_str(&format!(
-            "{} ({:<author_width$} {} {lineno:>number_width$}) {content}\n",
-            w.short, w.author, w.date
-        ));
-        records.push(json!({
-            "line": lineno,
-            "sha": id.to_string(),
-            "author": w.author,
-            "date": w.rfc3339,
-            "content": content,
-        }));
-    }
-    text.pop();
+    let (mut text, records) = Blamed::read(&git, &blame, start, end)?.render(&lines, end);
     let more = more_line(
         &mut text,
         wanted_end - end,
@@ -172,6 +94,128 @@ pub fn blame(repo: &Repo, args: &BlameArgs) -> Result<Output, Error> {
         fields: FIELDS,
         more,
     })
+}
+
+/// The blob at `path` in `commit`'s tree (`rev` names it in messages); directories, submodules
+/// and binary files are refused.
+fn text_blob<'r>(
+    git: &'r git2::Repository,
+    commit: &git2::Commit<'r>,
+    path: &RepoPath,
+    rev: &RevSpec,
+) -> Result<git2::Blob<'r>, Error> {
+    let not_found = || Error::PathNotFound {
+        path: path.as_str().to_owned(),
+        at: rev.as_str().to_owned(),
+    };
+    let entry = commit
+        .tree()?
+        .get_path(Path::new(path.as_str()))
+        .map_err(|_| not_found())?;
+    if entry.kind() != Some(git2::ObjectType::Blob) {
+        return Err(Error::Refused(format!(
+            "'{}' is not a file at {}; blame takes a file",
+            path.as_str(),
+            rev.as_str()
+        )));
+    }
+    let blob = git.find_blob(entry.id())?;
+    if blob.is_binary() {
+        return Err(Error::Refused(format!(
+            "'{}' is a binary file; blame shows text files only",
+            path.as_str()
+        )));
+    }
+    Ok(blob)
+}
+
+/// Who last changed a line: the commit's short id and author, as the text and records show them.
+struct Who {
+    short: String,
+    author: String,
+    date: String,
+    rfc3339: String,
+}
+
+impl Who {
+    fn new(id: git2::Oid, sig: &git2::Signature<'_>) -> Self {
+        Self {
+            short: short_id(id),
+            author: String::from_utf8_lossy(sig.name_bytes()).into_owned(),
+            date: short_date(sig.when()),
+            rfc3339: rfc3339(sig.when()),
+        }
+    }
+}
+
+/// Each blamed line's commit, and who each of those commits is (read once each).
+struct Blamed {
+    /// Line numbers and their commits, in order.
+    rows: Vec<(usize, git2::Oid)>,
+    who: HashMap<git2::Oid, Who>,
+}
+
+impl Blamed {
+    /// Reads lines `start..=end` of `blame`.
+    fn read(
+        git: &git2::Repository,
+        blame: &git2::Blame<'_>,
+        start: usize,
+        end: usize,
+    ) -> Result<Self, Error> {
+        let mut who: HashMap<git2::Oid, Who> = HashMap::new();
+        let mut rows: Vec<(usize, git2::Oid)> = Vec::with_capacity(end - start + 1);
+        for lineno in start..=end {
+            let hunk = blame
+                .get_line(lineno)
+                .ok_or_else(|| Error::Refused(format!("blame has no answer for line {lineno}")))?;
+            let id = hunk.final_commit_id();
+            if let std::collections::hash_map::Entry::Vacant(slot) = who.entry(id) {
+                // The hunk's signature is the commit's author; read the commit only when it is
+                // not given.
+                let found = match hunk.final_signature() {
+                    Some(sig) => Who::new(id, &sig),
+                    None => Who::new(id, &git.find_commit(id)?.author()),
+                };
+                slot.insert(found);
+            }
+            rows.push((lineno, id));
+        }
+        Ok(Self { rows, who })
+    }
+
+    /// `<short id> (<author, padded> <date> <line number, right-aligned>) <content>` per row,
+    /// and the records; `end` is the last line number (it sets the numbers' width).
+    fn render(&self, lines: &[&[u8]], end: usize) -> (String, Vec<Value>) {
+        let author_width = self
+            .rows
+            .iter()
+            .filter_map(|(_, id)| self.who.get(id))
+            .map(|w| w.author.chars().count())
+            .max()
+            .unwrap_or(0);
+        let number_width = end.to_string().len();
+        let mut text = String::new();
+        let mut records = Vec::with_capacity(self.rows.len());
+        for &(lineno, id) in &self.rows {
+            let Some(w) = self.who.get(&id) else { continue };
+            let content =
+                String::from_utf8_lossy(lines.get(lineno - 1).copied().unwrap_or_default());
+            text.push_str(&format!(
+                "{} ({:<author_width$} {} {lineno:>number_width$}) {content}\n",
+                w.short, w.author, w.date
+            ));
+            records.push(json!({
+                "line": lineno,
+                "sha": id.to_string(),
+                "author": w.author,
+                "date": w.rfc3339,
+                "content": content,
+            }));
+        }
+        text.pop();
+        (text, records)
+    }
 }
 
 /// The file's lines as git counts them: a last line without a newline still counts.
@@ -408,7 +452,7 @@ mod tests {
 
     #[test]
     fn long_history() {
-        let f = crate::git::log::tests::history(1_000);
+        let f = crate::git::testutil::history(1_000);
         check(&f, of("f"), &[]);
         check(
             &f,

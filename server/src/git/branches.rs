@@ -4,6 +4,8 @@ use git2::{BranchType, Oid, Repository};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::fmt::unique_short_id;
+use super::rev::head_target;
 use super::{Error, Output, Repo, more_line};
 
 /// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
@@ -38,31 +40,8 @@ struct Row {
 pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
     let limit = args.limit.unwrap_or(100);
     let git = repo.lock();
-    let mut rows = Vec::new();
-    let mut unborn = None;
-    match git.head() {
-        Ok(head) if !head.is_branch() => {
-            if let Some(oid) = head.target() {
-                rows.push(Row {
-                    name: "HEAD".into(),
-                    label: format!("(HEAD detached at {})", short_id(&git, oid)),
-                    refname: None,
-                    target: Some(oid),
-                    points_to: None,
-                    current: true,
-                    remote: false,
-                });
-            }
-        }
-        Ok(_) => {}
-        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
-            unborn = git
-                .find_reference("HEAD")
-                .ok()
-                .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_owned));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    let (detached, unborn) = head_row(&git)?;
+    let mut rows: Vec<Row> = detached.into_iter().collect();
     let mut locals = list(&git, BranchType::Local)?;
     let mut remotes = if args.all.unwrap_or(false) {
         list(&git, BranchType::Remote)?
@@ -76,55 +55,7 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
 
     let total = rows.len();
     rows.truncate(limit);
-    let width = rows
-        .iter()
-        .map(|r| r.label.chars().count())
-        .max()
-        .unwrap_or(0);
-    let mut text = String::new();
-    let mut data = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let marker = if row.current { '*' } else { ' ' };
-        if let Some(to) = &row.points_to {
-            text.push_str(&format!("{marker} {:<width$} -> {to}\n", row.label));
-            data.push(
-                json!({"name": row.name, "current": false, "sha": row.target.map(|o| o.to_string()),
-                "subject": Value::Null, "upstream": Value::Null, "remote": true}),
-            );
-            continue;
-        }
-        let Some(oid) = row.target else { continue };
-        let subject = git
-            .find_commit(oid)
-            .ok()
-            .and_then(|c| {
-                c.summary_bytes()
-                    .map(|s| String::from_utf8_lossy(s).into_owned())
-            })
-            .unwrap_or_default();
-        let tracking = row
-            .refname
-            .as_deref()
-            .and_then(|refname| tracking(&git, refname, oid));
-        let counts = tracking
-            .as_ref()
-            .and_then(|t| t.counts.label())
-            .map(|l| format!("[{l}] "))
-            .unwrap_or_default();
-        text.push_str(&format!(
-            "{marker} {label:<width$} {short} {counts}{subject}\n",
-            label = row.label,
-            short = short_id(&git, oid),
-        ));
-        data.push(json!({
-            "name": row.name,
-            "current": row.current,
-            "sha": oid.to_string(),
-            "subject": subject,
-            "upstream": tracking.map(|t| t.upstream),
-            "remote": row.remote,
-        }));
-    }
+    let (mut text, data) = render(&git, &rows);
     drop(git);
     if total == 0 {
         text = match unborn {
@@ -147,6 +78,82 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
         fields: FIELDS,
         more,
     })
+}
+
+/// What HEAD adds to the list: the first row when it is detached, or the reference it names
+/// when that branch is unborn.
+fn head_row(git: &Repository) -> Result<(Option<Row>, Option<String>), Error> {
+    match git.head() {
+        Ok(head) if !head.is_branch() => Ok((
+            head.target().map(|oid| Row {
+                name: "HEAD".into(),
+                label: format!("(HEAD detached at {})", unique_short_id(git, oid)),
+                refname: None,
+                target: Some(oid),
+                points_to: None,
+                current: true,
+                remote: false,
+            }),
+            None,
+        )),
+        Ok(_) => Ok((None, None)),
+        Err(e) if e.code() == git2::ErrorCode::UnbornBranch => Ok((None, head_target(git))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `* name  1a2b3c4 [ahead 1] subject` per row (labels padded to the widest), and the records.
+fn render(git: &Repository, rows: &[Row]) -> (String, Vec<Value>) {
+    let width = rows
+        .iter()
+        .map(|r| r.label.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::new();
+    let mut data = Vec::with_capacity(rows.len());
+    for row in rows {
+        let marker = if row.current { '*' } else { ' ' };
+        if let Some(to) = &row.points_to {
+            text.push_str(&format!("{marker} {:<width$} -> {to}\n", row.label));
+            data.push(
+                json!({"name": row.name, "current": false, "sha": row.target.map(|o| o.to_string()),
+                "subject": Value::Null, "upstream": Value::Null, "remote": true}),
+            );
+            continue;
+        }
+        let Some(oid) = row.target else { continue };
+        let subject = git
+            .find_commit(oid)
+            .ok()
+            .and_then(|c| {
+                c.summary_bytes()
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+            })
+            .unwrap_or_default();
+        let tracking = row
+            .refname
+            .as_deref()
+            .and_then(|refname| tracking(git, refname, oid));
+        let counts = tracking
+            .as_ref()
+            .and_then(|t| t.counts.label())
+            .map(|l| format!("[{l}] "))
+            .unwrap_or_default();
+        text.push_str(&format!(
+            "{marker} {label:<width$} {short} {counts}{subject}\n",
+            label = row.label,
+            short = unique_short_id(git, oid),
+        ));
+        data.push(json!({
+            "name": row.name,
+            "current": row.current,
+            "sha": oid.to_string(),
+            "subject": subject,
+            "upstream": tracking.map(|t| t.upstream),
+            "remote": row.remote,
+        }));
+    }
+    (text, data)
 }
 
 fn list(git: &Repository, kind: BranchType) -> Result<Vec<Row>, Error> {
@@ -186,15 +193,6 @@ fn list(git: &Repository, kind: BranchType) -> Result<Vec<Row>, Error> {
         });
     }
     Ok(rows)
-}
-
-/// The shortest unambiguous abbreviation (at least 7 digits, as git prints).
-fn short_id(git: &Repository, oid: Oid) -> String {
-    git.find_object(oid, None)
-        .ok()
-        .and_then(|o| o.short_id().ok())
-        .and_then(|b| b.as_str().ok().map(str::to_owned))
-        .unwrap_or_else(|| oid.to_string()[..7].to_owned())
 }
 
 /// A branch's configured upstream and how far apart they are.
@@ -429,7 +427,7 @@ mod tests {
 
     #[test]
     fn branches_on_long_history() {
-        let f = crate::git::status::tests::long_history(1000);
+        let f = crate::git::testutil::long_history(1000);
         f.git(&["branch", "old", "main~999"]);
         f.git(&["branch", "-q", "--set-upstream-to", "main", "old"]);
         check(&f, false, None);

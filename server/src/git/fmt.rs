@@ -1,5 +1,6 @@
-//! How git prints things: abbreviated ids, dates in git's formats, plurals, quoted paths. Shared by every git operation (and the only place these
-//! formats are written).
+//! How git prints things: abbreviated ids, dates in git's formats, plurals, the diffstat
+//! summary, quoted paths. Shared by every git operation (and the only place these formats are
+//! written).
 
 use chrono::{DateTime, FixedOffset, Offset};
 
@@ -18,6 +19,37 @@ pub fn short_id(id: git2::Oid) -> String {
     let mut hex = id.to_string();
     hex.truncate(7);
     hex
+}
+
+/// The shortest unambiguous abbreviation (at least 7 digits), as git prints ids in its messages
+/// (`[main 1a2b3c4]`, `HEAD is now at`, `git branch -v`).
+pub fn unique_short_id(git: &git2::Repository, oid: git2::Oid) -> String {
+    git.find_object(oid, None)
+        .ok()
+        .and_then(|o| o.short_id().ok())
+        .and_then(|b| b.as_str().ok().map(str::to_owned))
+        .unwrap_or_else(|| short_id(oid))
+}
+
+/// ` 2 files changed, 3 insertions(+), 1 deletion(-)` as git words it: the last line of a
+/// diffstat and of `git commit`'s answer.
+pub fn stat_summary(files: usize, insertions: usize, deletions: usize) -> String {
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!(" {}", plural(files, "file changed", "files changed"));
+    if insertions > 0 || deletions == 0 {
+        line.push_str(&format!(
+            ", {}",
+            plural(insertions, "insertion(+)", "insertions(+)")
+        ));
+    }
+    if deletions > 0 || insertions == 0 {
+        line.push_str(&format!(
+            ", {}",
+            plural(deletions, "deletion(-)", "deletions(-)")
+        ));
+    }
+    line
 }
 
 /// A signature time in its own zone, as git shows it.

@@ -4,8 +4,11 @@ use regex::bytes::Regex;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::files::{PathFilter, WorktreeReader, is_binary, resolve_tree, walk_tree};
+use super::pathspec::{PathFilter, walk_tree};
+use super::read_file::is_binary;
+use super::rev::resolve_tree;
 use super::safety::RevSpec;
+use super::worktree::WorktreeReader;
 use super::{Error, Output, Repo, display_path, more_line, pattern};
 
 /// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
@@ -538,7 +541,7 @@ mod tests {
 
     #[test]
     fn grep_merge_and_empty_repository() {
-        let f = crate::git::files::tests::merge_conflict();
+        let f = crate::git::testutil::merge_conflict();
         check(&f, args("main|side|base", None, &[]));
         check(&f, args("k", Some("HEAD"), &[]));
         let empty = Fixture::new();
@@ -555,7 +558,7 @@ mod tests {
 
     #[test]
     fn grep_on_long_history() {
-        let f = crate::git::status::tests::long_history(1000);
+        let f = crate::git::testutil::long_history(1000);
         check(&f, args("needle 1", Some("HEAD~999"), &[]));
         check(&f, args("file 99", None, &["dir"]));
         check(&f, args("needle", Some("main~500"), &["file.txt"]));

@@ -13,18 +13,21 @@ pub mod safety;
 mod blame;
 mod branches;
 mod diff;
-mod files;
 pub mod fmt;
 mod grep;
 #[cfg(test)]
 mod hostile_tests;
 mod log;
+mod ls_files;
+mod pathspec;
 mod pattern;
+mod read_file;
 pub mod rev;
 mod show;
 mod status;
 #[cfg(test)]
 pub(crate) mod testutil;
+mod worktree;
 mod write;
 
 /// Field names of each git tool's records, written once here (the tool schemas list them).
@@ -32,9 +35,9 @@ pub mod fields {
     pub use super::blame::FIELDS as BLAME;
     pub use super::branches::FIELDS as BRANCH;
     pub use super::diff::FIELDS as DIFF;
-    pub use super::files::LS_FIELDS as LS;
     pub use super::grep::FIELDS as GREP;
     pub use super::log::FIELDS as LOG;
+    pub use super::ls_files::FIELDS as LS;
     pub use super::show::FIELDS as SHOW;
     pub use super::status::FIELDS as STATUS;
 }
@@ -43,10 +46,11 @@ pub use crate::output::{Output, more_line};
 pub use blame::{BlameArgs, blame};
 pub use branches::{BranchesArgs, branches};
 pub use diff::{DiffArgs, diff};
-pub use files::{LsFilesArgs, ReadFileArgs, ls_files, read_file};
 pub use fmt::display_path;
 pub use grep::{GrepArgs, grep};
 pub use log::{LogArgs, log};
+pub use ls_files::{LsFilesArgs, ls_files};
+pub use read_file::{ReadFileArgs, read_file};
 pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
 pub use show::{ShowArgs, show};
 pub use status::{StatusArgs, status};

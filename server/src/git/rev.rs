@@ -1,5 +1,5 @@
-//! Revisions: resolving a validated revision to a commit, and the nearest names when it does not
-//! exist ("no branch 'mian'; did you mean main").
+//! Revisions: resolving a validated revision to a commit or tree, what an unborn HEAD means, and
+//! the nearest names when a revision does not exist ("no branch 'mian'; did you mean main").
 
 use super::Error;
 use super::safety::RevSpec;
@@ -53,6 +53,40 @@ pub fn resolve_commit<'r>(
             nearest: nearest(rev.as_str(), ref_short_names(repo), 3),
         }),
     }
+}
+
+/// The tree of the commit `rev` names, via [`resolve_commit`].
+pub fn resolve_tree<'r>(git: &'r git2::Repository, rev: &RevSpec) -> Result<git2::Tree<'r>, Error> {
+    match resolve_commit(git, rev) {
+        // libgit2's `is_empty` only knows an unborn `master`; a repository made with
+        // `git init -b main` (or init.defaultBranch) has an unborn HEAD and no refs at all.
+        Err(Error::UnknownRevision { .. }) if is_empty(git) => Err(Error::EmptyRepository),
+        commit => Ok(commit?.tree()?),
+    }
+}
+
+/// Whether a failed HEAD lookup means HEAD is unborn (no commit yet on its branch).
+pub fn is_unborn(e: &git2::Error) -> bool {
+    matches!(
+        e.code(),
+        git2::ErrorCode::UnbornBranch | git2::ErrorCode::NotFound
+    )
+}
+
+/// HEAD's tree, or `None` when HEAD is unborn (an empty repository compares as the empty tree).
+pub fn head_tree(git: &git2::Repository) -> Result<Option<git2::Tree<'_>>, Error> {
+    match git.head() {
+        Ok(head) => Ok(Some(head.peel_to_tree()?)),
+        Err(e) if is_unborn(&e) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The reference HEAD names (`refs/heads/main`), read even when that branch is unborn.
+pub fn head_target(git: &git2::Repository) -> Option<String> {
+    git.find_reference("HEAD")
+        .ok()
+        .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_owned))
 }
 
 /// Whether the repository has no commits: HEAD is unborn and no reference exists.

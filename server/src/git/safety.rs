@@ -82,6 +82,12 @@ impl RepoPath {
         })
     }
 
+    /// Checks every input (see [`RepoPath::new`]) before anything is touched; the first refusal
+    /// wins.
+    pub fn all(root: &Path, inputs: &[String]) -> Result<Vec<Self>, Error> {
+        inputs.iter().map(|p| Self::new(root, p)).collect()
+    }
+
     /// The slash-separated path relative to the worktree root, as git names it.
     pub fn as_str(&self) -> &str {
         &self.rel

@@ -7,10 +7,10 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::diff::{Window, diff_options, find_renames, render, repo_paths, tree_has};
+use super::diff::{Window, diff_options, find_renames, render, tree_has};
 use super::fmt::{iso_date, rfc3339, short_id};
 use super::rev::resolve_commit;
-use super::safety::RevSpec;
+use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo};
 
 /// Arguments of `git_show`; doc comments become the tool's schema (keep them short: tokens).
@@ -34,7 +34,7 @@ pub const FIELDS: &[&str] = &[
 /// Runs `git_show`.
 pub fn show(repo: &Repo, args: &ShowArgs) -> Result<Output, Error> {
     let rev = RevSpec::new(args.rev.as_deref().unwrap_or("HEAD"))?;
-    let paths = repo_paths(repo, &args.paths)?;
+    let paths = RepoPath::all(repo.root(), &args.paths)?;
     let window = Window::new(args.offset, args.max_lines)?;
     let stat = args.stat.unwrap_or(false);
 

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::branches::{Tracking, tracking};
+use super::rev::head_target;
 use super::safety::RepoPath;
 use super::{Error, Output, Repo, display_path, more_line};
 
@@ -42,15 +43,25 @@ impl Entry {
 
 /// Runs `git_status`.
 pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
-    let specs = args
-        .paths
-        .iter()
-        .map(|p| RepoPath::new(repo.root(), p))
-        .collect::<Result<Vec<_>, _>>()?;
+    let specs = RepoPath::all(repo.root(), &args.paths)?;
     let limit = args.limit.unwrap_or(200);
 
     let git = repo.lock();
     let header = branch_header(&git)?;
+    let statuses = statuses(&git, &specs)?;
+    let mut entries = entries(&git, &statuses)?;
+    drop(statuses);
+    drop(git);
+    // git lists tracked changes first, then untracked paths, each sorted by path.
+    entries.sort_by(|a, b| (a.untracked(), &a.path).cmp(&(b.untracked(), &b.path)));
+    Ok(render(header, &entries, limit))
+}
+
+/// libgit2's status of the paths `specs` select (everything when empty), as `git status` asks.
+fn statuses<'r>(
+    git: &'r git2::Repository,
+    specs: &[RepoPath],
+) -> Result<git2::Statuses<'r>, Error> {
     let mut opts = git2::StatusOptions::new();
     // `git status --short` names an untracked directory, not every file in it, unless a glob
     // could select some of those files.
@@ -60,7 +71,7 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
         .include_ignored(false)
         .renames_head_to_index(true)
         .exclude_submodules(true);
-    for spec in &specs {
+    for spec in specs {
         opts.pathspec(spec.as_str());
     }
     // Like `git status`, refresh the index's stat cache when it finds files unmodified: entries
@@ -68,13 +79,17 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
     // call (this took status from ~0.2 ms to ~0.7 ms per call on a freshly checked-out tree).
     // If the index cannot be written (a concurrent git holds index.lock), answer anyway.
     opts.update_index(true);
-    let statuses = match git.statuses(Some(&mut opts)) {
-        Ok(statuses) => statuses,
+    match git.statuses(Some(&mut opts)) {
+        Ok(statuses) => Ok(statuses),
         Err(_) => {
             opts.update_index(false);
-            git.statuses(Some(&mut opts))?
+            Ok(git.statuses(Some(&mut opts))?)
         }
-    };
+    }
+}
+
+/// The short-format lines of `statuses`, unsorted.
+fn entries(git: &git2::Repository, statuses: &git2::Statuses<'_>) -> Result<Vec<Entry>, Error> {
     let mut entries = Vec::with_capacity(statuses.len());
     let mut conflicts = None;
     for item in statuses.iter() {
@@ -134,11 +149,11 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
             old_path,
         });
     }
-    drop(statuses);
-    drop(git);
-    // git lists tracked changes first, then untracked paths, each sorted by path.
-    entries.sort_by(|a, b| (a.untracked(), &a.path).cmp(&(b.untracked(), &b.path)));
+    Ok(entries)
+}
 
+/// The branch header, then `XY path` (or `XY old -> new`) for the first `limit` entries.
+fn render(header: String, entries: &[Entry], limit: usize) -> Output {
     let mut text = header;
     let mut data = Vec::with_capacity(entries.len().min(limit));
     for entry in entries.iter().take(limit) {
@@ -166,12 +181,12 @@ pub fn status(repo: &Repo, args: &StatusArgs) -> Result<Output, Error> {
         "entries",
         &format!("pass limit={} or narrow paths", entries.len()),
     );
-    Ok(Output {
+    Output {
         text,
         data: Value::Array(data),
         fields: FIELDS,
         more,
-    })
+    }
 }
 
 /// `## main...origin/main [ahead 1]`, `## HEAD (no branch)` or `## No commits yet on main`.
@@ -179,11 +194,7 @@ fn branch_header(git: &git2::Repository) -> Result<String, Error> {
     let head = match git.head() {
         Ok(head) => head,
         Err(e) if e.code() == git2::ErrorCode::UnbornBranch => {
-            let branch = git
-                .find_reference("HEAD")
-                .ok()
-                .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_owned))
-                .unwrap_or_default();
+            let branch = head_target(git).unwrap_or_default();
             let branch = branch.strip_prefix("refs/heads/").unwrap_or(&branch);
             return Ok(format!("## No commits yet on {branch}"));
         }
@@ -267,11 +278,11 @@ fn code_name(code: char) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::git::testutil::Fixture;
+    use crate::git::testutil::{Fixture, long_history};
 
     /// Runs `status` and checks its entry lines against `git status --porcelain` and its first
     /// line against `expected_header`.
@@ -387,7 +398,7 @@ pub(crate) mod tests {
 
     #[test]
     fn status_merge_conflict() {
-        let f = crate::git::files::tests::merge_conflict();
+        let f = crate::git::testutil::merge_conflict();
         f.write("extra.txt", "x\n");
         check(&f, &[], "## main");
     }
@@ -515,33 +526,5 @@ pub(crate) mod tests {
             run();
         }
         std::time::Duration::from_nanos(cpu_ns() - before) / CALLS
-    }
-
-    /// A repository on `main` with `n` commits, each changing `file.txt` (and every tenth adding
-    /// a file under `dir/`), built by one `git fast-import`; the worktree is checked out.
-    pub(crate) fn long_history(n: usize) -> Fixture {
-        let f = Fixture::new();
-        let mut stream = String::new();
-        let data =
-            |s: &mut String, body: &str| s.push_str(&format!("data {}\n{body}\n", body.len()));
-        for i in 1..=n {
-            stream.push_str(&format!(
-                "commit refs/heads/main\nmark :{i}\ncommitter Test Author <test@example.com> {} +0000\n",
-                1_704_067_200 + i * 60
-            ));
-            data(&mut stream, &format!("commit {i}"));
-            if i > 1 {
-                stream.push_str(&format!("from :{}\n", i - 1));
-            }
-            stream.push_str("M 100644 inline file.txt\n");
-            data(&mut stream, &format!("version {i}\nneedle {i}\n"));
-            if i % 10 == 0 {
-                stream.push_str(&format!("M 100644 inline dir/f{i:04}.txt\n"));
-                data(&mut stream, &format!("file {i}\n"));
-            }
-        }
-        f.fast_import(&stream);
-        f.git(&["reset", "-q", "--hard", "main"]);
-        f
     }
 }

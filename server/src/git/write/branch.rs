@@ -1,0 +1,231 @@
+//! `git_create_branch` and `git_switch`: making branches and moving HEAD, with a checkout that
+//! never overwrites local changes or writes through a symbolic link.
+
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use git2::build::CheckoutBuilder;
+use git2::{BranchType, CheckoutNotificationType};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::links::{Along, is_link_in, symlink_along, through_link};
+use super::paths::names;
+use crate::git::fmt::unique_short_id;
+use crate::git::rev::{head_tree, is_unborn};
+use crate::git::safety::{BranchName, RevSpec};
+use crate::git::{Error, Output, Repo, nearest, resolve_commit};
+
+/// Arguments of `git_create_branch`; doc comments become the tool's schema (keep them short: tokens).
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateBranchArgs {
+    pub name: String,
+    pub start: Option<String>,
+}
+
+/// Runs `git_create_branch`: creates `name` at `start` (default HEAD) without switching to it.
+pub fn create_branch(repo: &Repo, args: &CreateBranchArgs) -> Result<Output, Error> {
+    let name = BranchName::new(&args.name)?;
+    let start = RevSpec::new(args.start.as_deref().unwrap_or("HEAD"))?;
+    let git = repo.lock();
+    if git.find_branch(name.as_str(), BranchType::Local).is_ok() {
+        return Err(Error::BranchExists {
+            name: name.as_str().to_owned(),
+        });
+    }
+    if args.start.is_none() {
+        // resolve_commit cannot always tell an unborn HEAD from a typo (libgit2's is_empty
+        // only knows `master` and init.defaultBranch), so say it here.
+        if let Err(e) = git.head()
+            && is_unborn(&e)
+        {
+            return Err(Error::EmptyRepository);
+        }
+    }
+    let target = resolve_commit(&git, &start)?;
+    git.branch(name.as_str(), &target, false)
+        .map_err(|e| exists_or(e, &name))?;
+    let short = unique_short_id(&git, target.id());
+    Ok(Output {
+        // The caller sent the name; what it learns is the commit the start resolved to.
+        text: format!("created at {short}"),
+        data: json!({ "branch": name.as_str(), "sha": target.id().to_string() }),
+        fields: &["branch", "sha"],
+        more: None,
+    })
+}
+
+/// Arguments of `git_switch`; doc comments become the tool's schema (keep them short: tokens).
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SwitchArgs {
+    pub branch: String,
+    /// Like -c.
+    pub create: Option<bool>,
+    /// Like --detach.
+    pub detach: Option<bool>,
+}
+
+/// Runs `git_switch`: checks out a branch (or, with `detach`, a revision) safely: local changes
+/// carry over, and a change the switch would overwrite makes it fail with nothing touched.
+pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
+    let create = args.create.unwrap_or(false);
+    if args.detach.unwrap_or(false) {
+        if create {
+            return Err(Error::Refused(
+                "create and detach exclude each other; pass one".into(),
+            ));
+        }
+        let rev = RevSpec::new(&args.branch)?;
+        let git = repo.lock();
+        let target = resolve_commit(&git, &rev)?;
+        safe_checkout(&git, repo.root(), &target)?;
+        git.set_head_detached(target.id())?;
+        return Ok(Output {
+            text: format!(
+                "HEAD is now at {} {}",
+                unique_short_id(&git, target.id()),
+                target.summary().ok().flatten().unwrap_or_default()
+            ),
+            data: json!({ "branch": null, "sha": target.id().to_string() }),
+            fields: &["branch", "sha"],
+            more: None,
+        });
+    }
+
+    let name = BranchName::new(&args.branch)?;
+    let git = repo.lock();
+    let existing = git.find_branch(name.as_str(), BranchType::Local).ok();
+    let sha = if create {
+        if existing.is_some() {
+            return Err(Error::BranchExists {
+                name: name.as_str().to_owned(),
+            });
+        }
+        // Created at HEAD, so the worktree and index already match it: no checkout needed.
+        match git.head() {
+            Ok(head) => {
+                let at = head.peel_to_commit()?;
+                git.branch(name.as_str(), &at, false)
+                    .map_err(|e| exists_or(e, &name))?;
+                Some(at.id())
+            }
+            // On an empty repository the new branch is unborn, as with `git switch -c`.
+            Err(e) if is_unborn(&e) => None,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        let Some(branch) = existing else {
+            let locals = git
+                .branches(Some(BranchType::Local))?
+                .filter_map(Result::ok)
+                .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_owned));
+            return Err(Error::UnknownBranch {
+                name: name.as_str().to_owned(),
+                nearest: nearest(name.as_str(), locals, 3),
+            });
+        };
+        let current = git
+            .head()
+            .ok()
+            .and_then(|h| h.name().ok().map(str::to_owned));
+        let target = branch.get().peel_to_commit()?;
+        if current.as_deref() == Some(name.refname().as_str()) {
+            return Ok(switched(
+                format!("Already on '{}'", name.as_str()),
+                &name,
+                Some(target.id()),
+            ));
+        }
+        safe_checkout(&git, repo.root(), &target)?;
+        Some(target.id())
+    };
+    git.set_head(&name.refname())?;
+    let text = if create {
+        format!("Switched to a new branch '{}'", name.as_str())
+    } else {
+        format!("Switched to branch '{}'", name.as_str())
+    };
+    Ok(switched(text, &name, sha))
+}
+
+fn switched(text: String, name: &BranchName, sha: Option<git2::Oid>) -> Output {
+    Output {
+        text,
+        data: json!({ "branch": name.as_str(), "sha": sha.map(|s| s.to_string()) }),
+        fields: &["branch", "sha"],
+        more: None,
+    }
+}
+
+/// Checks `target` out over HEAD without overwriting local changes; on conflict nothing is
+/// written and the error names the paths.
+fn safe_checkout(
+    git: &git2::Repository,
+    root: &Path,
+    target: &git2::Commit<'_>,
+) -> Result<(), Error> {
+    // libgit2 writes through a symbolic link standing where the target has a directory or a
+    // file, so every path it is about to write must be free of links the target does not have.
+    let head_tree = head_tree(git)?;
+    let target_tree = target.tree()?;
+    let diff = git.diff_tree_to_tree(head_tree.as_ref(), Some(&target_tree), None)?;
+    for delta in diff.deltas() {
+        if delta.status() == git2::Delta::Deleted {
+            continue;
+        }
+        let Some(path) = delta.new_file().path_bytes() else {
+            continue;
+        };
+        match symlink_along(root, path) {
+            Some(Along::Parent(link)) => return Err(through_link(&link, "the target")),
+            // A tracked, unmodified link is replaced properly (a modified one is a conflict).
+            Some(Along::Last) if !is_link_in(head_tree.as_ref(), path) => {
+                return Err(through_link(path, "the target"));
+            }
+            _ => {}
+        }
+    }
+    drop(diff);
+    let mut conflicts = Vec::new();
+    let result = {
+        let mut checkout = CheckoutBuilder::new();
+        checkout
+            .safe()
+            // Ignored files count as local changes: git would overwrite them, and libgit2
+            // would write through one that is a symbolic link.
+            .overwrite_ignored(false)
+            .notify_on(CheckoutNotificationType::CONFLICT)
+            .notify(|_, path, _, _, _| {
+                if let Some(path) = path {
+                    conflicts.push(path.as_os_str().as_bytes().to_vec());
+                }
+                true
+            });
+        git.checkout_tree(target.as_object(), Some(&mut checkout))
+    };
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() == git2::ErrorCode::Conflict || !conflicts.is_empty() => {
+            conflicts.sort();
+            conflicts.dedup();
+            Err(Error::Refused(format!(
+                "local changes would be overwritten: {}; commit them (git_commit), or discard \
+                 them (git_restore worktree=true), then switch again; nothing was changed",
+                names(&conflicts).join(", ")
+            )))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn exists_or(e: git2::Error, name: &BranchName) -> Error {
+    if e.code() == git2::ErrorCode::Exists {
+        Error::BranchExists {
+            name: name.as_str().to_owned(),
+        }
+    } else {
+        e.into()
+    }
+}

@@ -1,0 +1,20 @@
+//! The writing operations: staging, restoring, committing, branching, switching.
+//!
+//! All of them go through libgit2 calls that run nothing the repository configures: index writes
+//! apply only libgit2's built-in filters (no `filter.<x>` drivers), `Repository::commit` neither
+//! signs nor runs hooks, and checkouts run no `post-checkout`. Nested repositories (a directory
+//! holding a `.git` file or directory) are never staged into or opened.
+
+mod branch;
+mod commit;
+mod links;
+mod paths;
+mod restore;
+mod stage;
+#[cfg(test)]
+mod tests;
+
+pub use branch::{CreateBranchArgs, SwitchArgs, create_branch, switch};
+pub use commit::{CommitArgs, commit, pin_commit_time};
+pub use restore::{RestoreArgs, restore};
+pub use stage::{AddArgs, add};
