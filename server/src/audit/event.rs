@@ -549,6 +549,12 @@ fn is_secret_key(key: &str) -> bool {
 /// `value` as canonical JSON: object keys sorted by code point at every level, no whitespace,
 /// strings and numbers as serde_json writes them. Sorting is done here explicitly because
 /// `serde_json::Map` keeps insertion order when any crate in the build enables `preserve_order`.
+///
+/// Kept by hand on purpose (the architecture review found it right to keep), rather than an
+/// RFC 8785 crate such as `serde_jcs`: the hash chain is computed over these exact bytes, so their format must never
+/// move with a dependency's release (an RFC 8785 writer also re-formats numbers the ECMAScript
+/// way, which would change the hash of events already stored), and it writes straight into one
+/// buffer on every call's critical path. Forty lines, pinned by the tests in `audit/tests.rs`.
 pub fn canonical_json(value: &Value) -> String {
     let mut out = Vec::with_capacity(512);
     write_canonical(value, &mut out);
