@@ -153,6 +153,77 @@ impl Services {
         }
     }
 
+    /// Runs one operation of a command line (the run form) as a call of the JSON tool `name`:
+    /// the same policy (that tool's class, on `repo`) and its own audit event with `parent`,
+    /// recording `args` (the command's words); `op` does the work on the backends and returns
+    /// the text the command prints. The two front ends share the backend and the governance;
+    /// only what they print differs.
+    pub(crate) fn call_operation(
+        &self,
+        call: &MetaCall<'_>,
+        name: &str,
+        args: Map<String, Value>,
+        repo: Option<String>,
+        op: impl FnOnce(
+            &super::Backends,
+            &crate::identity::Caller,
+            Option<String>,
+        ) -> Result<String, ToolError>,
+    ) -> Result<String, ToolError> {
+        let (runtime, ctx) = (call.runtime, call.ctx);
+        let mut outcome: Option<Result<String, ToolError>> = None;
+        let (result, _) = self.record(
+            runtime,
+            ctx,
+            name,
+            Some(args),
+            Some(call.event_id),
+            |this, _, _, _| {
+                let Some(spec) = this.catalogue.get(name) else {
+                    return this.unknown_tool(ctx, name);
+                };
+                let target = this.target_repo(spec, repo.clone());
+                let judged = match (&target, spec.handler) {
+                    (Some(repo), _) => Target::Repo(repo),
+                    (None, Handler::Github(_)) => Target::AllRepos,
+                    (None, _) => Target::Nothing,
+                };
+                let (decision, refusal) = this.decide(ctx, spec, name, judged);
+                if let Some(e) = refusal {
+                    outcome = Some(Err(e.clone()));
+                    return Ran::failed(e, decision, target);
+                }
+                let done = op(&this.backends, &ctx.caller, repo);
+                let ran = match &done {
+                    Ok(text) => {
+                        let output = Output {
+                            text: text.clone(),
+                            data: Value::Null,
+                            fields: &[],
+                            more: None,
+                        };
+                        Ran::ok(&output, None, decision, target)
+                    }
+                    Err(e) => Ran::failed(e.clone(), decision, target),
+                };
+                outcome = Some(done);
+                ran
+            },
+        );
+        match outcome {
+            // The work was done but its event could not be written: withheld, as for a tool.
+            Some(Ok(_)) if result.is_error == Some(true) => Err(ToolError::with_code(
+                ErrorCode::AuditUnavailable,
+                super::error::first_text(&result),
+            )),
+            Some(done) => done,
+            None => Err(ToolError::with_code(
+                ErrorCode::UnknownTool,
+                super::error::first_text(&result),
+            )),
+        }
+    }
+
     /// What a call of tool `name` acted on, for its audit event: the repository it was judged
     /// on, and the issue or pull request number and revision among the arguments its tool
     /// declares (`raw`, as recorded).

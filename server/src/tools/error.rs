@@ -53,6 +53,8 @@ pub enum ErrorCode {
     Jq,
     /// A step of a pipeline failed (the step's own event has its code).
     PipelineStep,
+    /// A command line ended with a non-zero status (each operation's own event has its code).
+    CommandFailed,
     /// The audit log could not be written; the result was withheld.
     AuditUnavailable,
     /// A bug: a tool task failed.
@@ -85,6 +87,7 @@ impl ErrorCode {
         ErrorCode::Unavailable,
         ErrorCode::Jq,
         ErrorCode::PipelineStep,
+        ErrorCode::CommandFailed,
         ErrorCode::AuditUnavailable,
         ErrorCode::Internal,
     ];
@@ -115,6 +118,7 @@ impl ErrorCode {
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Jq => "jq",
             ErrorCode::PipelineStep => "pipeline-step",
+            ErrorCode::CommandFailed => "command-failed",
             ErrorCode::AuditUnavailable => "audit-unavailable",
             ErrorCode::Internal => "internal",
         }
@@ -268,6 +272,18 @@ pub(crate) fn bounded(message: String) -> String {
 pub fn error_result(e: &ToolError) -> CallToolResult {
     let message = bounded(e.message.clone());
     CallToolResult::error(vec![rmcp::model::ContentBlock::text(message)])
+}
+
+/// The text of a result's first content block (an error's message).
+pub(crate) fn first_text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .find_map(|c| match c {
+            rmcp::model::ContentBlock::Text(t) => Some(t.text.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -46,6 +46,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
 #[derive(Debug)]
 struct MetaArgs {
     tool: Option<String>,
+    /// A command line (the run form).
+    run: Option<String>,
     args: Map<String, Value>,
     jq: Option<String>,
     steps: Vec<Step>,
@@ -59,7 +61,7 @@ type Flags = Map<String, Value>;
 /// The keys this layer owns (`tool`, `args`, `jq`, `each`, `steps`) are no tool's flags.
 fn split_flags(mut map: Map<String, Value>) -> Result<(Flags, Flags), ToolError> {
     let mut own = Map::new();
-    for key in ["tool", "args", "jq", "each", "steps"] {
+    for key in ["tool", "args", "jq", "each", "steps", "run"] {
         if let Some(v) = map.remove(key) {
             own.insert(key.into(), v);
         }
@@ -105,6 +107,7 @@ fn parse_meta(map: Map<String, Value>) -> Result<MetaArgs, ToolError> {
         Some(_) => return Err(ToolError::new("invalid arguments: steps must be an array")),
     };
     Ok(MetaArgs {
+        run: string_field(&mut own, "run")?,
         tool: string_field(&mut own, "tool")?,
         jq: string_field(&mut own, "jq")?,
         args,
@@ -116,6 +119,11 @@ fn parse_step(map: Map<String, Value>) -> Result<Step, ToolError> {
     let (mut own, args) = split_flags(map)?;
     if own.contains_key("steps") {
         return Err(ToolError::new("steps do not nest"));
+    }
+    if own.contains_key("run") {
+        return Err(ToolError::new(
+            "run is a whole call of its own, not a step: {\"run\": \"git log | head -n 3\"}",
+        ));
     }
     Ok(Step {
         tool: string_field(&mut own, "tool")?.ok_or_else(|| ToolError::new("name its tool"))?,
@@ -137,6 +145,18 @@ struct HelpArgs {
 
 fn run(services: &Services, call: &MetaCall<'_>) -> Result<Output, ToolError> {
     let args = parse_meta(call.args.clone())?;
+    if let Some(line) = &args.run {
+        if args.tool.is_some()
+            || !args.steps.is_empty()
+            || args.jq.is_some()
+            || !args.args.is_empty()
+        {
+            return Err(ToolError::new(
+                "run takes a command line alone: {\"run\": \"git log --oneline -n 5\"}",
+            ));
+        }
+        return super::run::run(services, call, line);
+    }
     if args.tool.as_deref() == Some("help") {
         if !args.steps.is_empty() || args.jq.is_some() {
             return Err(ToolError::new(

@@ -9,6 +9,7 @@ mod github;
 mod meta;
 mod output;
 mod pipeline;
+mod run;
 mod schema;
 
 pub(crate) use error::quote;

@@ -17,5 +17,6 @@ mod lean;
 mod memory;
 mod protocol;
 mod replicas;
+mod run_form;
 mod shutdown;
 mod stdio;

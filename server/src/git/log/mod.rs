@@ -25,9 +25,12 @@ use super::safety::{RepoPath, RevSpec};
 use super::{Error, Output, Repo, more_line, resolve_commit};
 
 mod filter;
+mod query;
 #[cfg(test)]
 mod tests;
 mod walk;
+
+pub use query::{Query, each_commit};
 
 use filter::Filter;
 use walk::{More, Page, page};

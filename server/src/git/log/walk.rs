@@ -39,14 +39,7 @@ pub(super) fn page<'r>(
     skip: usize,
     max_count: usize,
 ) -> Result<Page<'r>, Error> {
-    let mut walk = Simplified {
-        git,
-        paths,
-        since: filter.since,
-        heap: BinaryHeap::new(),
-        seen: HashSet::new(),
-        seq: 0,
-    };
+    let mut walk = Simplified::new(git, paths, filter.since, false);
     walk.push(start);
     let mut touched = false;
     let mut skipped = 0;
@@ -96,18 +89,37 @@ pub(super) fn page<'r>(
 }
 
 /// A walk in committer-date order with git's default history simplification by path.
-struct Simplified<'r, 'p> {
+pub(super) struct Simplified<'r, 'p> {
     git: &'r git2::Repository,
     paths: &'p [RepoPath],
     since: Option<i64>,
+    /// Follow only each commit's first parent (`--first-parent`).
+    first_parent: bool,
     /// Newest first; among equal dates, first queued first.
     heap: BinaryHeap<(i64, Reverse<u64>, git2::Oid)>,
     seen: HashSet<git2::Oid>,
     seq: u64,
 }
 
-impl<'r> Simplified<'r, '_> {
-    fn push(&mut self, commit: &git2::Commit<'_>) {
+impl<'r, 'p> Simplified<'r, 'p> {
+    pub(super) fn new(
+        git: &'r git2::Repository,
+        paths: &'p [RepoPath],
+        since: Option<i64>,
+        first_parent: bool,
+    ) -> Self {
+        Self {
+            git,
+            paths,
+            since,
+            first_parent,
+            heap: BinaryHeap::new(),
+            seen: HashSet::new(),
+            seq: 0,
+        }
+    }
+
+    pub(super) fn push(&mut self, commit: &git2::Commit<'_>) {
         if self.seen.insert(commit.id()) {
             self.heap
                 .push((commit.time().seconds(), Reverse(self.seq), commit.id()));
@@ -116,7 +128,7 @@ impl<'r> Simplified<'r, '_> {
     }
 
     /// The next commit, and whether the path rules list it.
-    fn next(&mut self) -> Result<Option<(git2::Commit<'r>, bool)>, Error> {
+    pub(super) fn next(&mut self) -> Result<Option<(git2::Commit<'r>, bool)>, Error> {
         let Some((_, _, id)) = self.heap.pop() else {
             return Ok(None);
         };
@@ -124,7 +136,11 @@ impl<'r> Simplified<'r, '_> {
         if self.since.is_some_and(|s| commit.time().seconds() < s) {
             return Ok(Some((commit, false)));
         }
-        let parents: Vec<git2::Commit<'r>> = commit.parents().collect();
+        let parents: Vec<git2::Commit<'r>> = if self.first_parent {
+            commit.parents().take(1).collect()
+        } else {
+            commit.parents().collect()
+        };
         if self.paths.is_empty() {
             for p in &parents {
                 self.push(p);

@@ -1,0 +1,236 @@
+//! `git` in the run form: the global options, then one subcommand. Each subcommand is an
+//! operation of the git backend, run as a call of its JSON tool (policy and audit as such),
+//! printing what git prints. Errors read as git's (`fatal: ...`, status 128; usage, 129).
+
+use super::git_log;
+use super::{Done, Runner};
+use crate::tools::ToolError;
+
+/// The subcommands supported so far, for "unknown subcommand" messages.
+const SUBCOMMANDS: &[&str] = &["log", "rev-parse", "branch"];
+
+/// A command line git would refuse as a usage error (status 129).
+#[derive(Debug)]
+pub(super) struct Usage(pub String);
+
+pub(super) fn usage(message: impl Into<String>) -> Usage {
+    Usage(message.into())
+}
+
+/// Runs `git ARGS...`.
+pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
+    let mut repo = None;
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        match arg.as_str() {
+            "-C" => {
+                let Some(name) = args.get(i + 1) else {
+                    return Done::failed(129, "error: switch `C' requires a value");
+                };
+                repo = Some(name.clone());
+                i += 2;
+            }
+            "--no-pager" | "-P" => i += 1,
+            a if a.starts_with('-') => {
+                return Done::failed(
+                    129,
+                    format!(
+                        "unknown option: {a}\ngitgate supports these git options: -C REPO, --no-pager"
+                    ),
+                );
+            }
+            _ => break,
+        }
+    }
+    let Some(sub) = args.get(i) else {
+        return Done::failed(
+            1,
+            format!(
+                "usage: git [-C REPO] <command> [<args>]; commands: {}",
+                SUBCOMMANDS.join(", ")
+            ),
+        );
+    };
+    let rest = &args[i + 1..];
+    let result = match sub.as_str() {
+        "log" => log(runner, args, rest, repo),
+        "rev-parse" => rev_parse(runner, args, rest, repo),
+        "branch" => branch(runner, args, rest, repo),
+        other => {
+            let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
+            return Done::failed(
+                1,
+                format!(
+                    "git: '{other}' is not a git command gitgate runs yet; nearest: {}; or use the git_* tools ({{\"tool\": \"help\"}})",
+                    near.join(", ")
+                ),
+            );
+        }
+    };
+    match result {
+        Ok(text) => Done {
+            stdout: text,
+            ..Done::default()
+        },
+        Err(Failure::Usage(Usage(message))) => Done::failed(129, format!("error: {message}")),
+        Err(Failure::Tool(e)) => Done::failed(128, format!("fatal: {}", e.message)),
+    }
+}
+
+pub(super) enum Failure {
+    Usage(Usage),
+    Tool(ToolError),
+}
+
+impl From<Usage> for Failure {
+    fn from(u: Usage) -> Self {
+        Failure::Usage(u)
+    }
+}
+
+impl From<ToolError> for Failure {
+    fn from(e: ToolError) -> Self {
+        Failure::Tool(e)
+    }
+}
+
+fn log(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let cmd = git_log::parse(args)?;
+    Ok(runner.git_call("git_log", argv, repo, |repo, _| {
+        let mut out = String::new();
+        let mut printed = Vec::new();
+        let mut first = true;
+        crate::git::each_commit(repo, &cmd.query, |git, commit| {
+            if cmd.reverse {
+                printed.push(commit.id());
+                Ok(())
+            } else {
+                let r = git_log::print(&mut out, git, commit, &cmd, first);
+                first = false;
+                r
+            }
+        })?;
+        if cmd.reverse {
+            let git = repo.lock();
+            for (i, id) in printed.iter().rev().enumerate() {
+                let commit = git.find_commit(*id).map_err(crate::git::Error::from)?;
+                git_log::print(&mut out, &git, &commit, &cmd, i == 0)?;
+            }
+        }
+        Ok(out)
+    })?)
+}
+
+fn rev_parse(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let mut abbrev_ref = false;
+    let mut short = false;
+    let mut revs = Vec::new();
+    for arg in args {
+        match arg.as_str() {
+            "--abbrev-ref" => abbrev_ref = true,
+            "--short" => short = true,
+            "--verify" | "-q" | "--quiet" => {}
+            a if a.starts_with('-') => {
+                return Err(usage(format!(
+                    "unsupported option '{a}' for git rev-parse in gitgate; supported: --abbrev-ref, --short, --verify, REV..."
+                ))
+                .into());
+            }
+            rev => revs.push(rev.to_owned()),
+        }
+    }
+    Ok(runner.git_call("git_log", argv, repo, |repo, _| {
+        let git = repo.lock();
+        let mut out = String::new();
+        for rev in &revs {
+            if abbrev_ref {
+                let name = if rev == "HEAD" {
+                    let head = git.head().map_err(crate::git::Error::from)?;
+                    head.shorthand().unwrap_or("HEAD").to_owned()
+                } else {
+                    let (object, reference) =
+                        git.revparse_ext(rev).map_err(crate::git::Error::from)?;
+                    match reference.and_then(|r| r.shorthand().ok().map(str::to_owned)) {
+                        Some(name) => name,
+                        None => object.id().to_string(),
+                    }
+                };
+                out.push_str(&name);
+            } else {
+                let spec = crate::git::safety::RevSpec::new(rev)?;
+                let commit = crate::git::resolve_commit(&git, &spec)?;
+                if short {
+                    out.push_str(&crate::git::unique_short_id(&git, commit.id()));
+                } else {
+                    out.push_str(&commit.id().to_string());
+                }
+            }
+            out.push('\n');
+        }
+        Ok(out)
+    })?)
+}
+
+fn branch(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let show_current = match args {
+        [] => false,
+        [flag] if flag == "--show-current" => true,
+        _ => {
+            return Err(usage(
+                "gitgate's run form supports `git branch` and `git branch --show-current` so far; use git_branches for more",
+            )
+            .into());
+        }
+    };
+    Ok(runner.git_call("git_branches", argv, repo, |repo, _| {
+        let git = repo.lock();
+        let head = git.head().ok();
+        let current = head
+            .as_ref()
+            .filter(|h| h.is_branch())
+            .and_then(|h| h.shorthand().ok().map(str::to_owned));
+        if show_current {
+            return Ok(current.map(|c| format!("{c}\n")).unwrap_or_default());
+        }
+        let mut names: Vec<String> = git
+            .branches(Some(git2::BranchType::Local))
+            .map_err(crate::git::Error::from)?
+            .filter_map(|b| b.ok())
+            .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_owned))
+            .collect();
+        names.sort();
+        let mut out = String::new();
+        if current.is_none() && head.is_some() {
+            let id = head
+                .as_ref()
+                .and_then(|h| h.target())
+                .map(|id| crate::git::unique_short_id(&git, id))
+                .unwrap_or_default();
+            out.push_str(&format!("* (HEAD detached at {id})\n"));
+        }
+        for name in names {
+            let mark = if Some(&name) == current.as_ref() {
+                '*'
+            } else {
+                ' '
+            };
+            out.push_str(&format!("{mark} {name}\n"));
+        }
+        Ok(out)
+    })?)
+}

@@ -1,0 +1,216 @@
+//! The run form of the `gitgate` tool: `{"run": "git log --oneline -n 5 | grep -i fix"}`.
+//!
+//! The line is parsed by [`crate::cmdline`] (no shell: words, `|`, `&&`, `;`) and run here, in
+//! process, as the calling user. A `git` or `gh` command is one operation of the same backend
+//! the JSON tools use, checked by policy and audited as a call of that tool (its event's
+//! `parent` is the run call's); the filters of a pipeline (`grep`, `head`, `jq`, ...) work on
+//! the text in memory. What comes back is what the line prints: each command's output as git
+//! and gh print it when their output is not a terminal.
+//!
+//! Shell semantics kept: a pipeline's status is its last command's; `a && b` runs `b` only if
+//! `a` succeeded, `a; b` runs both; a failing command's message goes to the output after what
+//! was printed, as a shell tool shows stderr. A line whose last status is not 0 is an error
+//! result, its text ending in `[exit status N]`.
+
+mod git;
+mod git_log;
+
+use std::time::{Duration, Instant};
+
+use super::{ErrorCode, MetaCall, Services, ToolError};
+use crate::cmdline::{Command, Join, Line, Pipeline};
+use crate::output::Output;
+
+/// Wall-clock budget of one line.
+const TIME_LIMIT: Duration = Duration::from_secs(30);
+/// Most git and gh operations one line runs (`xargs` fan-out included).
+const MAX_OPERATIONS: usize = 50;
+/// Longest text one command may hand to the next, and the longest answer.
+const MAX_TEXT: usize = 4 << 20;
+
+/// What one command, or pipeline, or line did.
+#[derive(Debug, Default)]
+struct Done {
+    stdout: String,
+    stderr: String,
+    status: i32,
+}
+
+impl Done {
+    fn failed(status: i32, message: impl Into<String>) -> Self {
+        let mut stderr = message.into();
+        if !stderr.ends_with('\n') {
+            stderr.push('\n');
+        }
+        Self {
+            stdout: String::new(),
+            stderr,
+            status,
+        }
+    }
+}
+
+/// Runs one command line for the call.
+pub(super) fn run(
+    services: &Services,
+    call: &MetaCall<'_>,
+    text: &str,
+) -> Result<Output, ToolError> {
+    let line = crate::cmdline::parse(text)
+        .map_err(|e| ToolError::with_code(ErrorCode::InvalidArguments, e.message))?;
+    let mut runner = Runner {
+        services,
+        call,
+        deadline: Instant::now() + TIME_LIMIT,
+        operations: 0,
+    };
+    let done = runner.line(&line);
+    let mut answer = done.stdout;
+    answer.push_str(&done.stderr);
+    if answer.len() > MAX_TEXT {
+        let mut cut = MAX_TEXT;
+        while !answer.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        answer.truncate(cut);
+        answer.push_str(&format!(
+            "\n... output cut at {} MiB; narrow it (| head, -n)\n",
+            MAX_TEXT >> 20
+        ));
+    }
+    if done.status != 0 {
+        answer.push_str(&format!("[exit status {}]", done.status));
+        return Err(ToolError::with_code(ErrorCode::CommandFailed, answer));
+    }
+    Ok(Output {
+        data: serde_json::Value::String(answer.clone()),
+        text: answer,
+        fields: &[],
+        more: None,
+    })
+}
+
+/// A line in progress.
+pub(super) struct Runner<'s, 'c> {
+    services: &'s Services,
+    call: &'c MetaCall<'c>,
+    deadline: Instant,
+    operations: usize,
+}
+
+impl Runner<'_, '_> {
+    fn line(&mut self, line: &Line) -> Done {
+        let mut all = Done::default();
+        for pipeline in &line.pipelines {
+            if pipeline.join == Join::IfOk && all.status != 0 {
+                continue;
+            }
+            let done = self.pipeline(pipeline);
+            all.stdout.push_str(&done.stdout);
+            all.stderr.push_str(&done.stderr);
+            all.status = done.status;
+        }
+        all
+    }
+
+    fn pipeline(&mut self, pipeline: &Pipeline) -> Done {
+        let mut stderr = String::new();
+        let mut input: Option<String> = None;
+        let mut status = 0;
+        for command in &pipeline.commands {
+            let done = self.command(command, input.take());
+            stderr.push_str(&done.stderr);
+            status = done.status;
+            input = Some(done.stdout);
+        }
+        Done {
+            stdout: input.unwrap_or_default(),
+            stderr,
+            status,
+        }
+    }
+
+    fn command(&mut self, command: &Command, input: Option<String>) -> Done {
+        if Instant::now() >= self.deadline {
+            return Done::failed(
+                124,
+                format!(
+                    "gitgate: the line ran out of its {} s",
+                    TIME_LIMIT.as_secs()
+                ),
+            );
+        }
+        let argv = &command.argv;
+        match command.program() {
+            "git" => self.operation(|runner| git::run(runner, &argv[1..])),
+            "gh" => Done::failed(
+                1,
+                "gh: not available in the run form yet; use the gh_* tools ({\"tool\": \"help\", \"query\": \"gh\"})",
+            ),
+            program => unknown_program(program),
+        }
+        .with_input_check(input)
+    }
+
+    /// Runs one git or gh operation, within the line's operation budget.
+    fn operation(&mut self, work: impl FnOnce(&mut Self) -> Done) -> Done {
+        if self.operations >= MAX_OPERATIONS {
+            return Done::failed(
+                1,
+                format!("gitgate: a line runs at most {MAX_OPERATIONS} git and gh operations"),
+            );
+        }
+        self.operations += 1;
+        work(self)
+    }
+
+    /// Runs one git operation as a call of the JSON tool `tool` (policy and audit as such).
+    fn git_call(
+        &self,
+        tool: &str,
+        argv: &[String],
+        repo: Option<String>,
+        op: impl FnOnce(&crate::git::Repo, &crate::identity::Caller) -> Result<String, ToolError>,
+    ) -> Result<String, ToolError> {
+        let mut args = serde_json::Map::new();
+        args.insert(
+            "argv".into(),
+            serde_json::Value::Array(
+                argv.iter()
+                    .cloned()
+                    .map(serde_json::Value::String)
+                    .collect(),
+            ),
+        );
+        if let Some(repo) = &repo {
+            args.insert("repo".into(), serde_json::Value::String(repo.clone()));
+        }
+        self.services
+            .call_operation(self.call, tool, args, repo, |backends, caller, repo| {
+                let repo = backends.repos.get(repo.as_deref())?;
+                op(repo, caller)
+            })
+    }
+}
+
+trait WithInput {
+    fn with_input_check(self, input: Option<String>) -> Done;
+}
+
+impl WithInput for Done {
+    /// git and gh ignore their standard input here, as they do for every command supported.
+    fn with_input_check(self, _input: Option<String>) -> Done {
+        self
+    }
+}
+
+/// A program the run form does not have: what it does have.
+fn unknown_program(program: &str) -> Done {
+    Done::failed(
+        127,
+        format!(
+            "{program}: not supported; gitgate runs no shell: a line runs git and gh commands \
+             and filters their output (| grep, head, tail, wc, sort, uniq, cut, tr, jq, xargs, cat)"
+        ),
+    )
+}
