@@ -226,14 +226,16 @@ impl Lexer<'_> {
     }
 }
 
-/// Whether the text after an unquoted `{` makes bash expand it: an unquoted `,` or `..`
-/// before the word's next unquoted `}` (a `}` right after the `{` does not close it, as in
-/// bash: `{},x}` expands).
+/// Whether the text after an unquoted `{` may make bash expand it: an unquoted `,` or `..`
+/// followed by an unquoted `}` later in the same word. (bash looks past a `}` that closes no
+/// list: `{a}-x,}` expands.) Conservative: it may refuse a word bash would leave alone, never
+/// the other way round.
 fn brace_expands(rest: std::iter::Peekable<std::str::Chars<'_>>) -> bool {
     let mut previous = '{';
+    let mut separator = false;
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for (i, c) in rest.enumerate() {
+    for c in rest {
         if escaped {
             escaped = false;
             previous = ' ';
@@ -246,9 +248,9 @@ fn brace_expands(rest: std::iter::Peekable<std::str::Chars<'_>>) -> bool {
             (None, '\'' | '"') => quote = Some(c),
             (None, '\\') => escaped = true,
             (None, ' ' | '\t' | '\n' | '|' | '&' | ';' | '<' | '>' | '(' | ')') => return false,
-            (None, '}') if i > 0 => return false,
-            (None, ',') => return true,
-            (None, '.') if previous == '.' => return true,
+            (None, '}') if separator => return true,
+            (None, ',') => separator = true,
+            (None, '.') if previous == '.' => separator = true,
             (None, _) => {}
         }
         previous = if quote.is_some() { ' ' } else { c };
