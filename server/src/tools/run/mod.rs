@@ -14,11 +14,12 @@
 
 mod git;
 mod git_log;
+mod xargs;
 
 use std::time::{Duration, Instant};
 
 use super::{ErrorCode, MetaCall, Services, ToolError};
-use crate::cmdline::{Command, Join, Line, Pipeline};
+use crate::cmdline::{Command, Join, Line, Pipeline, filters};
 use crate::output::Output;
 
 /// Wall-clock budget of one line.
@@ -142,14 +143,63 @@ impl Runner<'_, '_> {
         }
         let argv = &command.argv;
         match command.program() {
+            // git and gh read no input here (none of the supported commands does).
             "git" => self.operation(|runner| git::run(runner, &argv[1..])),
             "gh" => Done::failed(
                 1,
                 "gh: not available in the run form yet; use the gh_* tools ({\"tool\": \"help\", \"query\": \"gh\"})",
             ),
+            "xargs" => self.xargs(&argv[1..], input),
+            program if filters::PROGRAMS.contains(&program) => self.filter(argv, input),
             program => unknown_program(program),
         }
-        .with_input_check(input)
+    }
+
+    /// A filter stage over the previous command's output.
+    fn filter(&self, argv: &[String], input: Option<String>) -> Done {
+        let Some(input) = input else {
+            return Done::failed(
+                2,
+                format!(
+                    "{}: reads the previous command's output; start the line with a git or gh command",
+                    argv[0]
+                ),
+            );
+        };
+        let ctx = filters::FilterContext {
+            jq: Some(std::sync::Arc::clone(&self.services.jq)),
+            user: self.call.ctx.caller.user().to_owned(),
+            deadline: self.deadline,
+        };
+        match filters::run(argv, &input, &ctx) {
+            Ok(out) => Done {
+                stdout: out.text,
+                stderr: String::new(),
+                status: out.status,
+            },
+            Err(e) => Done::failed(2, e.to_string()),
+        }
+    }
+
+    /// `xargs [-n N] [-I R] [-r] git|gh ...`: the command once per group of input words (or
+    /// per line with `-I`), each run an operation of its own.
+    fn xargs(&mut self, args: &[String], input: Option<String>) -> Done {
+        let spec = match xargs::parse(args) {
+            Ok(spec) => spec,
+            Err(message) => return Done::failed(1, format!("xargs: {message}")),
+        };
+        let input = input.unwrap_or_default();
+        let mut all = Done::default();
+        for argv in spec.commands(&input) {
+            let done = self.command(&Command { argv }, None);
+            all.stdout.push_str(&done.stdout);
+            all.stderr.push_str(&done.stderr);
+            // As GNU xargs: 123 when any run failed.
+            if done.status != 0 {
+                all.status = 123;
+            }
+        }
+        all
     }
 
     /// Runs one git or gh operation, within the line's operation budget.
@@ -190,17 +240,6 @@ impl Runner<'_, '_> {
                 let repo = backends.repos.get(repo.as_deref())?;
                 op(repo, caller)
             })
-    }
-}
-
-trait WithInput {
-    fn with_input_check(self, input: Option<String>) -> Done;
-}
-
-impl WithInput for Done {
-    /// git and gh ignore their standard input here, as they do for every command supported.
-    fn with_input_check(self, _input: Option<String>) -> Done {
-        self
     }
 }
 
