@@ -19,7 +19,7 @@ mod grep;
 #[cfg(test)]
 mod hostile_tests;
 mod log;
-mod pattern;
+pub(crate) mod pattern;
 pub mod rev;
 mod show;
 mod status;
