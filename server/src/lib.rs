@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the path a tool call takes through these modules.
 
 pub mod audit;
+pub mod cmdline;
 pub mod config;
 pub mod diagnostics;
 pub mod git;

@@ -5,6 +5,7 @@
 mod admin;
 mod audit_hygiene;
 mod cli;
+mod cmd_filters;
 mod github;
 mod github_hostile;
 mod harness;
