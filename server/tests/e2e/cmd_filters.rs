@@ -215,3 +215,259 @@ fn jq_differs_only_as_listed() {
         "jq: --arg NAME must be a jq variable name (letters, digits, _), not 'a-b'"
     );
 }
+
+/// Cases drawn at random from the supported flags and typical inputs (a fixed seed, so a
+/// failure reproduces), run like the corpus: the corpus pins what was thought of, this finds
+/// what was not.
+#[test]
+fn random_cases_print_what_the_real_programs_print() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(15);
+    let mut pick = |items: &[&str]| items[rng.random_range(0..items.len())].to_owned();
+    let ctx = FilterContext {
+        jq: None,
+        user: "alice".into(),
+        deadline: Instant::now() + Duration::from_secs(60),
+    };
+    let mut mismatches = Vec::new();
+    const CASES: usize = 600;
+    for _ in 0..CASES {
+        let (argv, input) = random_case(&mut pick);
+        let expected = real(&argv, &input);
+        let got = run(&argv, &input, &ctx);
+        let same = match (&got, expected.failed) {
+            (Err(_), true) => true,
+            (Ok(out), false) => {
+                out.text == String::from_utf8_lossy(&expected.stdout)
+                    && out.status == expected.status
+            }
+            _ => false,
+        };
+        if !same {
+            mismatches.push(format!(
+                "{:?} <<< {:?}\n  real:    {:?} (status {}{})\n  gitgate: {:?}",
+                argv,
+                input,
+                String::from_utf8_lossy(&expected.stdout),
+                expected.status,
+                if expected.failed { ", failed" } else { "" },
+                got.map_err(|e| e.to_string()),
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {CASES} random cases differ:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+}
+
+/// One random case: a filter with some of its supported flags, and lines of typical text.
+fn random_case(pick: &mut impl FnMut(&[&str]) -> String) -> (Vec<String>, String) {
+    let words = [
+        "a", "b", "B", "ab", "foo", "Foo", "fix", "fixes", "1", "-2", "3.5", "10", ".5", "-0",
+        "x y", "  lead", "trail ", " ", "é", "日本", ":", ",", "\t", "a:b:c", "1,2,3", "\r", "",
+        "foo_bar", "foo-bar", "aaa", "-1.5e3", "007", "Zoë", "-5", "+4", "1e3", " 2", "0.0001",
+        "3.50", "abc10", "10abc", "-", "--", "-.5", "A-Z", "x.y", "a]b", "[x]", "\\", "FIX",
+    ];
+    let lines = pick(&["0", "1", "2", "3", "5", "8"])
+        .parse::<usize>()
+        .unwrap_or(3);
+    let mut input = String::new();
+    for i in 0..lines {
+        let parts = pick(&["1", "1", "2", "3"]).parse::<usize>().unwrap_or(1);
+        for j in 0..parts {
+            if j > 0 {
+                input.push_str(&pick(&[" ", ":", ",", "\t", ""]));
+            }
+            input.push_str(&pick(&words));
+        }
+        if i + 1 < lines || pick(&["y", "y", "n"]) == "y" {
+            input.push('\n');
+        }
+    }
+    let program = pick(&[
+        "head", "tail", "wc", "sort", "uniq", "grep", "cut", "tr", "cat",
+    ]);
+    let mut argv = vec![program.clone()];
+    let mut maybe = |argv: &mut Vec<String>, flag: &str| {
+        if pick(&["y", "n"]) == "y" {
+            argv.push(flag.to_owned());
+        }
+    };
+    match program.as_str() {
+        "head" | "tail" => {
+            let n = if program == "head" {
+                pick(&["0", "1", "2", "5", "-1", "-3", "+2", "20"])
+            } else {
+                pick(&["0", "1", "2", "5", "-1", "+1", "+2", "+4", "20"])
+            };
+            match pick(&["sep", "joined", "old", "none"]).as_str() {
+                "sep" => argv.extend(["-n".to_owned(), n]),
+                "joined" => argv.push(format!("-n{n}")),
+                "old" => argv.push(format!("-{}", n.trim_start_matches(['-', '+']))),
+                _ => {}
+            }
+        }
+        "wc" | "uniq" | "cat" => {
+            let flags: &[&str] = match program.as_str() {
+                "wc" => &["-l", "-w", "-c"],
+                "uniq" => &["-c", "-d", "-u"],
+                _ => &["-n"],
+            };
+            for f in flags {
+                maybe(&mut argv, f);
+            }
+        }
+        "sort" => {
+            for f in ["-u", "-n", "-r"] {
+                maybe(&mut argv, f);
+            }
+            if pick(&["y", "n"]) == "y" {
+                argv.push(format!("-t{}", pick(&[":", ",", " "])));
+            }
+            for _ in 0..pick(&["0", "1", "1", "2"]).parse::<usize>().unwrap_or(0) {
+                let key = pick(&[
+                    "1", "2", "2,2", "1.2", "2n", "2,2n", "1,1r", "3", "2.2,2.3", "1,2", "2.1n,2",
+                ]);
+                argv.extend(["-k".to_owned(), key]);
+            }
+        }
+        "grep" => {
+            for f in ["-v", "-i", "-c", "-o", "-w", "-n"] {
+                maybe(&mut argv, f);
+            }
+            argv.push(pick(&["-E", "-F", "-G", "-G"]).replace("-G", "-e"));
+            if argv.last().map(String::as_str) != Some("-e") {
+                argv.push("-e".to_owned());
+            }
+            argv.push(pick(&[
+                "a",
+                "fix",
+                "^a",
+                "a$",
+                "[0-9]",
+                "[[:digit:]]+",
+                "a|b",
+                "a\\|b",
+                "x*",
+                "(a|ab)",
+                "\\bfoo",
+                "foo\\>",
+                "[^a ]",
+                ".",
+                ".*",
+                "a+",
+                "a\\+",
+                "b?",
+                "\\w+",
+                "é",
+                "[a-c]",
+                "^$",
+                "1\\.",
+                "-",
+                "o*",
+                "(fix|fixes)",
+                "fix\\(es\\)*",
+                "a{2}",
+                "a\\{2\\}",
+                "[[:space:]]",
+                "\\<f",
+                "[:,]",
+                "Zo.",
+                "a*b",
+                "^[a-z]+$",
+                "[[:upper:]]",
+                "\\(a\\)\\{1,\\}",
+                "(a|)",
+                "a|",
+                "^(fix|foo)",
+                "o\\b",
+                "\\Bo",
+                "[.]",
+                "\\.",
+                "x\\|y\\|z",
+                "[]a]",
+                "[^]a]",
+                "[a-]",
+                "\\s",
+                "\\S+",
+                "\\W",
+                "$",
+                "^",
+                "a.c",
+                "[0-9]+\\.[0-9]*",
+                "-?[0-9]+",
+                "(a|b)+",
+                "a{1,2}",
+                "\\[",
+                "F[iI]X",
+                "",
+                "\\w*",
+                "[[:alpha:]]{2,}",
+            ]));
+        }
+        "cut" => {
+            if pick(&["f", "f", "c"]) == "f" {
+                if pick(&["y", "y", "n"]) == "y" {
+                    argv.push(format!("-d{}", pick(&[":", ",", " "])));
+                }
+                argv.extend([
+                    "-f".to_owned(),
+                    pick(&[
+                        "1", "2", "1,3", "2-", "-2", "1-2,3", "3-5", "4", "1-1", "2,1", "1,1",
+                        "5-", "1 3",
+                    ]),
+                ]);
+            } else {
+                argv.extend([
+                    "-c".to_owned(),
+                    pick(&["1", "2", "1,3", "2-", "-2", "1-2,5", "3-5"]),
+                ]);
+            }
+        }
+        _ => {
+            let sets = [
+                "a-z",
+                "A-Z",
+                "[:lower:]",
+                "[:upper:]",
+                "[:digit:]",
+                "[:space:]",
+                "abc",
+                "xyz",
+                ":",
+                " ",
+                "\\n",
+                "a-c",
+                "0-9",
+                "[:punct:]",
+                "[:alnum:]",
+                "ab",
+                "[x*]",
+                "[a*3]",
+                "\\t",
+                "\\\\",
+                "a-",
+                "-a",
+                "[=a=]",
+                "\\101",
+                "[:blank:]",
+                "[:xdigit:]",
+                "a[:digit:]",
+                "[:upper:]x",
+                "x[:lower:]",
+                "é",
+            ];
+            match pick(&["tr", "tr", "d", "s", "ds", "s2"]).as_str() {
+                "d" => argv.extend(["-d".to_owned(), pick(&sets)]),
+                "s" => argv.extend(["-s".to_owned(), pick(&sets)]),
+                "ds" => argv.extend(["-ds".to_owned(), pick(&sets), pick(&sets)]),
+                "s2" => argv.extend(["-s".to_owned(), pick(&sets), pick(&sets)]),
+                _ => argv.extend([pick(&sets), pick(&sets)]),
+            }
+        }
+    }
+    (argv, input)
+}

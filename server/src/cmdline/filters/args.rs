@@ -13,6 +13,9 @@ pub(super) struct Spec {
     pub valued: &'static str,
     /// The supported flags as the refusal lists them.
     pub supported: &'static str,
+    /// Options end at the first operand (getopt's `+` mode, which GNU tr uses: `tr x -a`
+    /// translates to `-` and `a`); the others take options anywhere.
+    pub options_first: bool,
 }
 
 /// One parsed argument.
@@ -32,6 +35,7 @@ impl Spec {
         while let Some(word) = words.next() {
             if options_ended || word == "-" || !word.starts_with('-') {
                 out.push(Arg::Operand(word));
+                options_ended |= self.options_first;
                 continue;
             }
             if word == "--" {
@@ -109,6 +113,7 @@ mod tests {
         flags: "nru",
         valued: "kt",
         supported: "-u -n -r -k N[,M] -t C",
+        options_first: false,
     };
 
     fn check(args: &[&str], expected: Result<Vec<Arg<'_>>, &str>) {

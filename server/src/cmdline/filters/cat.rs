@@ -9,6 +9,7 @@ const SPEC: Spec = Spec {
     flags: "n",
     valued: "",
     supported: "-n",
+    options_first: false,
 };
 
 pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, FilterError> {

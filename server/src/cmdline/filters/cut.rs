@@ -11,6 +11,7 @@ const SPEC: Spec = Spec {
     flags: "",
     valued: "dfc",
     supported: "-d C -f LIST, -c LIST",
+    options_first: false,
 };
 
 /// What to cut.

@@ -11,6 +11,7 @@ const HEAD: Spec = Spec {
     flags: "",
     valued: "n",
     supported: "-n N, -n -N, -N",
+    options_first: false,
 };
 
 const TAIL: Spec = Spec {
@@ -18,6 +19,7 @@ const TAIL: Spec = Spec {
     flags: "",
     valued: "n",
     supported: "-n N, -n +N, -N",
+    options_first: false,
 };
 
 /// Which lines to print, counted from the start or from the end.

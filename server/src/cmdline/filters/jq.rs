@@ -19,6 +19,7 @@ const SPEC: Spec = Spec {
     flags: "rcsen",
     valued: "",
     supported: "-r -c -s -e -n --arg NAME VALUE",
+    options_first: false,
 };
 
 /// The flags and the filter, read.
@@ -41,7 +42,18 @@ pub(super) fn run(
 ) -> Result<i32, FilterError> {
     let o = parse(args)?;
     let sandbox = ctx.jq.as_ref().ok_or(FilterError::JqUnavailable)?;
-    let filter = o.filter.unwrap_or(".");
+    // jq reads a program of only blanks and comments as `.`; inside brackets jaq would read
+    // it as nothing.
+    let filter = match o.filter {
+        Some(f)
+            if !f
+                .lines()
+                .all(|l| l.trim().is_empty() || l.trim().starts_with('#')) =>
+        {
+            f
+        }
+        _ => ".",
+    };
     let (program, value, groups) = if o.null_input {
         (format!("[\n{filter}\n]"), Value::Null, 1)
     } else {

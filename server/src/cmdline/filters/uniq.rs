@@ -10,6 +10,7 @@ const SPEC: Spec = Spec {
     flags: "cdu",
     valued: "",
     supported: "-c -d -u",
+    options_first: false,
 };
 
 pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, FilterError> {

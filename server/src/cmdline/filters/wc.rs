@@ -10,6 +10,7 @@ const SPEC: Spec = Spec {
     flags: "lwc",
     valued: "",
     supported: "-l -w -c",
+    options_first: false,
 };
 
 /// Width of each column when several counts print (GNU's width for input that is not a

@@ -89,10 +89,10 @@ impl Matcher {
                     return Some((start, end));
                 }
                 // A shorter match at the same start (an empty one does not count).
-                match end
-                    .checked_sub(1)
-                    .and_then(|limit| self.longest_end(line, start, limit))
-                {
+                if end == start {
+                    break;
+                }
+                match self.longest_end(line, start, end - 1) {
                     Some(shorter) if shorter > start => end = shorter,
                     _ => break,
                 }
@@ -106,6 +106,9 @@ impl Matcher {
 
     /// The end of the longest match starting at `start` and ending by `limit`.
     fn longest_end(&mut self, line: &[u8], start: usize, limit: usize) -> Option<usize> {
+        if limit < start || limit > line.len() {
+            return None;
+        }
         let input = Input::new(line).range(start..limit).anchored(Anchored::Yes);
         match self.longest.try_search_fwd(&mut self.cache, &input) {
             Ok(found) => found.map(|m| m.offset()),

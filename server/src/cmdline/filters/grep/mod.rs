@@ -18,6 +18,7 @@ const SPEC: Spec = Spec {
     flags: "vicEFown",
     valued: "e",
     supported: "-v -i -c -E -F -o -w -n -e PAT",
+    options_first: false,
 };
 
 /// The flags, read.
@@ -36,6 +37,12 @@ struct Options<'a> {
 
 pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, FilterError> {
     let options = parse(args)?;
+    // GNU's shortcut, output included: `-v` with only the empty pattern (duplicates are
+    // dropped) and no -w cannot select a line, so grep stops at once, printing nothing, not
+    // even `-c`'s count.
+    if options.invert && !options.words && options.patterns.iter().all(|p| p.is_empty()) {
+        return Ok(1);
+    }
     let mut matcher = compile(&options)?;
     let mut selected = 0usize;
     for (n, line) in lines(input).enumerate() {

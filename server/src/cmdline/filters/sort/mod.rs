@@ -20,6 +20,7 @@ pub(super) const SPEC: Spec = Spec {
     flags: "unr",
     valued: "kt",
     supported: "-u -n -r -k N[,M] -t C",
+    options_first: false,
 };
 
 /// Comparisons between two looks at the clock.

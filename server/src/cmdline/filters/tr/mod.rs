@@ -15,6 +15,7 @@ const SPEC: Spec = Spec {
     flags: "ds",
     valued: "",
     supported: "-d -s, SET1 [SET2]",
+    options_first: true,
 };
 
 pub(super) fn bad(message: String) -> FilterError {
@@ -126,17 +127,18 @@ fn check_operands(sets: &[&str], delete: bool, squeeze: bool) -> Result<(), Filt
 /// SET2, checked and made as long as SET1 as GNU's `validate` does.
 fn second_set(set1: &Set, text: &str, translating: bool) -> Result<Set, FilterError> {
     let mut set2 = Set::parse(text)?;
-    if set2.indefinite_repeats() > 1 {
+    let indefinite = set2.indefinite_repeats();
+    if indefinite > 1 {
         return Err(bad(
             "only one [c*] repeat construct may appear in SET2".into()
         ));
     }
-    if set2.indefinite_repeats() == 1 && set1.length >= set2.length {
+    if indefinite == 1 && set1.length >= set2.length {
         let fill = set1.length - set2.length;
         Walker::fill(&mut set2, fill);
     }
     if !translating {
-        if set2.indefinite_repeats() > 0 {
+        if indefinite > 0 {
             return Err(bad(
                 "the [c*] construct may appear in SET2 only when translating".into(),
             ));
