@@ -204,6 +204,21 @@ fn jq_differs_only_as_listed() {
     let err = ours(&["jq", ".a"], stream).unwrap_err().to_string();
     assert!(err.starts_with("jq error: "), "{err}");
 
+    // 3. serde_json reads the input: out-of-range numbers and deep nesting are refused.
+    for input in ["1e1000", &format!("{}{}", "[".repeat(200), "]".repeat(200))] {
+        let real = real_with(&argv(&["jq", "-c", "length"]), input, true);
+        assert_eq!(real.status, 0, "{input:.20}");
+        let err = ours(&["jq", "-c", "length"], input)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("jq: the input is not valid JSON"), "{err}");
+    }
+
+    // 3. `$steps` is the sandbox's own variable: defined (null) where jq has no such name.
+    let real = real_with(&argv(&["jq", "-n", "$steps"]), "", true);
+    assert!(real.failed);
+    assert_eq!(ours(&["jq", "-n", "$steps"], "").unwrap().text, "null\n");
+
     // 3. `--arg NAME` must be a variable name jq can refer to.
     let real = real_with(&argv(&["jq", "--arg", "a-b", "x", "."]), "1", true);
     assert_eq!((real.stdout.as_slice(), real.status), (&b"1\n"[..], 0));

@@ -22,8 +22,12 @@
 //!    no key order. The filter is evaluated by jaq (see `server/src/jq/`), not jq 1.6, so
 //!    where the two disagree (number-to-string conversion, error texts), jaq's answer stands.
 //! 3. `jq` fails the whole stage on an error in any input of a stream; jq 1.6 goes on with the
-//!    next input and may exit 0. `--arg NAME` must be a jq identifier.
-//! 4. Files are never read: a file operand is refused (`-` means the input, as usual).
+//!    next input and may exit 0. `--arg NAME` must be a jq identifier. The input is read by
+//!    serde_json: numbers beyond a double's range and nesting deeper than 128 levels are
+//!    refused (jq 1.6 reads 1e1000 as the largest double and nests 256 deep). `$steps` (the
+//!    sandbox's variable for pipelines) is defined, as null.
+//! 4. Files are never read: a file operand is refused; `-` means the input, and is accepted
+//!    once (GNU reads it again, finding it empty).
 //! 5. `head`/`tail` counts take no size suffixes (`-n 1K`).
 //! 6. `grep` treats input holding NUL bytes as text (GNU grep reports "binary file matches")
 //!    and refuses back-references (`\1`), which the regex engine lacks.
