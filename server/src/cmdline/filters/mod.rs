@@ -10,12 +10,13 @@
 //! order), `grep -i` and `tr`'s classes know ASCII letters only, `cut -c` counts bytes, `wc -w`
 //! counts runs holding a printable ASCII character.
 //!
-//! Only the flags listed in [`PROGRAMS`]' usage lines are accepted; any other is refused with a
-//! message naming the supported ones, never ignored (an ignored flag gives a wrong answer that
-//! looks right).
+//! Only the flags issue 15 lists are accepted (each filter's `SPEC` names them); any other is
+//! refused with a message naming the supported ones, never ignored (an ignored flag gives a
+//! wrong answer that looks right).
 //!
-//! Intended differences from the real programs (each pinned by a test in `tests.rs`,
-//! `intended_differences`):
+//! Intended differences from the real programs, the only ones (each pinned by a test: 1 and
+//! 4-6 in `tests.rs` `intended_differences`, 2 and 3 against the real jq in
+//! `server/tests/e2e/cmd_filters.rs` `jq_differs_only_as_listed`, 7 in `tests.rs`):
 //! 1. Output is text: where the real program would print bytes that are not UTF-8 (`cut -c`,
 //!    `tr` or `grep -o` splitting a multi-byte character), gitgate prints U+FFFD for them.
 //! 2. `jq` objects come out with their keys sorted (as with `jq -S`): gitgate's JSON values keep
