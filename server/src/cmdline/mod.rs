@@ -3,6 +3,7 @@
 //! backend operations as the JSON tools (each checked by policy and audited as its own call),
 //! and the filters of a pipeline (`jq`, `grep`, `head`, ...) run in process on their text.
 
+pub mod filters;
 pub mod lex;
 pub mod parse;
 

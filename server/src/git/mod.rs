@@ -20,7 +20,7 @@ mod hostile_tests;
 mod log;
 mod ls_files;
 mod pathspec;
-mod pattern;
+pub(crate) mod pattern;
 mod read_file;
 pub mod rev;
 mod show;

@@ -1,5 +1,6 @@
 //! Regexes built from what a caller sent (`git_grep pattern`, `git_log grep`, path globs), with
-//! bounds on their length and on the memory compiling them may take.
+//! bounds on their length and on the memory compiling them may take. The bounds are shared with
+//! the command line's `grep` filter (`cmdline/filters/grep/`), which compiles its own regexes.
 //!
 //! Measured (3 MB literal pattern, before these bounds): the regex parser's syntax tree alone
 //! added about 250 MB to the server's resident memory for one refused call, and glibc kept most
@@ -13,12 +14,12 @@ use super::Error;
 /// hand comes near this.
 pub(crate) const PATTERN_MAX: usize = 4 * 1024;
 /// Heap the compiled program may take (the regex crate's default is 10 MiB).
-const SIZE_LIMIT: usize = 1 << 20;
+pub(crate) const SIZE_LIMIT: usize = 1 << 20;
 /// Heap the lazy DFA's cache may take per search thread (the default is 2 MiB; set explicitly so
 /// it stays bounded whatever the default becomes).
-const DFA_SIZE_LIMIT: usize = 2 << 20;
+pub(crate) const DFA_SIZE_LIMIT: usize = 2 << 20;
 /// Nesting depth of groups and repetitions (the parser recurses on it).
-const NEST_LIMIT: u32 = 64;
+pub(crate) const NEST_LIMIT: u32 = 64;
 /// Characters of a refused pattern repeated in the error.
 const SHOWN: usize = 40;
 
@@ -92,7 +93,7 @@ fn refused(pattern: &str, reason: String) -> Error {
 }
 
 /// The start of `pattern`, as an error quotes it.
-pub(super) fn shown(pattern: &str) -> String {
+pub(crate) fn shown(pattern: &str) -> String {
     let mut shown: String = pattern.chars().take(SHOWN).collect();
     if shown.len() < pattern.len() {
         shown.push('…');
@@ -102,7 +103,7 @@ pub(super) fn shown(pattern: &str) -> String {
 
 /// The last line of the regex crate's error: the reason without the pattern and the caret
 /// diagram (which repeat the whole input).
-pub(super) fn reason(e: &regex::Error) -> String {
+pub(crate) fn reason(e: &regex::Error) -> String {
     match e {
         regex::Error::CompiledTooBig(limit) => format!(
             "the compiled pattern would exceed the {limit}-byte limit; simplify it (fewer \

@@ -6,6 +6,7 @@ mod admin;
 mod audit_hygiene;
 mod call_slots;
 mod cli;
+mod cmd_filters;
 mod github;
 mod github_hostile;
 mod harness;

@@ -1,0 +1,163 @@
+//! `grep`: the lines that match (`-v` that do not), counted (`-c`), numbered (`-n`), or only
+//! the matching parts (`-o`); patterns basic (default), extended (`-E`) or fixed (`-F`),
+//! several with `-e` or a newline, case-insensitive for ASCII (`-i`), as whole words (`-w`).
+//! Exit status 0 when a line was selected, 1 when none was.
+
+mod matcher;
+mod posix;
+
+use super::FilterError;
+use super::args::{Arg, Spec};
+use super::text::{Out, lines, shown};
+use crate::git::pattern::PATTERN_MAX;
+use matcher::Matcher;
+use posix::Syntax;
+
+const SPEC: Spec = Spec {
+    program: "grep",
+    flags: "vicEFown",
+    valued: "e",
+    supported: "-v -i -c -E -F -o -w -n -e PAT",
+    options_first: false,
+};
+
+/// The flags, read.
+#[derive(Default)]
+struct Options<'a> {
+    invert: bool,
+    ignore_case: bool,
+    count: bool,
+    only_matching: bool,
+    words: bool,
+    numbers: bool,
+    extended: bool,
+    fixed: bool,
+    patterns: Vec<&'a str>,
+}
+
+pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, FilterError> {
+    let options = parse(args)?;
+    // GNU's shortcut, output included: `-v` with only the empty pattern (duplicates are
+    // dropped) and no -w cannot select a line, so grep stops at once, printing nothing, not
+    // even `-c`'s count.
+    if options.invert && !options.words && options.patterns.iter().all(|p| p.is_empty()) {
+        return Ok(1);
+    }
+    let mut matcher = compile(&options)?;
+    let mut selected = 0usize;
+    for (n, line) in lines(input).enumerate() {
+        out.tick()?;
+        if matcher.is_match(line) == options.invert {
+            continue;
+        }
+        selected += 1;
+        if options.count || (options.only_matching && options.invert) {
+            continue;
+        }
+        let prefix = if options.numbers {
+            format!("{}:", n + 1)
+        } else {
+            String::new()
+        };
+        if !options.only_matching {
+            out.write(prefix.as_bytes())?;
+            out.line(line)?;
+            continue;
+        }
+        // GNU's print_line_middle: each non-empty match on its own line; an empty match
+        // moves one byte on.
+        let mut cur = 0;
+        while cur < line.len() {
+            let Some((start, end)) = matcher.find_at(line, cur) else {
+                break;
+            };
+            if start == line.len() {
+                break;
+            }
+            if end == start {
+                cur = start + 1;
+                continue;
+            }
+            out.write(prefix.as_bytes())?;
+            out.line(&line[start..end])?;
+            cur = end;
+        }
+    }
+    if options.count {
+        out.line(selected.to_string().as_bytes())?;
+    }
+    Ok(if selected > 0 { 0 } else { 1 })
+}
+
+fn parse(args: &[String]) -> Result<Options<'_>, FilterError> {
+    let mut o = Options::default();
+    let mut operands = Vec::new();
+    let mut given = false;
+    for arg in SPEC.parse(args)? {
+        match arg {
+            Arg::Flag('v') => o.invert = true,
+            Arg::Flag('i') => o.ignore_case = true,
+            Arg::Flag('c') => o.count = true,
+            Arg::Flag('o') => o.only_matching = true,
+            Arg::Flag('w') => o.words = true,
+            Arg::Flag('n') => o.numbers = true,
+            Arg::Flag('E') => o.extended = true,
+            Arg::Flag(_) => o.fixed = true,
+            Arg::Value(_, pattern) => {
+                o.patterns.extend(pattern.split('\n'));
+                given = true;
+            }
+            Arg::Operand(operand) => operands.push(operand),
+        }
+    }
+    if o.extended && o.fixed {
+        return Err(SPEC.bad("conflicting matchers specified (-E and -F)".into()));
+    }
+    let mut operands = operands.into_iter();
+    if !given {
+        let pattern = operands.next().ok_or_else(|| {
+            SPEC.bad("no pattern given; use grep PATTERN or grep -e PATTERN".into())
+        })?;
+        o.patterns.extend(pattern.split('\n'));
+    }
+    SPEC.stdin_only(&operands.collect::<Vec<_>>())?;
+    Ok(o)
+}
+
+/// All patterns as one regex: GNU matches a line when any of them does, and `-o` takes the
+/// longest match among them.
+fn compile(o: &Options<'_>) -> Result<Matcher, FilterError> {
+    let shown_patterns = shown(&o.patterns.join("\n"));
+    let refuse = |reason: String, source: Option<matcher::BuildError>| FilterError::Pattern {
+        pattern: shown_patterns.clone(),
+        reason,
+        source,
+    };
+    let total: usize = o.patterns.iter().map(|p| p.len()).sum();
+    if total > PATTERN_MAX {
+        return Err(refuse(
+            format!(
+                "{total} bytes is too long: patterns are limited to {PATTERN_MAX} bytes; \
+                 search for a shorter distinctive part"
+            ),
+            None,
+        ));
+    }
+    let syntax = match (o.extended, o.fixed) {
+        (true, _) => Syntax::Extended,
+        (_, true) => Syntax::Fixed,
+        _ => Syntax::Basic,
+    };
+    let mut alternatives = Vec::with_capacity(o.patterns.len());
+    for pattern in &o.patterns {
+        let regex = posix::translate(pattern.as_bytes(), syntax).map_err(|r| refuse(r, None))?;
+        alternatives.push(format!("(?:{regex})"));
+    }
+    Matcher::new(&alternatives.join("|"), o.ignore_case, o.words).map_err(|e| {
+        let reason = match e.downcast_ref::<regex::Error>() {
+            Some(e) => crate::git::pattern::reason(e),
+            None => e.to_string(),
+        };
+        refuse(reason, Some(e))
+    })
+}
