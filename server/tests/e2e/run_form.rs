@@ -181,3 +181,95 @@ async fn git_lines_print_what_git_prints() {
         mismatches.join("\n")
     );
 }
+
+async fn run_call(client: &crate::harness::Client, line: &str) -> (bool, String) {
+    let serde_json::Value::Object(args) = json!({ "run": line }) else {
+        unreachable!()
+    };
+    let r = client
+        .call_tool(rmcp::model::CallToolRequestParams::new("gitgate").with_arguments(args))
+        .await
+        .unwrap();
+    (r.is_error == Some(true), text(&r))
+}
+
+/// Governance holds for command lines: each git operation of a line is checked by policy as
+/// a call of its JSON tool and audited as its own event under the run call's event; shell
+/// constructs and other programs are refused with what is supported.
+#[tokio::test]
+async fn each_operation_of_a_line_is_decided_and_audited_under_the_run_call() {
+    let env = Env::new();
+    let alice = env.user("alice", "git:read", &["app"]).await;
+    let mallory = env.user("mallory", "github:read", &["app"]).await;
+    let server = crate::harness::spawn_http(&env, &["--lean"]);
+    let a = crate::harness::connect_http(&server.url, &alice)
+        .await
+        .unwrap();
+    let m = crate::harness::connect_http(&server.url, &mallory)
+        .await
+        .unwrap();
+
+    let line =
+        "git log --format=%h -n 2 | xargs -n1 git log -n1 --format=%s && git branch --show-current";
+    let (is_error, said) = run_call(&a, line).await;
+    assert!(!is_error, "{said}");
+    assert_eq!(said, "second commit\nfirst commit\nmain\n");
+
+    let events = env.audit().await;
+    let run = events
+        .iter()
+        .find(|e| e.tool == "gitgate" && e.user == "alice")
+        .expect("the run call's event");
+    let inner: Vec<_> = events
+        .iter()
+        .filter(|e| e.parent.as_deref() == Some(run.id.as_str()))
+        .map(|e| (e.tool.as_str(), e.decision.allowed))
+        .collect();
+    assert_eq!(
+        inner,
+        [
+            ("git_log", true),
+            ("git_log", true),
+            ("git_log", true),
+            ("git_branches", true)
+        ]
+    );
+    // The run event records the line (redacted like any argument).
+    assert!(
+        run.arguments.to_string().contains("xargs -n1"),
+        "{:?}",
+        run.arguments
+    );
+
+    // mallory lacks git:read: the operation is refused by policy, as the JSON tool would be.
+    let (is_error, said) = run_call(&m, "git log --oneline").await;
+    assert!(is_error, "{said}");
+    assert!(said.contains("lacks scope git:read"), "{said}");
+    assert!(said.ends_with("[exit status 128]"), "{said}");
+    let denied = env
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.user == "mallory" && e.tool == "git_log")
+        .map(|e| e.decision.rule)
+        .collect::<Vec<_>>();
+    assert_eq!(denied, ["denied:missing-scope:git:read"]);
+
+    for (line, says) in [
+        ("git log > /tmp/x", "redirection is not supported"),
+        ("git log $(id)", "command substitution"),
+        ("cat /etc/passwd", "reads the previous command's output"),
+        (
+            "git log | cat /etc/passwd",
+            "file arguments such as '/etc/passwd' are not supported",
+        ),
+        ("curl http://x", "curl: not supported"),
+        ("git log | sh", "sh: not supported"),
+        ("git log | xargs rm", "runs only git and gh"),
+        ("git push", "nearest"),
+    ] {
+        let (is_error, said) = run_call(&a, line).await;
+        assert!(is_error, "{line}: {said}");
+        assert!(said.contains(says), "{line}: {said}");
+    }
+}

@@ -62,7 +62,9 @@ pub(super) fn parse(args: &[String]) -> Result<Xargs, String> {
 fn count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("value for -n must be a positive number, not '{text}'")),
+        _ => Err(format!(
+            "value for -n must be a positive number, not '{text}'"
+        )),
     }
 }
 
@@ -115,14 +117,24 @@ mod tests {
         let spec = parse(&argv("-n1 git show --stat")).expect("parses");
         assert_eq!(
             spec.commands("a b\nc\n"),
-            [argv("git show --stat a"), argv("git show --stat b"), argv("git show --stat c")]
+            [
+                argv("git show --stat a"),
+                argv("git show --stat b"),
+                argv("git show --stat c")
+            ]
         );
         let spec = parse(&argv("-n 2 git show")).expect("parses");
-        assert_eq!(spec.commands("a b c"), [argv("git show a b"), argv("git show c")]);
+        assert_eq!(
+            spec.commands("a b c"),
+            [argv("git show a b"), argv("git show c")]
+        );
         let spec = parse(&argv("-I {} gh pr view {} --json title")).expect("parses");
         assert_eq!(
             spec.commands("  12\n\n13\n"),
-            [argv("gh pr view 12 --json title"), argv("gh pr view 13 --json title")]
+            [
+                argv("gh pr view 12 --json title"),
+                argv("gh pr view 13 --json title")
+            ]
         );
         let spec = parse(&argv("git show")).expect("parses");
         assert_eq!(spec.commands(""), [argv("git show")]);
@@ -132,7 +144,14 @@ mod tests {
 
     #[test]
     fn only_git_and_gh_run() {
-        for bad in ["rm -rf x", "sh -c id", "-n1 bash", "", "-n0 git log", "-P4 git log"] {
+        for bad in [
+            "rm -rf x",
+            "sh -c id",
+            "-n1 bash",
+            "",
+            "-n0 git log",
+            "-P4 git log",
+        ] {
             let e = parse(&argv(bad)).expect_err(bad);
             assert!(e.contains("supported"), "{bad}: {e}");
         }
