@@ -12,6 +12,7 @@ mod github_hostile;
 mod harness;
 mod http_auth;
 mod http_limits;
+mod in_process;
 mod jq_sandbox;
 mod jsonrpc_screen;
 mod lean;
