@@ -273,3 +273,49 @@ async fn each_operation_of_a_line_is_decided_and_audited_under_the_run_call() {
         assert!(said.contains(says), "{line}: {said}");
     }
 }
+
+/// A worktree with staged, unstaged, deleted, renamed and untracked changes: `git status` in
+/// every supported form prints what git prints.
+#[tokio::test]
+async fn status_lines_print_what_git_prints() {
+    let mut env = Env::new();
+    env.repo = rich_repo();
+    let d = env.repo.path();
+    let author = ("Ada Lovelace", "ada@example.com");
+    std::fs::write(d.join("README.md"), "changed\n").unwrap();
+    std::fs::write(d.join("new.txt"), "new\n").unwrap();
+    git(d, &["add", "new.txt"], "1714521600 +0000", author);
+    std::fs::remove_file(d.join("src/extra.rs")).unwrap();
+    git(
+        d,
+        &["mv", "docs/guide.md", "docs/manual.md"],
+        "1714521600 +0000",
+        author,
+    );
+    std::fs::write(d.join("notes.txt"), "n\n").unwrap();
+    std::fs::create_dir_all(d.join("scratch/deep")).unwrap();
+    std::fs::write(d.join("scratch/deep/a.txt"), "a\n").unwrap();
+    let session = Session::stdio(&env, &["--lean"]).await;
+    let mut mismatches = Vec::new();
+    let lines = [
+        "git status",
+        "git status -s",
+        "git status --short",
+        "git status -sb",
+        "git status -s -b",
+        "git status --porcelain",
+        "git status --porcelain -b",
+        "git status -s -- docs",
+        "git status -- src",
+        "git status -s | wc -l",
+    ];
+    for line in lines {
+        let expected = real(d, line);
+        let result = session.call("gitgate", json!({ "run": line })).await;
+        let got = text(&result);
+        if result.is_error == Some(true) || got != expected {
+            mismatches.push(format!("{line}\n--- git\n{expected}--- gitgate\n{got}\n"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}

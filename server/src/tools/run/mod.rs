@@ -14,6 +14,7 @@
 
 mod git;
 mod git_log;
+mod git_status;
 mod xargs;
 
 use std::time::{Duration, Instant};
@@ -215,7 +216,7 @@ impl Runner<'_, '_> {
     }
 
     /// Runs one git operation as a call of the JSON tool `tool` (policy and audit as such).
-    fn git_call(
+    pub(super) fn git_call(
         &self,
         tool: &str,
         argv: &[String],
