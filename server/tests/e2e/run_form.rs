@@ -308,6 +308,16 @@ async fn status_lines_print_what_git_prints() {
         "git status -s -- docs",
         "git status -- src",
         "git status -s | wc -l",
+        "git diff",
+        "git diff --stat",
+        "git diff --name-only",
+        "git diff --name-status",
+        "git diff --cached",
+        "git diff --staged --stat",
+        "git diff --cached --name-status",
+        "git diff HEAD",
+        "git diff HEAD --stat",
+        "git diff -- README.md",
     ];
     for line in lines {
         let expected = real(d, line);

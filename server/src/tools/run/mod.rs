@@ -11,8 +11,22 @@
 //! `a` succeeded, `a; b` runs both; a failing command's message goes to the output after what
 //! was printed, as a shell tool shows stderr. A line whose last status is not 0 is an error
 //! result, its text ending in `[exit status N]`.
+//!
+//! Intended differences from git (each command otherwise prints git 2.47's bytes; the
+//! differential test `server/tests/e2e/run_form.rs` holds the rest equal):
+//! 1. Output is bounded: a line prints at most 4 MiB, a diff at most the backend's 5,000 lines,
+//!    each cut ending in a note saying how to narrow it.
+//! 2. Rename detection in diffs is libgit2's: it may pair a deleted and an added file whose
+//!    similarity git scores below its 50% threshold (and the `similarity index` line is printed
+//!    only for exact renames); abbreviated ids in `index` lines are always 7 digits.
+//! 3. `--since`/`--until` take `YYYY-MM-DD` (read as git does: that day at the current time of
+//!    day, UTC) or RFC 3339; git's other date spellings ("2 weeks ago") are refused by name.
+//! 4. `--author` is a case-insensitive substring of the name or email (git: a regex).
+//! 5. Relative dates (`%ar`, `--date=relative`), decorations (`%d`) and padding (`%<(N)`) are
+//!    refused by name rather than approximated.
 
 mod git;
+mod git_diff;
 mod git_log;
 mod git_status;
 mod xargs;
