@@ -52,7 +52,7 @@ pub use log::{LogArgs, Query as LogQuery, each_commit, log};
 pub use ls_files::{LsFilesArgs, ls_files};
 pub use read_file::{ReadFileArgs, read_file};
 pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
-pub use show::{ShowArgs, show};
+pub use show::{ShowArgs, commit_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
     AddArgs, CommitArgs, CreateBranchArgs, RestoreArgs, SwitchArgs, add, commit, create_branch,

@@ -40,25 +40,11 @@ pub fn show(repo: &Repo, args: &ShowArgs) -> Result<Output, Error> {
 
     let git = repo.lock();
     let commit = resolve_commit(&git, &rev)?;
-    let tree = commit.tree()?;
     let parent = match commit.parent_count() {
         0 => None,
         _ => Some(commit.parent(0)?),
     };
-    let parent_tree = parent.as_ref().map(git2::Commit::tree).transpose()?;
-    for path in &paths {
-        let in_parent = parent_tree.as_ref().is_some_and(|t| tree_has(t, path));
-        if !tree_has(&tree, path) && !in_parent {
-            return Err(Error::PathNotFound {
-                path: path.as_str().to_owned(),
-                at: rev.as_str().to_owned(),
-            });
-        }
-    }
-    let mut opts = diff_options(&paths);
-    let mut diff = git.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
-    find_renames(&mut diff)?;
-    let rendered = render(&diff, stat, window)?;
+    let rendered = changes(&git, &commit, &rev, &paths, stat, window)?;
 
     let author = commit.author();
     let name = String::from_utf8_lossy(author.name_bytes()).into_owned();
@@ -108,6 +94,56 @@ pub fn show(repo: &Repo, args: &ShowArgs) -> Result<Output, Error> {
         fields: FIELDS,
         more,
     })
+}
+
+/// The commit's changes against its first parent (the empty tree for a root commit),
+/// rendered as a patch or a diffstat, limited to `paths`.
+fn changes(
+    git: &git2::Repository,
+    commit: &git2::Commit<'_>,
+    rev: &RevSpec,
+    paths: &[RepoPath],
+    stat: bool,
+    window: Window,
+) -> Result<super::diff::Rendered, Error> {
+    let tree = commit.tree()?;
+    let parent_tree = match commit.parent_count() {
+        0 => None,
+        _ => Some(commit.parent(0)?.tree()?),
+    };
+    for path in paths {
+        let in_parent = parent_tree.as_ref().is_some_and(|t| tree_has(t, path));
+        if !tree_has(&tree, path) && !in_parent {
+            return Err(Error::PathNotFound {
+                path: path.as_str().to_owned(),
+                at: rev.as_str().to_owned(),
+            });
+        }
+    }
+    let mut opts = diff_options(paths);
+    let mut diff = git.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
+    find_renames(&mut diff)?;
+    render(&diff, stat, window)
+}
+
+/// A commit's patch (or diffstat) and its changed files' records, as `git show` prints them
+/// after the commit's header: for the run form, which prints the header itself.
+pub fn commit_changes(
+    repo: &Repo,
+    rev: &str,
+    paths: &[String],
+    stat: bool,
+) -> Result<(String, Vec<Value>), Error> {
+    let rev = RevSpec::new(rev)?;
+    let paths = RepoPath::all(repo.root(), paths)?;
+    let window = Window::new(None, Some(usize::MAX))?;
+    let git = repo.lock();
+    let commit = resolve_commit(&git, &rev)?;
+    let rendered = changes(&git, &commit, &rev, &paths, stat, window)?;
+    let files = rendered.files.iter().map(|f| f.show_record()).collect();
+    let mut text = rendered.body.trim_end_matches('\n').to_owned();
+    rendered.finish(&mut text);
+    Ok((text, files))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use super::{Done, Runner};
 use crate::tools::ToolError;
 
 /// The subcommands supported so far, for "unknown subcommand" messages.
-const SUBCOMMANDS: &[&str] = &["log", "rev-parse", "branch", "status", "diff"];
+const SUBCOMMANDS: &[&str] = &["log", "rev-parse", "branch", "status", "diff", "show"];
 
 /// A command line git would refuse as a usage error (status 129).
 #[derive(Debug)]
@@ -58,6 +58,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "branch" => branch(runner, args, rest, repo),
         "status" => super::git_status::run(runner, args, rest, repo),
         "diff" => super::git_diff::run(runner, args, rest, repo),
+        "show" => super::git_show::run(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

@@ -122,7 +122,7 @@ fn merge_base(
 }
 
 /// `M\tpath`, `A\tpath`, `D\tpath`, `R100\told\tnew` as `--name-status` prints them.
-fn name_status(file: &Value) -> String {
+pub(super) fn name_status(file: &Value) -> String {
     let path = file["path"].as_str().unwrap_or_default();
     match file["status"].as_str().unwrap_or_default() {
         "added" => format!("A\t{path}\n"),

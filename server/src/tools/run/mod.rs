@@ -28,6 +28,7 @@
 mod git;
 mod git_diff;
 mod git_log;
+mod git_show;
 mod git_status;
 mod xargs;
 

@@ -1,0 +1,142 @@
+//! `git show` in the run form: a commit's header (git log's formats) and its patch, diffstat
+//! or file names; `REV:PATH` prints a file as it was at REV.
+
+use super::Runner;
+use super::git::{Failure, usage};
+use super::git_log::{self, Pretty};
+
+const FLAGS: &str = "-s/--no-patch, --stat, --name-only, --name-status, --oneline, \
+--format/--pretty, --date, REV, REV:PATH, -- paths";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Body {
+    Patch,
+    Stat,
+    NameOnly,
+    NameStatus,
+    Nothing,
+}
+
+pub(super) fn run(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let mut body = Body::Patch;
+    let mut log_args = Vec::new();
+    let mut rev: Option<String> = None;
+    let mut paths = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "-s" | "--no-patch" => body = Body::Nothing,
+            "--stat" => body = Body::Stat,
+            "--name-only" => body = Body::NameOnly,
+            "--name-status" => body = Body::NameStatus,
+            "--" => paths.extend(rest.by_ref().cloned()),
+            a if a == "--oneline"
+                || a.starts_with("--format")
+                || a.starts_with("--pretty")
+                || a.starts_with("--date") =>
+            {
+                log_args.push(a.to_owned());
+            }
+            a if a.starts_with('-') => {
+                return Err(usage(format!(
+                    "unsupported option '{a}' for git show in gitgate; supported: {FLAGS}"
+                ))
+                .into());
+            }
+            r if rev.is_none() => rev = Some(r.to_owned()),
+            _ => return Err(usage("git show takes one revision here").into()),
+        }
+    }
+    let rev = rev.unwrap_or_else(|| "HEAD".to_owned());
+    if let Some((at, path)) = rev.split_once(':') {
+        let (at, path) = (at.to_owned(), path.to_owned());
+        return Ok(runner.git_call("git_read_file", argv, repo, |repo, _| {
+            Ok(blob(repo, &at, &path)?)
+        })?);
+    }
+    let cmd = git_log::parse(&log_args)?;
+    Ok(runner.git_call("git_show", argv, repo, |repo, _| {
+        let mut out = String::new();
+        let merge;
+        {
+            let git = repo.lock();
+            let spec = crate::git::safety::RevSpec::new(&rev)?;
+            let commit = crate::git::resolve_commit(&git, &spec)?;
+            merge = commit.parent_count() > 1;
+            git_log::print(&mut out, &git, &commit, &cmd, true)?;
+        }
+        if body == Body::Nothing {
+            return Ok(out);
+        }
+        // A clean merge's combined diff is empty: git prints only the first-parent diffstat
+        // when asked for one.
+        let lines = if merge && body != Body::Stat {
+            String::new()
+        } else {
+            let (text, files) = crate::git::commit_changes(repo, &rev, &paths, body == Body::Stat)?;
+            match body {
+                Body::NameOnly => files
+                    .iter()
+                    .map(|f| format!("{}\n", f["path"].as_str().unwrap_or_default()))
+                    .collect(),
+                Body::NameStatus => files.iter().map(super::git_diff::name_status).collect(),
+                _ if text.is_empty() => String::new(),
+                _ => format!("{text}\n"),
+            }
+        };
+        if lines.is_empty() && !merge {
+            return Ok(out);
+        }
+        // A blank line between the header and the changes, except after a one-line header
+        // of an ordinary commit.
+        if merge || !matches!(cmd.pretty, Pretty::Oneline { .. }) {
+            out.push('\n');
+        }
+        out.push_str(&lines);
+        Ok(out)
+    })?)
+}
+
+/// The file `path` as it is in `rev`'s tree.
+fn blob(repo: &crate::git::Repo, rev: &str, path: &str) -> Result<String, crate::tools::ToolError> {
+    let args = crate::git::ReadFileArgs {
+        path: path.to_owned(),
+        rev: Some(if rev.is_empty() {
+            "HEAD".into()
+        } else {
+            rev.to_owned()
+        }),
+        start_line: None,
+        end_line: None,
+    };
+    // The path goes through the same checks as git_read_file (no `..`, no `.git/`).
+    let _ = crate::git::safety::RepoPath::new(repo.root(), &args.path)?;
+    let git = repo.lock();
+    let spec = crate::git::safety::RevSpec::new(args.rev.as_deref().unwrap_or("HEAD"))?;
+    let tree = crate::git::resolve_commit(&git, &spec)?
+        .tree()
+        .map_err(crate::git::Error::from)?;
+    let entry = tree.get_path(std::path::Path::new(path)).map_err(|_| {
+        crate::tools::ToolError::new(format!("path '{path}' does not exist in '{rev}'"))
+    })?;
+    let object = entry.to_object(&git).map_err(crate::git::Error::from)?;
+    let Some(blob) = object.as_blob() else {
+        return Err(crate::tools::ToolError::new(format!(
+            "'{rev}:{path}' is a tree; use git ls-tree"
+        )));
+    };
+    const MAX_BLOB: usize = 4 << 20;
+    if blob.size() > MAX_BLOB {
+        return Err(crate::tools::ToolError::new(format!(
+            "'{rev}:{path}' is {} bytes, over the {} MiB a line prints; read parts with git_read_file",
+            blob.size(),
+            MAX_BLOB >> 20
+        )));
+    }
+    Ok(String::from_utf8_lossy(blob.content()).into_owned())
+}
