@@ -56,7 +56,7 @@ pub(super) fn run(
     if let Some((at, path)) = rev.split_once(':') {
         let (at, path) = (at.to_owned(), path.to_owned());
         return Ok(runner.git_call("git_read_file", argv, repo, |repo, _| {
-            Ok(blob(repo, &at, &path)?)
+            blob(repo, &at, &path)
         })?);
     }
     let cmd = git_log::parse(&log_args)?;
