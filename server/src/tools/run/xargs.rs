@@ -63,7 +63,7 @@ fn count(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(format!(
-            "value for -n must be a positive number, not '{text}'"
+            "value for -n must be a positive number, not '{text}'; supported: {FLAGS}"
         )),
     }
 }
