@@ -93,8 +93,9 @@ mod tests {
         drop(blocks);
         let before = free_held().expect("glibc");
         assert!(before > TRIM_ABOVE, "{before} free");
+        // malloc_trim says whether it gave memory back. (How much stays free afterwards is not
+        // asserted: other tests' threads allocate meanwhile. The e2e test `memory.rs` measures
+        // the effect on a whole server's resident size.)
         assert!(trim_if_worth_it());
-        let after = free_held().expect("glibc");
-        assert!(after < before, "{after} >= {before}");
     }
 }
