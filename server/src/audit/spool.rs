@@ -418,6 +418,8 @@ impl Shared {
         if chainer.chained == writer.len
             && !self.stuck.load(Ordering::Acquire)
             && let Err(e) = std::fs::remove_file(&chainer.path)
+            // Already gone (a reader settling the spool removed it): the state wanted.
+            && e.kind() != std::io::ErrorKind::NotFound
         {
             tracing::warn!(error = %crate::diagnostics::chain(&e), path = %chainer.path.display(), "removing the audit spool file");
         }
