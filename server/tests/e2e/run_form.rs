@@ -127,6 +127,13 @@ pub fn rich_repo() -> tempfile::TempDir {
         "1714521600 +0000",
         grace,
     );
+    for (name, at) in [
+        ("v0.1", "HEAD~4"),
+        ("v0.2", "HEAD~1"),
+        ("release-1", "HEAD"),
+    ] {
+        git(d, &["tag", name, at], "1714521600 +0000", grace);
+    }
     dir
 }
 
@@ -240,6 +247,12 @@ async fn each_operation_of_a_line_is_decided_and_audited_under_the_run_call() {
         "{:?}",
         run.arguments
     );
+
+    // Intended difference 6: shortlog without a revision summarises HEAD (git would read a
+    // log from its standard input, which in an agent's shell is empty).
+    let (is_error, said) = run_call(&a, "git shortlog -sn").await;
+    assert!(!is_error, "{said}");
+    assert_eq!(said, "     2\tFixture\n");
 
     // mallory lacks git:read: the operation is refused by policy, as the JSON tool would be.
     let (is_error, said) = run_call(&m, "git log --oneline").await;

@@ -7,7 +7,19 @@ use super::{Done, Runner};
 use crate::tools::ToolError;
 
 /// The subcommands supported so far, for "unknown subcommand" messages.
-const SUBCOMMANDS: &[&str] = &["log", "rev-parse", "branch", "status", "diff", "show"];
+const SUBCOMMANDS: &[&str] = &[
+    "log",
+    "rev-parse",
+    "branch",
+    "status",
+    "diff",
+    "show",
+    "merge-base",
+    "rev-list",
+    "shortlog",
+    "tag",
+    "ls-files",
+];
 
 /// A command line git would refuse as a usage error (status 129).
 #[derive(Debug)]
@@ -59,6 +71,11 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "status" => super::git_status::run(runner, args, rest, repo),
         "diff" => super::git_diff::run(runner, args, rest, repo),
         "show" => super::git_show::run(runner, args, rest, repo),
+        "merge-base" => super::git_more::merge_base(runner, args, rest, repo),
+        "rev-list" => super::git_more::rev_list(runner, args, rest, repo),
+        "shortlog" => super::git_more::shortlog(runner, args, rest, repo),
+        "tag" => super::git_more::tag(runner, args, rest, repo),
+        "ls-files" => super::git_more::ls_files(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

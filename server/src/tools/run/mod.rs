@@ -24,10 +24,13 @@
 //! 4. `--author` is a case-insensitive substring of the name or email (git: a regex).
 //! 5. Relative dates (`%ar`, `--date=relative`), decorations (`%d`) and padding (`%<(N)`) are
 //!    refused by name rather than approximated.
+//! 6. `git shortlog` without a revision summarises `HEAD`; git, its input not a terminal, reads
+//!    a log from standard input instead and (in an agent's shell) prints nothing.
 
 mod git;
 mod git_diff;
 mod git_log;
+mod git_more;
 mod git_show;
 mod git_status;
 mod xargs;
