@@ -17,30 +17,36 @@ enum Body {
     Nothing,
 }
 
-pub(super) fn run(
-    runner: &Runner<'_, '_>,
-    argv: &[String],
-    args: &[String],
-    repo: Option<String>,
-) -> Result<String, Failure> {
-    let mut body = Body::Patch;
-    let mut log_args = Vec::new();
-    let mut rev: Option<String> = None;
-    let mut paths = Vec::new();
+/// `git show`'s arguments: what to print after the header, the header's log flags, the
+/// revision and the paths.
+struct ShowCommand {
+    body: Body,
+    log_args: Vec<String>,
+    rev: Option<String>,
+    paths: Vec<String>,
+}
+
+fn parse(args: &[String]) -> Result<ShowCommand, Failure> {
+    let mut cmd = ShowCommand {
+        body: Body::Patch,
+        log_args: Vec::new(),
+        rev: None,
+        paths: Vec::new(),
+    };
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
-            "-s" | "--no-patch" => body = Body::Nothing,
-            "--stat" => body = Body::Stat,
-            "--name-only" => body = Body::NameOnly,
-            "--name-status" => body = Body::NameStatus,
-            "--" => paths.extend(rest.by_ref().cloned()),
+            "-s" | "--no-patch" => cmd.body = Body::Nothing,
+            "--stat" => cmd.body = Body::Stat,
+            "--name-only" => cmd.body = Body::NameOnly,
+            "--name-status" => cmd.body = Body::NameStatus,
+            "--" => cmd.paths.extend(rest.by_ref().cloned()),
             a if a == "--oneline"
                 || a.starts_with("--format")
                 || a.starts_with("--pretty")
                 || a.starts_with("--date") =>
             {
-                log_args.push(a.to_owned());
+                cmd.log_args.push(a.to_owned());
             }
             a if a.starts_with('-') => {
                 return Err(usage(format!(
@@ -48,10 +54,25 @@ pub(super) fn run(
                 ))
                 .into());
             }
-            r if rev.is_none() => rev = Some(r.to_owned()),
+            r if cmd.rev.is_none() => cmd.rev = Some(r.to_owned()),
             _ => return Err(usage("git show takes one revision here").into()),
         }
     }
+    Ok(cmd)
+}
+
+pub(super) fn run(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let ShowCommand {
+        body,
+        log_args,
+        rev,
+        paths,
+    } = parse(args)?;
     let rev = rev.unwrap_or_else(|| "HEAD".to_owned());
     if let Some((at, path)) = rev.split_once(':') {
         let (at, path) = (at.to_owned(), path.to_owned());
