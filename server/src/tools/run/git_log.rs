@@ -140,7 +140,7 @@ fn number(text: &str) -> Result<usize, Usage> {
 }
 
 /// `A..B`, `A...B`, `^A` or `A`.
-fn revision(query: &mut LogQuery, rev: &str) -> Result<(), Usage> {
+pub(super) fn revision(query: &mut LogQuery, rev: &str) -> Result<(), Usage> {
     let or_head = |s: &str| {
         if s.is_empty() {
             "HEAD".to_owned()

@@ -65,32 +65,7 @@ fn query_of(
                     return Err(unsupported(command, a, flags));
                 }
             }
-            rev => {
-                if let Some((a, b)) = rev.split_once("...") {
-                    let or_head = |s: &str| {
-                        if s.is_empty() {
-                            "HEAD".to_owned()
-                        } else {
-                            s.to_owned()
-                        }
-                    };
-                    query.symmetric = Some((or_head(a), or_head(b)));
-                } else if let Some((a, b)) = rev.split_once("..") {
-                    let or_head = |s: &str| {
-                        if s.is_empty() {
-                            "HEAD".to_owned()
-                        } else {
-                            s.to_owned()
-                        }
-                    };
-                    query.hidden.push(or_head(a));
-                    query.starts.push(or_head(b));
-                } else if let Some(h) = rev.strip_prefix('^') {
-                    query.hidden.push(h.to_owned());
-                } else {
-                    query.starts.push(rev.to_owned());
-                }
-            }
+            rev => super::git_log::revision(&mut query, rev)?,
         }
     }
     Ok(query)
