@@ -53,7 +53,7 @@ pub fn stat_summary(files: usize, insertions: usize, deletions: usize) -> String
 }
 
 /// A signature time in its own zone, as git shows it.
-fn local(time: git2::Time) -> DateTime<FixedOffset> {
+pub fn local(time: git2::Time) -> DateTime<FixedOffset> {
     let zone = FixedOffset::east_opt(time.offset_minutes().saturating_mul(60))
         .unwrap_or_else(|| chrono::Utc.fix());
     DateTime::from_timestamp(time.seconds(), 0)

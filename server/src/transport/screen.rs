@@ -58,15 +58,6 @@ impl InFlight {
             key,
         })
     }
-
-    /// Requests in flight now (for tests).
-    pub fn len(&self) -> usize {
-        self.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 /// Gives the id back when the request's answer has been sent (or abandoned).

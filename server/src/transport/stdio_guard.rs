@@ -146,7 +146,12 @@ fn judge(line: &[u8], initialized: &mut bool) -> Verdict {
 }
 
 fn error(id: Value, code: i64, message: &str) -> String {
-    json!({"jsonrpc": "2.0", "id": id, "error": {"code": code, "message": message}}).to_string()
+    jsonrpc::Refusal {
+        id,
+        code,
+        message: message.to_owned(),
+    }
+    .to_json()
 }
 
 /// Reads one line (without its newline) into `line`, keeping at most `max` bytes: a longer line

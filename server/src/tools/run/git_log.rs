@@ -1,7 +1,7 @@
 //! `git log` in the run form: git's flags onto [`crate::git::LogQuery`], and each commit
 //! printed as git prints it when its output is not a terminal (no decorations, no colour).
 
-use chrono::{DateTime, FixedOffset, Offset, Timelike};
+use chrono::Timelike;
 
 use super::git::{Usage, usage};
 use crate::git::{Error, LogQuery};
@@ -309,17 +309,8 @@ fn split_message(message: &str) -> (String, String) {
     (subject, rest.trim_start_matches('\n').to_owned())
 }
 
-/// A signature time in its own zone.
-fn zoned(time: git2::Time) -> DateTime<FixedOffset> {
-    let zone = FixedOffset::east_opt(time.offset_minutes().saturating_mul(60))
-        .unwrap_or_else(|| chrono::Utc.fix());
-    DateTime::from_timestamp(time.seconds(), 0)
-        .unwrap_or(DateTime::UNIX_EPOCH)
-        .with_timezone(&zone)
-}
-
 fn date(time: git2::Time, style: DateStyle) -> String {
-    let t = zoned(time);
+    let t = crate::git::fmt::local(time);
     match style {
         DateStyle::Default => t.format("%a %b %-d %H:%M:%S %Y %z").to_string(),
         DateStyle::Short => t.format("%Y-%m-%d").to_string(),

@@ -123,38 +123,30 @@ pub(super) fn run(
     })?)
 }
 
-/// The file `path` as it is in `rev`'s tree.
+/// The file `path` as it is in `rev`'s tree (an empty `rev`, as in `:path`, is HEAD).
 fn blob(repo: &crate::git::Repo, rev: &str, path: &str) -> Result<String, crate::tools::ToolError> {
-    let args = crate::git::ReadFileArgs {
-        path: path.to_owned(),
-        rev: Some(if rev.is_empty() {
-            "HEAD".into()
-        } else {
-            rev.to_owned()
-        }),
-        start_line: None,
-        end_line: None,
-    };
-    // The path goes through the same checks as git_read_file (no `..`, no `.git/`).
-    let _ = crate::git::safety::RepoPath::new(repo.root(), &args.path)?;
+    use crate::tools::ToolError;
+    const MAX_BLOB: usize = 4 << 20;
+    // The same path checks as git_read_file (no `..`, no `.git/`, nothing absolute).
+    crate::git::safety::RepoPath::new(repo.root(), path)?;
+    let at = if rev.is_empty() { "HEAD" } else { rev };
     let git = repo.lock();
-    let spec = crate::git::safety::RevSpec::new(args.rev.as_deref().unwrap_or("HEAD"))?;
+    let spec = crate::git::safety::RevSpec::new(at)?;
     let tree = crate::git::resolve_commit(&git, &spec)?
         .tree()
         .map_err(crate::git::Error::from)?;
-    let entry = tree.get_path(std::path::Path::new(path)).map_err(|_| {
-        crate::tools::ToolError::new(format!("path '{path}' does not exist in '{rev}'"))
-    })?;
+    let entry = tree
+        .get_path(std::path::Path::new(path))
+        .map_err(|_| ToolError::new(format!("path '{path}' does not exist in '{at}'")))?;
     let object = entry.to_object(&git).map_err(crate::git::Error::from)?;
     let Some(blob) = object.as_blob() else {
-        return Err(crate::tools::ToolError::new(format!(
-            "'{rev}:{path}' is a tree; use git ls-tree"
+        return Err(ToolError::new(format!(
+            "'{at}:{path}' is a tree; use git ls-files"
         )));
     };
-    const MAX_BLOB: usize = 4 << 20;
     if blob.size() > MAX_BLOB {
-        return Err(crate::tools::ToolError::new(format!(
-            "'{rev}:{path}' is {} bytes, over the {} MiB a line prints; read parts with git_read_file",
+        return Err(ToolError::new(format!(
+            "'{at}:{path}' is {} bytes, over the {} MiB a line prints; read parts with git_read_file",
             blob.size(),
             MAX_BLOB >> 20
         )));
