@@ -8,6 +8,8 @@ use std::process::Command;
 
 use serde::Deserialize;
 
+use crate::task::{Step, StepList};
+
 /// The embedded default arms.
 pub const DEFAULT_TOML: &str = include_str!("../arms.toml");
 
@@ -69,6 +71,12 @@ pub struct Arm {
     /// tool is sent through this one as `{"tool": NAME, "args": ARGS}`, as a model that sees only
     /// the meta tool would call it.
     pub via: Option<String>,
+    /// MCP arms with `via`: the programs the meta tool's run form (`{"run": LINE}`) runs. A
+    /// shell step list named in `steps` (`cli`) is taken when every program of every line is
+    /// one of these and the line uses no shell construct the run form refuses; each line is
+    /// then sent unchanged as `{"run": LINE}`, as the model would type it to a shell.
+    #[serde(default)]
+    pub run_programs: Vec<String>,
     /// MCP arms: extra environment of the server.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -171,12 +179,34 @@ impl Vars {
 }
 
 impl Arm {
-    /// The step list of `lists` this arm runs, by its priority order.
-    pub fn pick<'a, T>(&self, lists: &'a BTreeMap<String, T>) -> Option<(&'a str, &'a T)> {
+    /// The step list of `lists` this arm runs, by its priority order: the first present that
+    /// the arm can run (an MCP arm takes a shell list only through its run form).
+    pub fn pick<'a>(
+        &self,
+        lists: &'a BTreeMap<String, StepList>,
+    ) -> Option<(&'a str, &'a StepList)> {
         self.steps
             .iter()
-            .find_map(|name| lists.get_key_value(name))
+            .filter_map(|name| lists.get_key_value(name))
+            .find(|(_, list)| self.can_run(list))
             .map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Whether the arm can run `list`: tool calls on an MCP arm, shell lines on a cli arm, and
+    /// shell lines on an MCP arm whose run form takes every one of them.
+    fn can_run(&self, list: &StepList) -> bool {
+        let lines = list.steps.iter().map(|s| match s {
+            Step::Shell(line) => Some(line.as_str()),
+            Step::Tool { .. } => None,
+        });
+        let shell: Option<Vec<&str>> = lines.collect();
+        match (self.kind, shell) {
+            (Kind::Cli, shell) => shell.is_some(),
+            (Kind::Mcp, None) => true,
+            (Kind::Mcp, Some(lines)) => {
+                self.via.is_some() && crate::run_line::all_runnable(lines, &self.run_programs)
+            }
+        }
     }
 
     /// Why the arm cannot run here (a required command is missing or fails), if it cannot.
@@ -270,11 +300,36 @@ mod tests {
         let names: Vec<&str> = arms.iter().map(|a| a.name.as_str()).collect();
         assert_eq!(
             names,
-            ["cli", "mcp", "mcp-http", "peer:mcp-server-git", "mcp-lean"]
+            [
+                "cli",
+                "mcp",
+                "mcp-http",
+                "peer:mcp-server-git",
+                "mcp-lean",
+                "mcp-lean-json"
+            ]
         );
         assert_eq!(arms[2].transport, Transport::Http);
         assert_eq!(arms[4].via.as_deref(), Some("gitgate"));
-        assert_eq!(arms[4].steps, ["mcp-lean", "mcp"]);
+        assert_eq!(arms[4].steps, ["cli", "mcp-lean", "mcp"]);
+        assert!(arms[4].run_programs.iter().any(|p| p == "gh"));
+        assert_eq!(arms[5].steps, ["mcp-lean", "mcp"]);
+    }
+
+    fn list(steps: Vec<Step>) -> StepList {
+        StepList {
+            steps,
+            answer: crate::check::Reader::Text,
+            answer_steps: vec![1],
+        }
+    }
+
+    fn tool_list() -> StepList {
+        list(vec![Step::Tool {
+            tool: "git_log".into(),
+            args: serde_json::Map::new(),
+            ops: None,
+        }])
     }
 
     #[test]
@@ -285,12 +340,41 @@ mod tests {
         .unwrap()
         .remove(0);
         let mut lists = BTreeMap::new();
-        lists.insert("mcp".to_owned(), 1);
-        assert_eq!(arm.pick(&lists), Some(("mcp", &1)));
-        lists.insert("mcp-lean".to_owned(), 2);
-        assert_eq!(arm.pick(&lists), Some(("mcp-lean", &2)));
+        lists.insert("mcp".to_owned(), tool_list());
+        assert_eq!(arm.pick(&lists).map(|p| p.0), Some("mcp"));
+        lists.insert("mcp-lean".to_owned(), tool_list());
+        assert_eq!(arm.pick(&lists).map(|p| p.0), Some("mcp-lean"));
         lists.clear();
-        assert_eq!(arm.pick(&lists), None);
+        assert!(arm.pick(&lists).is_none());
+    }
+
+    #[test]
+    fn takes_shell_lines_through_a_run_form_only_when_it_runs_them() {
+        let arm = parse(
+            "[[arm]]\nname = \"lean\"\nkind = \"mcp\"\nsteps = [\"cli\", \"mcp\"]\ncommand = [\"x\"]\n\
+             via = \"gitgate\"\nrun_programs = [\"git\", \"sort\"]\n",
+        )
+        .unwrap()
+        .remove(0);
+        let mut lists = BTreeMap::new();
+        lists.insert("mcp".to_owned(), tool_list());
+        lists.insert(
+            "cli".to_owned(),
+            list(vec![Step::Shell("git log --format=%an | sort -u".into())]),
+        );
+        assert_eq!(arm.pick(&lists).map(|p| p.0), Some("cli"));
+        // A program it does not run, or a shell variable: the next list.
+        for line in ["git log | awk 1", "a=$(git log); git show $a"] {
+            lists.insert("cli".to_owned(), list(vec![Step::Shell(line.into())]));
+            assert_eq!(arm.pick(&lists).map(|p| p.0), Some("mcp"), "{line}");
+        }
+        // Without a run form, an MCP arm never takes shell lines.
+        let plain =
+            parse("[[arm]]\nname = \"m\"\nkind = \"mcp\"\nsteps = [\"cli\"]\ncommand = [\"x\"]\n")
+                .unwrap()
+                .remove(0);
+        lists.insert("cli".to_owned(), list(vec![Step::Shell("git log".into())]));
+        assert!(plain.pick(&lists).is_none());
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod model;
 pub mod prices;
 pub mod report;
 pub mod run;
+pub mod run_line;
 pub mod scenarios;
 pub mod signal;
 pub mod stats;

@@ -96,11 +96,10 @@ impl ServerHandler for GitGate {
         if self.services.catalogue.get(&request.name).is_none() {
             // Audited above as a denial; the MCP specification lists an unknown tool among the
             // protocol errors (-32602).
+            // The call's own message: the nearest tool names and where the rest are listed
+            // (`{"tool": "help"}` in lean mode, where tools/list shows only the meta tool).
             return Err(McpError::invalid_params(
-                format!(
-                    "unknown tool '{}'; call tools/list for the available tools",
-                    crate::tools::quote(&request.name)
-                ),
+                crate::tools::first_text(&result),
                 None,
             ));
         }

@@ -68,8 +68,9 @@ impl Executor for McpExecutor {
     }
 
     async fn step(&mut self, step: &Step) -> Result<StepRun> {
-        let Step::Tool { tool, args, ops } = step else {
-            bail!("an mcp arm got a shell step");
+        let (tool, args, ops) = match step {
+            Step::Tool { tool, args, ops } => (tool, args, ops),
+            Step::Shell(line) => return self.run_line(line).await,
         };
         let sent = expand_args(args, &self.vars);
         let shown = expand_args(
@@ -94,6 +95,23 @@ impl Executor for McpExecutor {
     }
 }
 
+impl McpExecutor {
+    /// A shell line sent unchanged through the meta tool's run form, `{"run": LINE}`, as the
+    /// model would type it to a shell tool. Its operations are counted as the shell arm counts
+    /// them (the elements of its pipelines and lists).
+    async fn run_line(&mut self, line: &str) -> Result<StepRun> {
+        let Some(via) = &self.via else {
+            bail!("an mcp arm without a run form got a shell step");
+        };
+        let mut args = Map::new();
+        args.insert("run".into(), Value::String(line.to_owned()));
+        let operations = super::shell::operations(line);
+        self.session
+            .call(via, args.clone(), &args, operations)
+            .await
+    }
+}
+
 /// Placeholders expanded in every string of a tool call's arguments.
 fn expand_args(args: &Map<String, Value>, vars: &Vars) -> Map<String, Value> {
     fn walk(v: &Value, vars: &Vars) -> Value {
@@ -114,7 +132,7 @@ fn expand_args(args: &Map<String, Value>, vars: &Vars) -> Map<String, Value> {
 /// A call of `tool` sent through a meta tool in its short form, `{"tool": TOOL, FLAGS...}`; the
 /// long form `{"tool": TOOL, "args": ARGS}` when a flag's name is one of the meta tool's own keys.
 fn through(tool: &str, args: Map<String, Value>) -> Map<String, Value> {
-    const OWN: [&str; 5] = ["tool", "args", "jq", "each", "steps"];
+    const OWN: [&str; 6] = ["tool", "args", "jq", "each", "steps", "run"];
     let mut wrapped = Map::new();
     wrapped.insert("tool".into(), Value::String(tool.to_owned()));
     if args.keys().any(|k| OWN.contains(&k.as_str())) {

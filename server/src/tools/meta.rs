@@ -22,8 +22,8 @@ use crate::policy::ToolClass;
 
 pub const NAME: &str = "gitgate";
 
-const DESCRIPTION: &str = "Runs git_*/gh_* tools named after git and gh commands: keys tool, its flags, \
-jq (filters the JSON); or steps [{tool,each,jq,...}] to chain calls. tool help lists tools.";
+const DESCRIPTION: &str = "run: a git/gh command line, | jq grep head wc sort && ; (no shell). \
+Or tool: a git_*/gh_* tool + flags, jq on its JSON; steps [{tool,each,jq}]. tool help lists them.";
 
 /// The meta tool's definition.
 pub(super) fn specs() -> Vec<ToolSpec> {

@@ -12,8 +12,8 @@ mod pipeline;
 mod run;
 mod schema;
 
-pub(crate) use error::quote;
 pub use error::{ErrorCode, ToolError, error_result};
+pub(crate) use error::{first_text, quote};
 pub use output::render;
 pub use schema::minimize;
 

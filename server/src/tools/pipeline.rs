@@ -25,6 +25,8 @@ const TIME_LIMIT: Duration = Duration::from_secs(30);
 const MAX_OUTPUT: usize = 32_000;
 /// Most values one jq filter may produce.
 const MAX_JQ_VALUES: usize = 1_000;
+/// The arguments by which a caller bounds a list tool's length.
+const BOUNDS: [&str; 2] = ["max_count", "limit"];
 
 #[derive(Debug, Clone)]
 pub(super) struct Step {
@@ -187,6 +189,11 @@ impl Pipeline<'_, '_> {
         let mut values = Vec::with_capacity(arg_sets.len());
         let mut texts = Vec::with_capacity(arg_sets.len());
         for args in arg_sets {
+            // A list cut at the caller's own bound (`max_count`, `limit`) and then filtered is
+            // what they asked for: "... N more" there reads as if the filtered answer were cut
+            // (issue "Speak git and gh": 45 of 49 result tokens of one fan-out). A list cut at
+            // the tool's default bound keeps its note through the filter.
+            let bounded = step.jq.is_some() && BOUNDS.iter().any(|k| args.contains_key(*k));
             if self.remaining().is_zero() {
                 return Err(ToolError::with_code(
                     ErrorCode::Timeout,
@@ -218,7 +225,7 @@ impl Pipeline<'_, '_> {
                     at.say(message),
                 ));
             };
-            if let Some(more) = produced.more {
+            if let Some(more) = produced.more.filter(|_| !bounded) {
                 self.mores.push(more);
             }
             values.push(produced.value);

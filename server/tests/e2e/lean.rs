@@ -108,7 +108,10 @@ async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
         json!({"tool": "git_log", "max_count": 1, "jq": "map(.subject)"}),
     )
     .await;
-    assert_eq!(listed, "second commit\n... 1 more commit; pass skip=1");
+    // Bounded by the caller and filtered: no note (issue "Speak git and gh", a fan-out's
+    // result was 45 of 49 tokens of "more" lines). Cut at the default bound, the note stays:
+    // `a_pipeline_fans_out_in_one_round_trip_under_policy`.
+    assert_eq!(listed, "second commit");
 
     // Mistakes come back as actionable errors.
     let msg = err(&s.client, "gitgate", json!({"tool": "git_lgo"})).await;
@@ -116,6 +119,17 @@ async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
     // Regression (issue "Speak git and gh"): an unknown tool named no nearest tool and no help.
     assert!(msg.contains("nearest: git_log"), "{msg}");
     assert!(msg.contains(r#"{"tool": "help"}"#), "{msg}");
+    // Called directly by a name the lean tools/list does not show: the same help, not a bare
+    // "unknown tool" (regression, issue "Speak git and gh").
+    let direct = s
+        .client
+        .call_tool(rmcp::model::CallToolRequestParams::new("git_comit"))
+        .await
+        .expect_err("unknown tool");
+    let direct = direct.to_string();
+    assert!(direct.contains("unknown tool 'git_comit'"), "{direct}");
+    assert!(direct.contains("nearest: git_commit"), "{direct}");
+    assert!(direct.contains(r#"{"tool": "help"}"#), "{direct}");
     let msg = err(
         &s.client,
         "gitgate",
@@ -295,4 +309,21 @@ async fn a_pipeline_fans_out_in_one_round_trip_under_policy() {
         .expect("inner denial audited");
     assert!(!denied.decision.allowed);
     assert!(denied.parent.is_some());
+
+    // The seed's 40 issues, cut at the default 30: the filtered answer says so; bounded by the
+    // caller's own limit, it does not (the caller asked for that many).
+    let defaulted = ok(
+        &alice,
+        "gitgate",
+        json!({"tool": "gh_issue_list", "args": {"repo": REPO, "state": "all"}, "jq": "map(.number) | length"}),
+    )
+    .await;
+    assert!(defaulted.starts_with("30\n... "), "{defaulted}");
+    let bounded = ok(
+        &alice,
+        "gitgate",
+        json!({"tool": "gh_issue_list", "args": {"repo": REPO, "state": "all", "limit": 5}, "jq": "map(.number) | length"}),
+    )
+    .await;
+    assert_eq!(bounded, "5");
 }

@@ -144,6 +144,11 @@ async fn unknown_tool_is_a_protocol_error() {
             err.to_string().contains("unknown tool 'git_push'"),
             "{transport:?}: {err}"
         );
+        // Regression (issue "Speak git and gh"): the error names the nearest tools.
+        assert!(
+            err.to_string().contains("nearest: "),
+            "{transport:?}: {err}"
+        );
         // The session survives the error.
         assert_eq!(
             s.call("git_status", json!({})).await.is_error,
