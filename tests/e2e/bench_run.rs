@@ -218,6 +218,33 @@ async fn small_task_set_on_every_arm_with_figures_worked_out_by_hand() {
     );
 }
 
+/// Issue "Speak git and gh", item 6: the lean arm types the CLI's own line through gitgate's run
+/// form, and the JSON arm keeps the short JSON form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lean_arm_sends_the_cli_line_through_the_run_form() {
+    let report = run_tasks(&[("a", LAST_AUTHOR)], &["cli", "mcp-lean", "mcp-lean-json"]).await;
+    let lean = only_attempt(&report, "last-author", "mcp-lean");
+    assert!(lean.passed, "{:?}", lean.failure);
+    let line = "git log -1 --format=%an | cat";
+    let args = serde_json::json!({ "run": line }).to_string();
+    assert_eq!(lean.steps[0].call, format!("gitgate({args})"));
+    // The same bytes git prints through a shell.
+    let cli = only_attempt(&report, "last-author", "cli");
+    assert_eq!(lean.steps[0].result, cli.steps[0].result);
+    let t = &lean.tokens["o200k_base"];
+    assert_eq!(t.calls, o200k("gitgate") + o200k(&args));
+    assert_eq!(t.results, o200k(&cli.steps[0].result));
+    // Operations counted as the shell counts them: git and cat.
+    assert_eq!((lean.round_trips, lean.operations), (1, 2));
+
+    let json = only_attempt(&report, "last-author", "mcp-lean-json");
+    assert!(json.passed, "{:?}", json.failure);
+    assert_eq!(
+        json.steps[0].call,
+        r#"gitgate({"max_count":1,"tool":"git_log"})"#
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_mcp_steps_fail_the_check_and_the_report_says_so() {
     // The MCP steps ask for another author's commits: the answer cannot be right.
