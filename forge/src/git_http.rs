@@ -126,6 +126,11 @@ pub async fn serve(
             );
         }
     };
+    let pushed = if target.service == "git-receive-pack" && parts.method == http::Method::POST {
+        crate::pushes::commands(&body)
+    } else {
+        Vec::new()
+    };
     if let Some(mut stdin) = child.stdin.take() {
         // Feed the body while the backend writes, so large packs cannot deadlock the pipes.
         tokio::spawn(async move {
@@ -141,7 +146,44 @@ pub async fn serve(
         }
         Err(_) => return plain(StatusCode::GATEWAY_TIMEOUT, "git http-backend timed out"),
     };
+    if !pushed.is_empty() {
+        record_pushes(app, &target, &ident, &repo_dir, &pushed);
+    }
     cgi_response(&out.stdout)
+}
+
+/// Records, as `ident`'s, the updates of a push that the repository now shows.
+fn record_pushes(
+    app: &App,
+    target: &Target,
+    ident: &Identity,
+    repo_dir: &std::path::Path,
+    commands: &[crate::pushes::Command],
+) {
+    let Ok(git) = git2::Repository::open_bare(repo_dir) else {
+        return;
+    };
+    let applied: Vec<_> = commands
+        .iter()
+        .filter(|c| crate::pushes::applied(&git, c))
+        .collect();
+    if applied.is_empty() {
+        return;
+    }
+    let store = app.store();
+    let recorded = (|| -> Result<(), crate::store::Error> {
+        let Some(repo) = store.repo(&target.owner, &target.name)? else {
+            return Ok(());
+        };
+        let at = store.tick()?;
+        for c in applied {
+            store.record_push(&repo, &ident.user, &c.refname, &c.old, &c.new, at)?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = recorded {
+        tracing::error!(error = %e, "recording a push");
+    }
 }
 
 /// Turns CGI output (headers, blank line, body) into a response.

@@ -13,6 +13,7 @@ pub mod git;
 pub mod git_http;
 pub mod graphql;
 mod http_server;
+pub mod pushes;
 pub mod rest;
 pub mod seed;
 pub mod stats;

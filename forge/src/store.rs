@@ -59,7 +59,22 @@ CREATE TABLE IF NOT EXISTS comments (
 CREATE TABLE IF NOT EXISTS reviews (
   id INTEGER PRIMARY KEY, issue_id INTEGER NOT NULL REFERENCES issues(id), user_id INTEGER NOT NULL,
   body TEXT NOT NULL, state TEXT NOT NULL, commit_id TEXT NOT NULL, submitted_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS pushes (
+  id INTEGER PRIMARY KEY, repo_id INTEGER NOT NULL REFERENCES repos(id),
+  actor_id INTEGER NOT NULL REFERENCES users(id), ref TEXT NOT NULL, before TEXT NOT NULL,
+  head TEXT NOT NULL, created_at INTEGER NOT NULL);
 "#;
+
+/// One reference update a push made, and who made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    pub id: i64,
+    pub actor: User,
+    pub refname: String,
+    pub before: String,
+    pub head: String,
+    pub created_at: Time,
+}
 
 /// A user or an organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -757,6 +772,44 @@ impl Store {
     }
 
     /// A user by id.
+    /// Records that `actor` moved `refname` from `before` to `head` (zero ids: created,
+    /// deleted).
+    pub fn record_push(
+        &self,
+        repo: &Repo,
+        actor: &User,
+        refname: &str,
+        before: &str,
+        head: &str,
+        at: Time,
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO pushes (repo_id, actor_id, ref, before, head, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            rusqlite::params![repo.id, actor.id, refname, before, head, at],
+        )?;
+        Ok(())
+    }
+
+    /// The pushes to `repo`, newest first.
+    pub fn pushes(&self, repo: &Repo) -> Result<Vec<Push>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT p.id, p.ref, p.before, p.head, p.created_at, {USER_COLS} FROM pushes p \
+             JOIN users u ON u.id = p.actor_id WHERE p.repo_id = ?1 ORDER BY p.id DESC"
+        ))?;
+        let rows = stmt.query_map([repo.id], |row| {
+            Ok(Push {
+                id: row.get(0)?,
+                refname: row.get(1)?,
+                before: row.get(2)?,
+                head: row.get(3)?,
+                created_at: row.get(4)?,
+                actor: user_from(row, 5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     pub fn find_user(&self, id: i64) -> Result<Option<User>> {
         let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
         Ok(self

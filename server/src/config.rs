@@ -47,6 +47,17 @@ pub struct FileConfig {
     /// Lean mode: `tools/list` offers only the `gitgate` meta tool.
     #[serde(default)]
     pub lean: bool,
+    /// Branches no push may rewrite or delete (`[[protect]] branch = "release/*"`); without
+    /// any, each remote's default branch.
+    #[serde(default)]
+    pub protect: Vec<ProtectEntry>,
+}
+
+/// One protected branch glob.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ProtectEntry {
+    pub branch: String,
 }
 
 /// Where GitHub is.

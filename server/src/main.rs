@@ -455,6 +455,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         catalogue: tools.catalogue,
         github: tools.github,
         read_only: args.read_only || file.read_only,
+        protect: file.protect.iter().map(|p| p.branch.clone()).collect(),
         rate_limit: args.rate_limit.or(file.rate_limit_per_minute),
         call_slots: (args.max_calls_per_user as usize, args.max_calls as usize),
         local,

@@ -55,13 +55,15 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     let mut table = String::new();
     let mut git_total = 0;
     let mut github_total = 0;
-    for tool in &tools {
+    for spec in catalogue.specs() {
+        let tool = &spec.tool;
         let value = serde_json::to_value(tool).unwrap_or_default();
         let tokens = count(&value.to_string());
-        if tool.name.starts_with("git_") {
-            git_total += tokens;
-        } else if tool.name.starts_with("gh_") {
-            github_total += tokens;
+        // By toolset: the remote git tools (fetch, pull, push) come with the GitHub toolset.
+        match spec.toolset {
+            crate::tools::Toolset::Git => git_total += tokens,
+            crate::tools::Toolset::Github => github_total += tokens,
+            crate::tools::Toolset::Meta => {}
         }
         let _ = writeln!(table, "| `{}` | {tokens} |", tool.name);
         files.push(File {
@@ -88,8 +90,9 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     md.push_str(&table);
     let _ = write!(
         md,
-        "\nAll git tools: {git_total} tokens (budget 1,500).\n\
-         All GitHub tools: {github_total} tokens (budget 2,500; the official GitHub MCP server's \
+        "\nAll git tools (the git toolset): {git_total} tokens (budget 1,500).\n\
+         All GitHub tools (the github toolset: gh_* and git_fetch, git_pull, git_push): \
+         {github_total} tokens (budget 2,500; the official GitHub MCP server's \
          default tools take about 14,000).\n\
          Whole `tools/list` result ({} tools): {total} tokens.\n\
          Lean mode (`--lean`: the one `gitgate` tool, every other tool called through it): \
@@ -168,12 +171,13 @@ mod tests {
         }
     }
 
-    /// o200k tokens of a `tools/list` result holding the tools whose names start with `prefix`.
-    fn list_tokens(prefix: &str) -> (usize, usize) {
+    /// o200k tokens of a `tools/list` result holding the tools of `toolset`.
+    fn list_tokens(toolset: crate::tools::Toolset) -> (usize, usize) {
         let tools: Vec<Tool> = Catalogue::new()
-            .tools()
-            .into_iter()
-            .filter(|t| t.name.starts_with(prefix))
+            .specs()
+            .iter()
+            .filter(|s| s.toolset == toolset)
+            .map(|s| s.tool.clone())
             .collect();
         let payload = serde_json::json!({ "tools": tools }).to_string();
         (tools.len(), o200k_tokens(&payload).expect("tokenizer"))
@@ -181,7 +185,7 @@ mod tests {
 
     #[test]
     fn git_tools_fit_the_token_budget() {
-        let (n, tokens) = list_tokens("git_");
+        let (n, tokens) = list_tokens(crate::tools::Toolset::Git);
         assert_eq!(n, 14);
         assert!(
             tokens <= 1500,
@@ -191,8 +195,9 @@ mod tests {
 
     #[test]
     fn github_tools_fit_the_token_budget() {
-        let (n, tokens) = list_tokens("gh_");
-        assert_eq!(n, 17);
+        // gh_* and the remote git tools (fetch, pull, push), which need the GitHub host.
+        let (n, tokens) = list_tokens(crate::tools::Toolset::Github);
+        assert_eq!(n, 20);
         assert!(
             tokens <= 2500,
             "GitHub tools take {tokens} o200k tokens in tools/list; budget 2500"
@@ -203,7 +208,7 @@ mod tests {
     fn the_lean_list_costs_less_than_a_shell_tool() {
         // Resent on every turn: lean mode only beats an agent's one shell tool (73 tokens as
         // the harness's cli arm defines it) on context if its whole tools/list is smaller.
-        let (n, tokens) = list_tokens("gitgate");
+        let (n, tokens) = list_tokens(crate::tools::Toolset::Meta);
         assert_eq!(n, 1);
         assert!(
             tokens < 73,

@@ -28,6 +28,9 @@ pub struct Setup {
     /// GitHub, when the github toolset is on.
     pub github: Option<crate::github::GithubConfig>,
     pub read_only: bool,
+    /// Branch globs no push may rewrite or delete (`[[protect]]`); empty: each remote's default
+    /// branch.
+    pub protect: Vec<String>,
     /// Calls per minute for users without a limit of their own.
     pub rate_limit: Option<u32>,
     /// Calls running at once: per user, and in total.
@@ -157,7 +160,11 @@ pub async fn run(
     let jq =
         crate::jq::Sandbox::for_current_exe(crate::jq::Limits::default()).map_err(Error::Jq)?;
     let services = Services {
-        backends: Arc::new(Backends { repos, github }),
+        backends: Arc::new(Backends {
+            repos,
+            github,
+            protect: setup.protect.clone(),
+        }),
         catalogue: Arc::new(setup.catalogue),
         policy: Arc::new(
             Policy::new(setup.read_only, setup.rate_limit)

@@ -379,6 +379,7 @@ pub fn route(ctx: &Ctx<'_>) -> ApiResult {
             repos::branch(ctx, o, r, &rest.join("/"))
         }
         ["repos", o, r, "tags"] if get => repos::tags(ctx, o, r),
+        ["repos", o, r, "events"] if get => repos::events(ctx, o, r),
         ["repos", o, r, "commits"] if get => repos::commits(ctx, o, r),
         ["repos", o, r, "commits", rest @ ..] if get && !rest.is_empty() => {
             repos::commit(ctx, o, r, &rest.join("/"))

@@ -326,3 +326,42 @@ pub fn contents(ctx: &Ctx<'_>, o: &str, r: &str, path: &str) -> ApiResult {
 pub fn readme(ctx: &Ctx<'_>, o: &str, r: &str) -> ApiResult {
     contents(ctx, o, r, "README.md")
 }
+
+/// `GET /repos/{o}/{r}/events`: the repository's pushes as GitHub's `PushEvent`s, newest first.
+pub fn events(ctx: &Ctx<'_>, o: &str, r: &str) -> ApiResult {
+    let repo = ctx.repo(o, r)?;
+    let pushes = ctx.app.store().pushes(&repo)?;
+    let bases = &ctx.bases;
+    let items: Vec<Value> = pushes
+        .iter()
+        .map(|p| {
+            json!({
+                "id": p.id.to_string(),
+                "type": "PushEvent",
+                "actor": {
+                    "id": p.actor.id,
+                    "login": p.actor.login,
+                    "display_login": p.actor.login,
+                    "gravatar_id": "",
+                    "url": format!("{}/users/{}", bases.api, p.actor.login),
+                    "avatar_url": format!("{}/avatars/u/{}?v=4", bases.html, p.actor.id),
+                },
+                "repo": {
+                    "id": repo.id,
+                    "name": repo.full_name(),
+                    "url": format!("{}/repos/{}", bases.api, repo.full_name()),
+                },
+                "payload": {
+                    "repository_id": repo.id,
+                    "push_id": p.id,
+                    "ref": p.refname,
+                    "head": p.head,
+                    "before": p.before,
+                },
+                "public": true,
+                "created_at": render::time(p.created_at),
+            })
+        })
+        .collect();
+    Ok(paginate(ctx, items))
+}

@@ -57,6 +57,11 @@ pub struct AuditEvent {
     /// The id of the pipeline call this call ran inside, if any.
     #[serde(default)]
     pub parent: Option<String>,
+    /// References the call moved on a remote or by fetching (`REF OLD NEW`, full ids; a zero
+    /// id for a created or deleted reference): a push's record of what it published. Absent
+    /// when empty, so the events written before it existed keep their hashes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ref_updates: Vec<String>,
 }
 
 /// The MCP client as it introduced itself in `initialize`.
@@ -215,6 +220,7 @@ impl AuditEvent {
                 bytes_in: 0,
                 bytes_out: 0,
                 upstream_request_ids: Vec::new(),
+                ref_updates: Vec::new(),
                 parent: None,
             },
         }
@@ -312,6 +318,12 @@ impl EventBuilder {
         self
     }
 
+    /// References the call moved (`REF OLD NEW`).
+    pub fn ref_updates(mut self, updates: Vec<String>) -> Self {
+        self.event.ref_updates = updates;
+        self
+    }
+
     /// The event.
     pub fn build(self) -> AuditEvent {
         self.event
@@ -365,6 +377,16 @@ impl AuditEvent {
         field(o, "ok", &self.outcome.ok)?;
         o.push(b'}');
         field(o, "parent", &clean_opt(&self.parent, NAME_MAX))?;
+        if !self.ref_updates.is_empty() {
+            o.extend_from_slice(b",\"ref_updates\":[");
+            for (i, u) in self.ref_updates.iter().take(UPSTREAM_IDS_MAX).enumerate() {
+                if i > 0 {
+                    o.push(b',');
+                }
+                serde_json::to_writer(&mut *o, &*clean(u, STRING_MAX))?;
+            }
+            o.push(b']');
+        }
         field(o, "session", &clean_opt(&self.session, NAME_MAX))?;
         o.extend_from_slice(b",\"target\":{\"issue\":");
         serde_json::to_writer(&mut *o, &self.target.issue)?;

@@ -89,8 +89,9 @@ pub enum UsersCommand {
 pub struct AddArgs {
     /// The user name: 1-64 letters, digits and . _ - @ (not starting with -).
     pub name: String,
-    /// Scopes, separated by spaces or commas: git:read, git:write, github:read, github:write,
-    /// github:merge, admin (admin implies all others; nothing else implies anything).
+    /// Scopes, separated by spaces or commas: git:read, git:write, git:push, git:force,
+    /// github:read, github:write, github:merge, admin (admin implies all others; nothing else
+    /// implies anything).
     #[arg(long, value_name = "SCOPES")]
     pub scopes: String,
     /// Repository grants, separated by commas or spaces: globs over local repository names and

@@ -22,6 +22,7 @@ mod ls_files;
 mod pathspec;
 pub(crate) mod pattern;
 mod read_file;
+pub mod remote;
 pub mod rev;
 mod show;
 mod status;

@@ -187,6 +187,18 @@ impl Clients {
         self.by_user.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The user's own GitHub token, for git over HTTPS (handed to libgit2's credential callback
+    /// for one operation, never stored).
+    pub async fn git_token(&self, user: &str) -> Result<String, Error> {
+        self.tokens
+            .github_token(user)
+            .await?
+            .ok_or_else(|| Error::NoToken {
+                user: user.to_owned(),
+                hint: self.tokens.missing_hint(),
+            })
+    }
+
     async fn client(&self, user: &str) -> Result<Octocrab, Error> {
         if let Some(c) = self.lock().get(user) {
             return Ok(c.clone());

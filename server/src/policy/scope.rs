@@ -14,8 +14,12 @@ use super::{Error, truncate};
 pub enum Scope {
     /// `git:read`: read local repositories (log, diff, blame, show...).
     GitRead,
-    /// `git:write`: change local repositories (commit, branch, tag...).
+    /// `git:write`: change local repositories (commit, branch, tag, fetch, pull...).
     GitWrite,
+    /// `git:push`: push branches to the configured GitHub host, as the user.
+    GitPush,
+    /// `git:force`: force-push (rewrite a remote branch); never on a protected branch.
+    GitForce,
     /// `github:read`: read issues, pull requests, contents on the forge.
     GithubRead,
     /// `github:write`: create or edit issues, comments, pull requests.
@@ -28,9 +32,11 @@ pub enum Scope {
 
 impl Scope {
     /// Every scope, in display order.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::GitRead,
         Scope::GitWrite,
+        Scope::GitPush,
+        Scope::GitForce,
         Scope::GithubRead,
         Scope::GithubWrite,
         Scope::GithubMerge,
@@ -42,6 +48,8 @@ impl Scope {
         match self {
             Scope::GitRead => "git:read",
             Scope::GitWrite => "git:write",
+            Scope::GitPush => "git:push",
+            Scope::GitForce => "git:force",
             Scope::GithubRead => "github:read",
             Scope::GithubWrite => "github:write",
             Scope::GithubMerge => "github:merge",
@@ -120,6 +128,11 @@ pub enum Effect {
     Write,
     /// Merges (a pull request); kept apart from Write because it is usually granted to fewer people.
     Merge,
+    /// Publishes to a remote (git push); kept apart from Write: a local change can be undone
+    /// by the user, a pushed one is seen by everyone.
+    Push,
+    /// Rewrites published history (a force-push).
+    Force,
 }
 
 /// The class of a tool, which is all the policy needs to know about it.
@@ -142,6 +155,10 @@ impl ToolClass {
     pub const GITHUB_WRITE: ToolClass = ToolClass::new(Domain::Github, Effect::Write);
     /// `gh_pr_merge`.
     pub const GITHUB_MERGE: ToolClass = ToolClass::new(Domain::Github, Effect::Merge);
+    /// `git_push`.
+    pub const GIT_PUSH: ToolClass = ToolClass::new(Domain::Git, Effect::Push);
+    /// `git_push` with `force`.
+    pub const GIT_FORCE: ToolClass = ToolClass::new(Domain::Git, Effect::Force);
     /// Catalogue and pipeline helpers.
     pub const META_READ: ToolClass = ToolClass::new(Domain::Meta, Effect::Read);
 
@@ -164,8 +181,11 @@ pub fn required_scope(class: ToolClass) -> Option<Scope> {
     match (class.domain, class.effect) {
         (Domain::Git, Effect::Read) => Some(Scope::GitRead),
         (Domain::Git, Effect::Write | Effect::Merge) => Some(Scope::GitWrite),
+        (Domain::Git, Effect::Push) => Some(Scope::GitPush),
+        (Domain::Git, Effect::Force) => Some(Scope::GitForce),
         (Domain::Github, Effect::Read) => Some(Scope::GithubRead),
-        (Domain::Github, Effect::Write) => Some(Scope::GithubWrite),
+        // No GitHub tool pushes; a push through the API would be a write there.
+        (Domain::Github, Effect::Write | Effect::Push | Effect::Force) => Some(Scope::GithubWrite),
         (Domain::Github, Effect::Merge) => Some(Scope::GithubMerge),
         (Domain::Meta, _) => None,
     }

@@ -44,7 +44,7 @@ fn unknown_scope_error_names_valid_scopes() {
     let err = parse_scopes("git:read git:admin").expect_err("unknown scope");
     assert_eq!(
         err.to_string(),
-        "unknown scope \"git:admin\"; valid scopes: git:read, git:write, github:read, \
+        "unknown scope \"git:admin\"; valid scopes: git:read, git:write, git:push, git:force, github:read, \
          github:write, github:merge, admin"
     );
     // Case matters: scopes are identifiers, not prose.

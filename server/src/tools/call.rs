@@ -133,6 +133,7 @@ impl Services {
         .bytes_in(bytes_in as u64)
         .bytes_out(result_bytes(&ran.result))
         .upstream_request_ids(ran.upstream_ids)
+        .ref_updates(ran.ref_updates)
         .build();
         let recorded = recorder
             .record_blocking(&event)
@@ -188,7 +189,7 @@ impl Services {
                     (None, Handler::Github(_)) => Target::AllRepos,
                     (None, _) => Target::Nothing,
                 };
-                let (decision, refusal) = this.decide(ctx, spec, name, judged);
+                let (decision, refusal) = this.decide(ctx, spec.class, name, judged);
                 if let Some(e) = refusal {
                     outcome = Some(Err(e.clone()));
                     return Ran::failed(e, decision, target);
@@ -263,7 +264,7 @@ impl Services {
         };
         let mut args = arguments.unwrap_or_default();
         if let Handler::Meta(handler) = spec.handler {
-            let (decision, refusal) = self.decide(ctx, spec, name, Target::Nothing);
+            let (decision, refusal) = self.decide(ctx, spec.class, name, Target::Nothing);
             if let Some(e) = refusal {
                 return Ran::failed(e, decision, None);
             }
@@ -290,7 +291,7 @@ impl Services {
             (None, true, Handler::Github(_)) => Target::AllRepos,
             (None, true, _) => Target::Nothing,
         };
-        let (decision, refusal) = self.decide(ctx, spec, name, judged);
+        let (decision, refusal) = self.decide(ctx, spec.class_for(&args), name, judged);
         if let Some(e) = refusal {
             return Ran::failed(e, decision, target);
         }
@@ -357,13 +358,11 @@ impl Services {
     fn decide(
         &self,
         ctx: &CallContext,
-        spec: &ToolSpec,
+        class: crate::policy::ToolClass,
         name: &str,
         target: Target<'_>,
     ) -> (AuditDecision, Option<ToolError>) {
-        let verdict = self
-            .policy
-            .decide(&ctx.caller.principal, spec.class, target);
+        let verdict = self.policy.decide(&ctx.caller.principal, class, target);
         let refusal = (!verdict.allowed).then(|| {
             ToolError::with_code(ErrorCode::Denied, verdict.message(ctx.caller.user(), name))
         });
@@ -438,6 +437,8 @@ struct Ran {
     target: Option<String>,
     /// GitHub request ids of the answers the call received.
     upstream_ids: Vec<String>,
+    /// References a push or fetch moved (`REF OLD NEW`), from its output's `ref_updates`.
+    ref_updates: Vec<String>,
 }
 
 impl Ran {
@@ -453,6 +454,7 @@ impl Ran {
             outcome: Outcome::failure(e.code.as_str(), e.message),
             target,
             upstream_ids: Vec::new(),
+            ref_updates: Vec::new(),
         }
     }
 
@@ -483,9 +485,24 @@ impl Ran {
                 outcome: Outcome::success(),
                 target,
                 upstream_ids: Vec::new(),
+                ref_updates: ref_updates(output),
             },
         }
     }
+}
+
+/// The references an output says its call moved (`data.ref_updates`: `{ref, old, new}`), as
+/// the audit event records them.
+fn ref_updates(output: &Output) -> Vec<String> {
+    let Some(list) = output.data.get("ref_updates").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|u| {
+            let part = |k: &str| u.get(k).and_then(Value::as_str).unwrap_or("?");
+            format!("{} {} {}", part("ref"), part("old"), part("new"))
+        })
+        .collect()
 }
 
 /// The length of `value` as compact JSON, counted without building the text.

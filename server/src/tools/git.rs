@@ -28,6 +28,7 @@ macro_rules! git_tool {
             toolset: Toolset::Git,
             handler: Handler::Git(handler),
             audit: AuditTarget::default(),
+            escalation: None,
         }
     }};
 }
@@ -156,6 +157,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             toolset: Toolset::Git,
             handler: Handler::Git(commit_handler),
             audit: AuditTarget::default(),
+            escalation: None,
         },
         git_tool!(
             "git_create_branch",

@@ -30,6 +30,7 @@ macro_rules! gh_tool {
             toolset: Toolset::Github,
             handler: Handler::Github(handler),
             audit: AuditTarget::default(),
+            escalation: None,
         }
     }};
 }

@@ -23,7 +23,7 @@ use crate::policy::ToolClass;
 pub const NAME: &str = "gitgate";
 
 const DESCRIPTION: &str = "run: a git/gh command line, | jq grep head wc sort && ; (no shell). \
-Or tool: a git_*/gh_* tool + flags, jq on its JSON; steps [{tool,each,jq}]. tool help lists them.";
+Or tool: a git_*/gh_* tool + flags, jq on its JSON; steps [{tool,each,jq}]. help lists tools.";
 
 /// The meta tool's definition.
 pub(super) fn specs() -> Vec<ToolSpec> {
@@ -39,6 +39,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         toolset: Toolset::Meta,
         handler: Handler::Meta(run),
         audit: AuditTarget::default(),
+        escalation: None,
     }]
 }
 

@@ -9,6 +9,7 @@ mod github;
 mod meta;
 mod output;
 mod pipeline;
+mod remote;
 mod run;
 mod schema;
 
@@ -35,6 +36,8 @@ pub struct Backends {
     pub repos: Repos,
     /// The GitHub API, when the github toolset is on.
     pub github: Option<crate::github::Clients>,
+    /// Branch globs no push may rewrite or delete; empty: each remote's default branch.
+    pub protect: Vec<String>,
 }
 
 /// A group of tools switched on or off together (`--toolsets git,github`).
@@ -125,6 +128,26 @@ pub struct ToolSpec {
     handler: Handler,
     /// Which arguments name what a call acts on, for its audit event.
     pub audit: AuditTarget,
+    /// A flag that raises the class a call is judged as (`git_push` with `force: true` needs
+    /// `git:force`, not only `git:push`).
+    pub escalation: Option<Escalation>,
+}
+
+/// A boolean argument that, when `true`, makes policy judge the call as another class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escalation {
+    pub flag: &'static str,
+    pub class: crate::policy::ToolClass,
+}
+
+impl ToolSpec {
+    /// The class a call with `args` is judged as.
+    pub(crate) fn class_for(&self, args: &Map<String, Value>) -> crate::policy::ToolClass {
+        match self.escalation {
+            Some(e) if args.get(e.flag) == Some(&Value::Bool(true)) => e.class,
+            _ => self.class,
+        }
+    }
 }
 
 /// Which of a tool's arguments name what its call acts on besides the repository (an issue or
@@ -172,6 +195,7 @@ impl Catalogue {
     pub fn new() -> Self {
         let mut specs = git::specs();
         specs.extend(github::specs());
+        specs.extend(remote::specs());
         specs.extend(meta::specs());
         Self { specs, lean: false }
     }

@@ -284,7 +284,7 @@ fn users_roundtrip(g: &Gate) {
             "app",
         ],
         1,
-        "unknown scope \"git:wrte\"; valid scopes: git:read, git:write, github:read, \
+        "unknown scope \"git:wrte\"; valid scopes: git:read, git:write, git:push, git:force, github:read, \
          github:write, github:merge, admin",
     );
     c(

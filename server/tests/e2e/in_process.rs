@@ -41,6 +41,7 @@ fn setup(env: &Env) -> Setup {
         catalogue: Catalogue::new(),
         github: None,
         read_only: false,
+        protect: Vec::new(),
         rate_limit: None,
         call_slots: (8, 64),
         local: Caller {

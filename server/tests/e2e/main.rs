@@ -18,6 +18,7 @@ mod jsonrpc_screen;
 mod lean;
 mod memory;
 mod protocol;
+mod remote;
 mod replicas;
 mod run_form;
 mod shutdown;

@@ -14,7 +14,9 @@ mod stage;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use branch::safe_checkout;
 pub use branch::{CreateBranchArgs, SwitchArgs, create_branch, switch};
+pub(crate) use commit::signature;
 pub use commit::{CommitArgs, commit, pin_commit_time};
 pub use restore::{RestoreArgs, restore};
 pub use stage::{AddArgs, add};

@@ -1,0 +1,124 @@
+//! The remote git tools: `git_fetch`, `git_pull`, `git_push`. They reach the configured GitHub
+//! host only, with the calling user's own GitHub token (see [`crate::git::remote`]); without a
+//! GitHub configuration they answer that it is missing.
+
+use super::{
+    AuditTarget, Backends, Effect, ErrorCode, Escalation, GitCall, Handler, ToolError, ToolSpec,
+    Toolset, define, parse_args,
+};
+use crate::git::remote::{self, Access, Endpoint};
+use crate::identity::Caller;
+use crate::output::Output;
+use crate::policy::ToolClass;
+
+/// Runs `op` with the caller's access to the GitHub host: its git endpoint, the caller's own
+/// token, their grants and the protected branches.
+fn with_access(
+    b: &Backends,
+    caller: &Caller,
+    op: impl FnOnce(&Access<'_>) -> Result<Output, crate::git::Error>,
+) -> Result<Output, ToolError> {
+    let Some(clients) = b.github.as_ref() else {
+        return Err(ToolError::with_code(
+            ErrorCode::Unavailable,
+            "GitHub is not configured on this server (--github-url); fetch, pull and push reach only its host",
+        ));
+    };
+    let endpoint = Endpoint::from_api_base(&clients.config().base_url)?;
+    // Git tools run on a blocking thread of the runtime: waiting for the token here is fine.
+    let token = tokio::runtime::Handle::current()
+        .block_on(clients.git_token(caller.user()))
+        .map_err(ToolError::from)?;
+    let grants = &caller.principal.grants;
+    let granted = |repo: &str| grants.allows(repo);
+    let access = Access {
+        endpoint: &endpoint,
+        token: &token,
+        granted: &granted,
+        protect: &b.protect,
+    };
+    Ok(op(&access)?)
+}
+
+fn fetch(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: remote::FetchArgs = parse_args(call.args)?;
+    with_access(b, caller, |access| remote::fetch(repo, &args, access))
+}
+
+fn pull(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: remote::PullArgs = parse_args(call.args)?;
+    with_access(b, caller, |access| {
+        remote::pull(repo, &args, access, &caller.identity)
+    })
+}
+
+fn push(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: remote::PushArgs = parse_args(call.args)?;
+    with_access(b, caller, |access| remote::push(repo, &args, access))
+}
+
+fn spec(
+    tool: rmcp::model::Tool,
+    effect: Effect,
+    class: ToolClass,
+    handler: fn(&Backends, &Caller, GitCall) -> Result<Output, ToolError>,
+) -> ToolSpec {
+    ToolSpec {
+        tool,
+        effect,
+        class,
+        // Listed with the GitHub tools: they need the GitHub host (policy judges them as git).
+        toolset: Toolset::Github,
+        handler: Handler::Git(handler),
+        audit: AuditTarget::default(),
+        escalation: None,
+    }
+}
+
+/// The remote tools in `tools/list` order.
+pub(super) fn specs() -> Vec<ToolSpec> {
+    let mut push_spec = spec(
+        define::<remote::PushArgs>(
+            "git_push",
+            "Push a branch to GitHub as you (git push).",
+            Effect::Write,
+            None,
+        ),
+        Effect::Write,
+        ToolClass::GIT_PUSH,
+        push,
+    )
+    .audit_ref("branch");
+    push_spec.escalation = Some(Escalation {
+        flag: "force",
+        class: ToolClass::GIT_FORCE,
+    });
+    vec![
+        spec(
+            define::<remote::FetchArgs>(
+                "git_fetch",
+                "Fetch branches from GitHub (git fetch).",
+                Effect::Write,
+                None,
+            ),
+            Effect::Write,
+            ToolClass::GIT_WRITE,
+            fetch,
+        ),
+        spec(
+            define::<remote::PullArgs>(
+                "git_pull",
+                "Fetch and fast-forward the current branch (git pull --ff-only).",
+                Effect::Write,
+                None,
+            ),
+            Effect::Write,
+            ToolClass::GIT_WRITE,
+            pull,
+        ),
+        push_spec,
+    ]
+}
