@@ -176,8 +176,35 @@ fn record_pushes(
             return Ok(());
         };
         let at = store.tick()?;
-        for c in applied {
+        for c in &applied {
             store.record_push(&repo, &ident.user, &c.refname, &c.old, &c.new, at)?;
+        }
+        // A push to the head branch of an open pull request runs CI on the new head.
+        let open_heads: Vec<String> = store
+            .issues(&repo)?
+            .into_iter()
+            .filter(|i| i.state == "open")
+            .filter_map(|i| i.pull.map(|p| p.head_ref))
+            .collect();
+        for c in applied {
+            let Some(branch) = c.refname.strip_prefix("refs/heads/") else {
+                continue;
+            };
+            let Ok(new) = git2::Oid::from_str(&c.new) else {
+                continue;
+            };
+            if !new.is_zero() && open_heads.iter().any(|h| h == branch) {
+                crate::ci::start(
+                    &store,
+                    &git,
+                    &repo,
+                    branch,
+                    new,
+                    "pull_request",
+                    ident.user.id,
+                    at,
+                )?;
+            }
         }
         Ok(())
     })();

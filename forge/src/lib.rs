@@ -8,6 +8,7 @@
 #![recursion_limit = "256"]
 
 pub mod auth;
+pub mod ci;
 pub mod faults;
 pub mod git;
 pub mod git_http;
@@ -18,6 +19,7 @@ pub mod rest;
 pub mod seed;
 pub mod stats;
 pub mod store;
+pub mod zip;
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -60,6 +60,7 @@ pub fn applied(repo: &git2::Repository, cmd: &Command) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -90,6 +90,9 @@ const TOPICS: [&str; 10] = [
     "knob", "dial", "lever", "spring", "axle", "bearing", "crank", "gasket", "piston", "valve",
 ];
 
+/// The topic of the open pull request (#50) whose branch has a `todo!()`, so its CI run fails.
+const FAILING_TOPIC: &str = "valve";
+
 const LABELS: [(&str, &str, &str); 7] = [
     ("bug", "d73a4a", "Something isn't working"),
     (
@@ -276,6 +279,13 @@ fn demo(data: &Path, store: &Store) -> Result<()> {
                         String::from_utf8_lossy(b.read(&file).unwrap_or_default()).into_owned();
                     if j == 0 {
                         text = format!("//! The {topic}.\n\npub struct {}; \n", capitalise(topic));
+                        // The one open pull request whose CI fails (see `ci`): a stub.
+                        if topic == FAILING_TOPIC {
+                            text.push_str(&format!(
+                                "\nimpl {} {{\n    pub fn open(&self) -> bool {{\n        todo!()\n    }}\n}}\n",
+                                capitalise(topic)
+                            ));
+                        }
                     } else {
                         text.push_str(&format!(
                             "impl {} {{ pub fn step_{j}(&self) {{}} }}\n",
@@ -388,6 +398,21 @@ fn demo(data: &Path, store: &Store) -> Result<()> {
             )?;
         }
         let closer = &users["alice"];
+        // Each open pull request's head has had its CI run (a pull_request event).
+        if let Some(p) = plan.map(|k| &plans[k])
+            && p.outcome == Outcome::Open
+        {
+            crate::ci::start(
+                store,
+                &repo,
+                &repo_row,
+                &p.branch,
+                branch_tips[&number],
+                "pull_request",
+                author.id,
+                created + HOUR,
+            )?;
+        }
         match plan.map(|k| &plans[k]) {
             Some(p) => {
                 let head = branch_tips[&number];

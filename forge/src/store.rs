@@ -14,6 +14,9 @@ pub enum Error {
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// A stored git id or object could not be read.
+    #[error("git: {0}")]
+    Git(String),
 }
 
 /// Result alias for store operations.
@@ -286,7 +289,13 @@ impl Store {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        conn.execute_batch(crate::ci::SCHEMA)?;
         Ok(Self { conn })
+    }
+
+    /// The connection, for the stores of other modules (CI runs).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
     }
 
     /// Runs `f` in one transaction; any error rolls it back.

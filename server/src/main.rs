@@ -190,9 +190,10 @@ struct ServeArgs {
     /// OWNER/NAME used by GitHub tools called without `repo`.
     #[arg(long, value_name = "OWNER/NAME", env = "GITGATE_GITHUB_REPO")]
     github_repo: Option<String>,
-    /// Toolsets to offer: git, github, meta (comma-separated). Default: git, plus github when a
-    /// GitHub URL is configured. `--toolsets github` alone talks to api.github.com; meta adds
-    /// the `gitgate` tool (jq filters, pipelines) beside the others.
+    /// Toolsets to offer: git, github, actions, meta (comma-separated). Default: git, plus github
+    /// and actions (CI checks, workflow runs and logs) when a GitHub URL is configured.
+    /// `--toolsets github` alone talks to api.github.com; meta adds the `gitgate` tool (jq
+    /// filters, pipelines, command lines) beside the others.
     #[arg(
         long,
         value_name = "LIST",
@@ -556,6 +557,7 @@ impl ToolChoice {
             toolsets.push(Toolset::Git);
             if base_url.is_some() || file.github.is_some() {
                 toolsets.push(Toolset::Github);
+                toolsets.push(Toolset::Actions);
             }
         }
         let only: Vec<String> = if !args.tools.is_empty() {
@@ -574,7 +576,8 @@ impl ToolChoice {
         if args.lean || file.lean {
             catalogue = catalogue.lean();
         }
-        let github = if toolsets.contains(&Toolset::Github) {
+        let github = if toolsets.contains(&Toolset::Github) || toolsets.contains(&Toolset::Actions)
+        {
             let mut config = gitgate::github::GithubConfig::default();
             if let Some(url) = base_url {
                 config.base_url = url.trim_end_matches('/').to_owned();

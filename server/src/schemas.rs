@@ -55,6 +55,7 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     let mut table = String::new();
     let mut git_total = 0;
     let mut github_total = 0;
+    let mut actions_total = 0;
     for spec in catalogue.specs() {
         let tool = &spec.tool;
         let value = serde_json::to_value(tool).unwrap_or_default();
@@ -63,6 +64,7 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
         match spec.toolset {
             crate::tools::Toolset::Git => git_total += tokens,
             crate::tools::Toolset::Github => github_total += tokens,
+            crate::tools::Toolset::Actions => actions_total += tokens,
             crate::tools::Toolset::Meta => {}
         }
         let _ = writeln!(table, "| `{}` | {tokens} |", tool.name);
@@ -94,6 +96,8 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
          All GitHub tools (the github toolset: gh_* and git_fetch, git_pull, git_push): \
          {github_total} tokens (budget 2,500; the official GitHub MCP server's \
          default tools take about 14,000).\n\
+         CI tools (the actions toolset: gh_pr_checks, gh_run_*): {actions_total} tokens \
+         (budget 600).\n\
          Whole `tools/list` result ({} tools): {total} tokens.\n\
          Lean mode (`--lean`: the one `gitgate` tool, every other tool called through it): \
          {lean_total} tokens.\n",
@@ -201,6 +205,16 @@ mod tests {
         assert!(
             tokens <= 2500,
             "GitHub tools take {tokens} o200k tokens in tools/list; budget 2500"
+        );
+    }
+
+    #[test]
+    fn actions_tools_fit_the_token_budget() {
+        let (n, tokens) = list_tokens(crate::tools::Toolset::Actions);
+        assert_eq!(n, 4);
+        assert!(
+            tokens <= 600,
+            "Actions tools take {tokens} o200k tokens in tools/list; budget 600"
         );
     }
 

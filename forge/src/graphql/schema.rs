@@ -822,6 +822,63 @@ impl Object for IssueObj {
     }
 }
 
+/// Per commit with CI runs, its `statusCheckRollup`: the latest job of each run as a
+/// `CheckRun` (what `gh pr checks` and `gh pr view` read), and the overall state.
+fn status_rollups(
+    ctx: &Ctx<'_>,
+    repo: &Repo,
+) -> Result<BTreeMap<String, serde_json::Value>, FieldError> {
+    let store = ctx.app.store();
+    let mut by_sha: BTreeMap<String, Vec<serde_json::Value>> = BTreeMap::new();
+    let mut failed: BTreeMap<String, bool> = BTreeMap::new();
+    for run in crate::ci::runs(&store, repo).map_err(crate::rest::ApiError::from)? {
+        for job in crate::ci::jobs(&store, &run, false).map_err(crate::rest::ApiError::from)? {
+            *failed.entry(run.head_sha.clone()).or_default() |= job.conclusion != "success";
+            let url = format!(
+                "{}/{}/actions/runs/{}/job/{}",
+                ctx.bases.html,
+                repo.full_name(),
+                run.id,
+                job.id
+            );
+            by_sha.entry(run.head_sha.clone()).or_default().push(json!({
+                "__typename": "CheckRun",
+                "name": job.name,
+                "status": "COMPLETED",
+                "conclusion": job.conclusion.to_uppercase(),
+                "startedAt": time(job.started_at),
+                "completedAt": time(job.completed_at),
+                "detailsUrl": url,
+                "isRequired": false,
+                "checkSuite": {"workflowRun": {"event": run.event, "workflow": {"name": crate::ci::WORKFLOW_NAME}}},
+            }));
+        }
+    }
+    Ok(by_sha
+        .into_iter()
+        .map(|(sha, nodes)| {
+            let state = if failed.get(&sha).copied().unwrap_or(false) {
+                "FAILURE"
+            } else {
+                "SUCCESS"
+            };
+            let count = nodes.len();
+            let rollup = json!({
+                "__typename": "StatusCheckRollup",
+                "state": state,
+                "contexts": {
+                    "totalCount": count,
+                    "checkRunCount": count,
+                    "statusContextCount": 0,
+                    "nodes": nodes,
+                    "pageInfo": {"hasNextPage": false, "endCursor": null},
+                },
+            });
+            (sha, rollup)
+        })
+        .collect())
+}
+
 type RefsFn<'f> = dyn Fn() -> Result<(git2::Repository, render::PullRefs), FieldError> + 'f;
 
 impl IssueObj {
@@ -914,6 +971,7 @@ impl IssueObj {
                     }
                     _ => Vec::new(),
                 };
+                let rollups = status_rollups(ctx, r)?;
                 let objs = list
                     .iter()
                     .map(|c| {
@@ -930,7 +988,7 @@ impl IssueObj {
                                 "committedDate": time(c.committer.time),
                                 "authoredDate": time(c.author.time),
                                 "authors": {"nodes": [{"name": c.author.name, "email": c.author.email, "user": null}]},
-                                "statusCheckRollup": null,
+                                "statusCheckRollup": rollups.get(&c.sha).cloned().unwrap_or(serde_json::Value::Null),
                             },
                         }))
                     })

@@ -1,7 +1,8 @@
 //! The REST API: request context, replies and GitHub's error bodies, pagination, and the route
 //! table. Handlers are synchronous (SQLite and libgit2 block) and run on the blocking pool.
 
-pub mod issues;
+pub mod actions;
+mod issues;
 pub mod pulls;
 pub mod refs;
 pub mod render;
@@ -380,6 +381,33 @@ pub fn route(ctx: &Ctx<'_>) -> ApiResult {
         }
         ["repos", o, r, "tags"] if get => repos::tags(ctx, o, r),
         ["repos", o, r, "events"] if get => repos::events(ctx, o, r),
+        ["repos", o, r, "actions", "workflows"] if get => actions::workflows(ctx, o, r),
+        ["repos", o, r, "actions", "workflows", id] if get => actions::workflow_get(ctx, o, r, id),
+        ["repos", o, r, "actions", "workflows", _, "runs"] | ["repos", o, r, "actions", "runs"]
+            if get =>
+        {
+            actions::runs(ctx, o, r)
+        }
+        ["repos", o, r, "actions", "runs", id] if get => actions::run(ctx, o, r, id),
+        ["repos", o, r, "actions", "runs", id, "jobs"] if get => actions::jobs(ctx, o, r, id),
+        ["repos", o, r, "actions", "runs", id, "logs"] if get => actions::run_logs(ctx, o, r, id),
+        ["repos", o, r, "actions", "runs", id, "artifacts"] if get => {
+            actions::artifacts(ctx, o, r, id)
+        }
+        [
+            "repos",
+            o,
+            r,
+            "actions",
+            "runs",
+            id,
+            "rerun" | "rerun-failed-jobs",
+        ] if post => actions::rerun(ctx, o, r, id),
+        ["repos", o, r, "actions", "jobs", id] if get => actions::job(ctx, o, r, id),
+        ["repos", o, r, "actions", "jobs", id, "logs"] if get => actions::job_logs(ctx, o, r, id),
+        ["repos", o, r, "commits", rev @ .., "check-runs"] if get && !rev.is_empty() => {
+            actions::check_runs(ctx, o, r, &rev.join("/"))
+        }
         ["repos", o, r, "commits"] if get => repos::commits(ctx, o, r),
         ["repos", o, r, "commits", rest @ ..] if get && !rest.is_empty() => {
             repos::commit(ctx, o, r, &rest.join("/"))

@@ -468,3 +468,81 @@ async fn gh_pr_review_close_reopen_and_issue_delete() {
     )
     .await;
 }
+
+/// Issue "The whole agent loop", item 3: gh 2.23's CI commands against the forge's
+/// deterministic CI (the seed's open pull request #50 fails its test job).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gh_sees_ci_runs_checks_and_failed_logs() {
+    if !have_gh() {
+        eprintln!("gh not installed; skipping");
+        return;
+    }
+    let f = start().await;
+    let runs = check(
+        &f,
+        "alice",
+        &["run", "list", "-R", R],
+        &["completed\tfailure\tfeature/valve-10\tCI\tfeature/valve-10\tpull_request\t"],
+    )
+    .await;
+    assert_eq!(runs.lines().count(), 4, "{runs}");
+    assert_eq!(runs.matches("\tsuccess\t").count(), 3, "{runs}");
+    let id = runs
+        .lines()
+        .find(|l| l.contains("failure"))
+        .and_then(|l| l.split('\t').nth(6))
+        .expect("a failed run's id")
+        .to_owned();
+    check(
+        &f,
+        "alice",
+        &["run", "view", &id, "-R", R],
+        &[
+            "X test in 1m5s",
+            "  X Run cargo test --locked",
+            "  ✓ Run actions/checkout@v4",
+            "gh run view 4 --log-failed",
+        ],
+    )
+    .await;
+    let log = check(
+        &f,
+        "alice",
+        &["run", "view", &id, "--log-failed", "-R", R],
+        &[
+            "test\tRun cargo test --locked\t",
+            "thread 'valve::open' panicked at src/valve.rs:7:9:",
+            "not yet implemented",
+        ],
+    )
+    .await;
+    // Only the failed step's lines.
+    assert!(
+        log.lines()
+            .all(|l| l.starts_with("test\tRun cargo test --locked\t")),
+        "{log}"
+    );
+    // gh pr checks reads the GraphQL status rollup; failing checks exit non-zero, as gh does.
+    let (ok, out, _) = gh(&f, "alice", &["pr", "checks", "50", "-R", R]).await;
+    assert!(!ok);
+    assert!(
+        out.starts_with("test\tfail\t1m5s\thttp://github.localhost/acme/widgets/actions/runs/"),
+        "{out}"
+    );
+    let (ok, out, err) = gh(&f, "alice", &["pr", "checks", "20", "-R", R]).await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("test\tpass\t1m5s\t"), "{out}");
+    // A re-run is a new attempt of the same run.
+    let (ok, _, err) = gh(&f, "bob", &["run", "rerun", &id, "-R", R]).await;
+    assert!(ok, "{err}");
+    let run = json(
+        &get(
+            &f,
+            "alice",
+            &format!("/repos/acme/widgets/actions/runs/{id}"),
+        )
+        .await
+        .2,
+    );
+    assert_eq!(run["run_attempt"], 2);
+}

@@ -53,6 +53,14 @@ const OPERATIONS = [
   "get /users/{username}/repos",
   "get /orgs/{org}/repos",
   "get /orgs/{org}",
+  "get /repos/{owner}/{repo}/events",
+  "get /repos/{owner}/{repo}/actions/workflows",
+  "get /repos/{owner}/{repo}/actions/runs",
+  "get /repos/{owner}/{repo}/actions/runs/{run_id}",
+  "get /repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+  "get /repos/{owner}/{repo}/actions/jobs/{job_id}",
+  "get /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+  "get /repos/{owner}/{repo}/commits/{ref}/check-runs",
 ];
 
 const spec = JSON.parse(readFileSync(process.argv[2], "utf8"));

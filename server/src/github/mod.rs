@@ -5,6 +5,7 @@
 //! backend's [`Output`]: compact text shaped like gh's, the same records as JSON for `json:
 //! [fields]` projection, and a "N more" line when a list was cut.
 
+pub mod actions;
 mod client;
 mod contents;
 mod failure;

@@ -35,6 +35,8 @@ macro_rules! gh_tool {
     }};
 }
 
+pub(super) use gh_tool;
+
 impl From<github::Error> for ToolError {
     fn from(e: github::Error) -> Self {
         use github::Error as E;

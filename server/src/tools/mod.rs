@@ -6,6 +6,7 @@ mod coerce;
 mod error;
 mod git;
 mod github;
+mod github_ci;
 mod meta;
 mod output;
 mod pipeline;
@@ -45,27 +46,37 @@ pub struct Backends {
 pub enum Toolset {
     Git,
     Github,
+    /// CI on GitHub: pull request checks, workflow runs, their logs and re-runs.
+    Actions,
     /// The `gitgate` tool: help over the catalogue, jq filters and server-side pipelines.
     Meta,
 }
 
 impl Toolset {
-    pub const ALL: [Toolset; 3] = [Toolset::Git, Toolset::Github, Toolset::Meta];
+    pub const ALL: [Toolset; 4] = [
+        Toolset::Git,
+        Toolset::Github,
+        Toolset::Actions,
+        Toolset::Meta,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Toolset::Git => "git",
             Toolset::Github => "github",
+            Toolset::Actions => "actions",
             Toolset::Meta => "meta",
         }
     }
 
-    /// Parses `git`, `github` or `meta`.
+    /// Parses `git`, `github`, `actions` or `meta`.
     pub fn parse(name: &str) -> Result<Toolset, String> {
         Toolset::ALL
             .into_iter()
             .find(|t| t.as_str() == name.trim())
-            .ok_or_else(|| format!("unknown toolset '{name}'; toolsets: git, github, meta"))
+            .ok_or_else(|| {
+                format!("unknown toolset '{name}'; toolsets: git, github, actions, meta")
+            })
     }
 }
 
@@ -195,6 +206,7 @@ impl Catalogue {
     pub fn new() -> Self {
         let mut specs = git::specs();
         specs.extend(github::specs());
+        specs.extend(github_ci::specs());
         specs.extend(remote::specs());
         specs.extend(meta::specs());
         Self { specs, lean: false }

@@ -5,6 +5,7 @@
 mod admin;
 mod audit_hygiene;
 mod call_slots;
+mod ci_runs;
 mod cli;
 mod cmd_filters;
 mod github;
