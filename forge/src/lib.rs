@@ -15,6 +15,7 @@ pub mod git_http;
 pub mod graphql;
 mod http_server;
 pub mod pushes;
+pub mod releases;
 pub mod rest;
 pub mod seed;
 pub mod stats;

@@ -469,6 +469,36 @@ fn demo(data: &Path, store: &Store) -> Result<()> {
             }
         }
     }
+    // A release for each tag, as the maintainer published them.
+    for (tag, i, notes) in [
+        ("v0.1.0", 50, "First release: widgets, gears and sprockets."),
+        (
+            "v0.2.0",
+            120,
+            "Adds cranks and levers.\n\n- Breaking: `Gear::teeth` is now `u16`.",
+        ),
+        (
+            "v1.0.0",
+            199,
+            "Stable API.\n\nSee the guide in docs/guide.md.",
+        ),
+    ] {
+        let new = crate::releases::NewRelease {
+            tag_name: tag.into(),
+            target_commitish: "main".into(),
+            name: format!("Widgets {tag}"),
+            body: notes.into(),
+            draft: false,
+            prerelease: false,
+        };
+        crate::releases::create(
+            store,
+            &repo_row,
+            &users["alice"],
+            &new,
+            main_commit_time(i) + HOUR,
+        )?;
+    }
     store.advance_to(EPOCH + 240 * HOUR)?;
     store.set_meta("seed", "demo")?;
     Ok(())

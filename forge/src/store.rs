@@ -290,6 +290,7 @@ impl Store {
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::ci::SCHEMA)?;
+        conn.execute_batch(crate::releases::SCHEMA)?;
         Ok(Self { conn })
     }
 

@@ -434,10 +434,41 @@ impl Object for RepoObj {
             }
             "primaryLanguage" => json!({"name": "Rust"}),
             "repositoryTopics" | "milestones" | "projects" | "projectsV2" | "discussions"
-            | "releases" | "deployments" => {
+            | "deployments" => {
                 return Ok(empty_connection("Connection", args));
             }
-            "latestRelease" => Json::Null,
+            "releases" => {
+                let list = crate::releases::list(&ctx.app.store(), r)?;
+                let latest = list
+                    .iter()
+                    .find(|x| !x.draft && !x.prerelease)
+                    .map(|x| x.id);
+                let objs = list
+                    .iter()
+                    .map(|rel| Out::Json(release_node(ctx, r, rel, latest == Some(rel.id))))
+                    .collect();
+                return Ok(connection("ReleaseConnection", objs, args, BTreeMap::new()));
+            }
+            "release" => {
+                let tag = s(args, "tagName").unwrap_or_default();
+                // One lock for both reads (a second `store()` while the first guard lives
+                // would wait on itself).
+                let (found, latest) = {
+                    let store = ctx.app.store();
+                    (
+                        crate::releases::by_tag(&store, r, tag)?,
+                        crate::releases::latest(&store, r)?.map(|l| l.id),
+                    )
+                };
+                match found {
+                    Some(rel) => release_node(ctx, r, &rel, latest == Some(rel.id)),
+                    None => Json::Null,
+                }
+            }
+            "latestRelease" => match crate::releases::latest(&ctx.app.store(), r)? {
+                Some(rel) => release_node(ctx, r, &rel, true),
+                None => Json::Null,
+            },
             "issue" | "pullRequest" | "issueOrPullRequest" => {
                 let num = number_arg(args);
                 let found = ctx.app.store().issue(r, num)?;
@@ -820,6 +851,24 @@ impl Object for IssueObj {
             _ => return Err(unknown(self.typename(), name)),
         }))
     }
+}
+
+/// A release as GraphQL's `Release` (what `gh release list` selects).
+fn release_node(ctx: &Ctx<'_>, repo: &Repo, rel: &crate::releases::Release, latest: bool) -> Json {
+    json!({
+        "__typename": "Release",
+        "id": render::node_id("RE", rel.id),
+        "databaseId": rel.id,
+        "name": rel.name,
+        "tagName": rel.tag_name,
+        "description": rel.body,
+        "isDraft": rel.draft,
+        "isPrerelease": rel.prerelease,
+        "isLatest": latest,
+        "createdAt": time(rel.created_at),
+        "publishedAt": rel.published_at.map(time),
+        "url": format!("{}/{}/releases/tag/{}", ctx.bases.html, repo.full_name(), rel.tag_name),
+    })
 }
 
 /// Per commit with CI runs, its `statusCheckRollup`: the latest job of each run as a

@@ -5,6 +5,7 @@ pub mod actions;
 mod issues;
 pub mod pulls;
 pub mod refs;
+pub mod releases;
 pub mod render;
 pub mod repos;
 pub mod search;
@@ -381,6 +382,11 @@ pub fn route(ctx: &Ctx<'_>) -> ApiResult {
         }
         ["repos", o, r, "tags"] if get => repos::tags(ctx, o, r),
         ["repos", o, r, "events"] if get => repos::events(ctx, o, r),
+        ["repos", o, r, "releases"] if get => releases::list(ctx, o, r),
+        ["repos", o, r, "releases"] if post => releases::create(ctx, o, r),
+        ["repos", o, r, "releases", which @ ..] if get && !which.is_empty() => {
+            releases::get(ctx, o, r, which)
+        }
         ["repos", o, r, "actions", "workflows"] if get => actions::workflows(ctx, o, r),
         ["repos", o, r, "actions", "workflows", id] if get => actions::workflow_get(ctx, o, r, id),
         ["repos", o, r, "actions", "workflows", _, "runs"] | ["repos", o, r, "actions", "runs"]

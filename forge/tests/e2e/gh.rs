@@ -546,3 +546,87 @@ async fn gh_sees_ci_runs_checks_and_failed_logs() {
     );
     assert_eq!(run["run_attempt"], 2);
 }
+
+/// gh 2.23's release commands (GraphQL list, REST view and create) against the seeded releases.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gh_lists_views_and_creates_releases() {
+    if !have_gh() {
+        eprintln!("gh not installed; skipping");
+        return;
+    }
+    let f = start().await;
+    let list = check(&f, "alice", &["release", "list", "-R", R], &[]).await;
+    assert_eq!(
+        list,
+        "Widgets v1.0.0\tLatest\tv1.0.0\t2024-01-09T09:00:00Z\n\
+         Widgets v0.2.0\t\tv0.2.0\t2024-01-06T02:00:00Z\n\
+         Widgets v0.1.0\t\tv0.1.0\t2024-01-03T04:00:00Z\n"
+    );
+    check(
+        &f,
+        "alice",
+        &["release", "view", "v0.2.0", "-R", R],
+        &[
+            "title:\tWidgets v0.2.0",
+            "author:\talice",
+            "- Breaking: `Gear::teeth` is now `u16`.",
+        ],
+    )
+    .await;
+    check(
+        &f,
+        "alice",
+        &["release", "view", "-R", R],
+        &["tag:\tv1.0.0"],
+    )
+    .await;
+    let created = check(
+        &f,
+        "bob",
+        &[
+            "release",
+            "create",
+            "v1.1.0",
+            "--title",
+            "Widgets 1.1",
+            "--notes",
+            "Valves.",
+            "-R",
+            R,
+        ],
+        &["/acme/widgets/releases/tag/v1.1.0"],
+    )
+    .await;
+    assert_eq!(created.lines().count(), 1);
+    // The tag was made at the default branch, and the release is now the latest, by bob.
+    let rel = json(
+        &get(&f, "alice", "/repos/acme/widgets/releases/latest")
+            .await
+            .2,
+    );
+    assert_eq!(rel["tag_name"], "v1.1.0");
+    assert_eq!(rel["author"]["login"], "bob");
+    let tag = json(
+        &get(&f, "alice", "/repos/acme/widgets/git/ref/tags/v1.1.0")
+            .await
+            .2,
+    );
+    let main = json(
+        &get(&f, "alice", "/repos/acme/widgets/git/ref/heads/main")
+            .await
+            .2,
+    );
+    assert_eq!(tag["object"]["sha"], main["object"]["sha"]);
+    // A second release of the same tag is refused as GitHub refuses it.
+    let (ok, _, err) = gh(
+        &f,
+        "bob",
+        &["release", "create", "v1.1.0", "--notes", "again", "-R", R],
+    )
+    .await;
+    assert!(!ok);
+    assert!(
+        err.contains("already_exists") || err.contains("Validation Failed"),
+        "{err}"
+    );
+}

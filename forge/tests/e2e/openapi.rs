@@ -243,6 +243,27 @@ async fn answers_validate_against_githubs_openapi() {
             200,
         ),
         (
+            "get /repos/{owner}/{repo}/releases",
+            get.clone(),
+            format!("{r}/releases"),
+            None,
+            200,
+        ),
+        (
+            "get /repos/{owner}/{repo}/releases/latest",
+            get.clone(),
+            format!("{r}/releases/latest"),
+            None,
+            200,
+        ),
+        (
+            "get /repos/{owner}/{repo}/releases/tags/{tag}",
+            get.clone(),
+            format!("{r}/releases/tags/v0.2.0"),
+            None,
+            200,
+        ),
+        (
             "get /repos/{owner}/{repo}/events",
             get.clone(),
             format!("{r}/events"),
