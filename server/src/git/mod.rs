@@ -43,11 +43,11 @@ pub mod fields {
 }
 
 pub use crate::output::{Output, more_line};
-pub use blame::{BlameArgs, blame};
+pub use blame::{BlameArgs, BlameLine, blame, blame_lines};
 pub use branches::{BranchesArgs, branches};
 pub use diff::{DiffArgs, diff};
 pub use fmt::{display_path, unique_short_id};
-pub use grep::{GrepArgs, grep};
+pub use grep::{FileMatches, GrepArgs, grep, grep_lines};
 pub use log::{LogArgs, Query as LogQuery, each_commit, log};
 pub use ls_files::{LsFilesArgs, ls_files};
 pub use read_file::{ReadFileArgs, read_file};

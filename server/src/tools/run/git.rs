@@ -19,6 +19,8 @@ const SUBCOMMANDS: &[&str] = &[
     "shortlog",
     "tag",
     "ls-files",
+    "blame",
+    "grep",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -76,6 +78,8 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "shortlog" => super::git_more::shortlog(runner, args, rest, repo),
         "tag" => super::git_more::tag(runner, args, rest, repo),
         "ls-files" => super::git_more::ls_files(runner, args, rest, repo),
+        "blame" => super::git_blame::run(runner, args, rest, repo),
+        "grep" => super::git_grep::run(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(
@@ -94,12 +98,20 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         },
         Err(Failure::Usage(Usage(message))) => Done::failed(129, format!("error: {message}")),
         Err(Failure::Tool(e)) => Done::failed(128, format!("fatal: {}", e.message)),
+        Err(Failure::Exit(stdout, status)) => Done {
+            stdout,
+            stderr: String::new(),
+            status,
+        },
     }
 }
 
 pub(super) enum Failure {
     Usage(Usage),
     Tool(ToolError),
+    /// Not an error, only a status other than 0 (as `git grep` finding nothing): what was
+    /// printed and the status.
+    Exit(String, i32),
 }
 
 impl From<Usage> for Failure {

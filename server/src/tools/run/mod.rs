@@ -28,7 +28,9 @@
 //!    a log from standard input instead and (in an agent's shell) prints nothing.
 
 mod git;
+mod git_blame;
 mod git_diff;
+mod git_grep;
 mod git_log;
 mod git_more;
 mod git_show;
