@@ -55,8 +55,8 @@ pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
 pub use show::{ShowArgs, commit_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
-    AddArgs, CommitArgs, CreateBranchArgs, RestoreArgs, SwitchArgs, add, commit, create_branch,
-    pin_commit_time, restore, switch,
+    AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, RestoreArgs, SwitchArgs, add, commit,
+    create_branch, delete_branch, pin_commit_time, restore, switch,
 };
 
 use std::collections::BTreeMap;
@@ -104,6 +104,12 @@ pub enum Error {
     BadPattern { pattern: String, reason: String },
     #[error("{0}")]
     Refused(String),
+    #[error(
+        "local changes would be overwritten: {}; commit them (git_commit), or discard them \
+         (git_restore worktree=true), then switch again; nothing was changed",
+        paths.join(", ")
+    )]
+    WouldOverwrite { paths: Vec<String> },
     #[error("the repository has no commits yet")]
     EmptyRepository,
     #[error("git: {0}")]

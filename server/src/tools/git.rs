@@ -167,6 +167,15 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         )
         .audit_ref("name"),
         git_tool!(
+            "git_delete_branch",
+            "Delete a branch (git branch -d).",
+            Destructive,
+            git::DeleteBranchArgs,
+            git::delete_branch,
+            None
+        )
+        .audit_ref("name"),
+        git_tool!(
             "git_switch",
             "Switch branches (git switch).",
             Write,

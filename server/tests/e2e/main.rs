@@ -20,5 +20,6 @@ mod memory;
 mod protocol;
 mod replicas;
 mod run_form;
+mod run_writes;
 mod shutdown;
 mod stdio;

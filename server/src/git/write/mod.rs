@@ -14,7 +14,9 @@ mod stage;
 #[cfg(test)]
 mod tests;
 
-pub use branch::{CreateBranchArgs, SwitchArgs, create_branch, switch};
+pub use branch::{
+    CreateBranchArgs, DeleteBranchArgs, SwitchArgs, create_branch, delete_branch, switch,
+};
 pub use commit::{CommitArgs, commit, pin_commit_time};
 pub use restore::{RestoreArgs, restore};
 pub use stage::{AddArgs, add};

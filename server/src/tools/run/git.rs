@@ -21,6 +21,11 @@ const SUBCOMMANDS: &[&str] = &[
     "ls-files",
     "blame",
     "grep",
+    "add",
+    "commit",
+    "restore",
+    "switch",
+    "checkout",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -80,6 +85,11 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "ls-files" => super::git_more::ls_files(runner, args, rest, repo),
         "blame" => super::git_blame::run(runner, args, rest, repo),
         "grep" => super::git_grep::run(runner, args, rest, repo),
+        "add" => super::git_write::add(runner, args, rest, repo),
+        "commit" => super::git_write::commit(runner, args, rest, repo),
+        "restore" => super::git_write::restore(runner, args, rest, repo),
+        "switch" => super::git_switch::switch(runner, args, rest, repo),
+        "checkout" => super::git_switch::checkout(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(
@@ -222,12 +232,7 @@ fn branch(
     let show_current = match args {
         [] => false,
         [flag] if flag == "--show-current" => true,
-        _ => {
-            return Err(usage(
-                "gitgate's run form supports `git branch` and `git branch --show-current` so far; use git_branches for more",
-            )
-            .into());
-        }
+        _ => return super::git_switch::branch_write(runner, argv, args, repo),
     };
     Ok(runner.git_call("git_branches", argv, repo, |repo, _| {
         let git = repo.lock();
