@@ -182,12 +182,12 @@ mod tests {
     #[test]
     fn git_tools_fit_the_token_budget() {
         let (n, tokens) = list_tokens("git_");
-        assert_eq!(n, 15);
-        // 1500 for the first 14 tools; git_delete_branch (issue 15: the run form's
-        // `git branch -d` needs a JSON tool of its own) costs about 55 more.
+        assert_eq!(n, 17);
+        // 1500 for the first 14 tools; the run form's writes (issue 15) each needed a JSON
+        // tool of their own: git_delete_branch about 55 more, git_tag and git_reset about 150.
         assert!(
-            tokens <= 1600,
-            "git tools take {tokens} o200k tokens in tools/list; budget 1600"
+            tokens <= 1750,
+            "git tools take {tokens} o200k tokens in tools/list; budget 1750"
         );
     }
 

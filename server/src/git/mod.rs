@@ -55,8 +55,9 @@ pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
 pub use show::{ShowArgs, commit_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
-    AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, RestoreArgs, SwitchArgs, add, commit,
-    create_branch, delete_branch, pin_commit_time, restore, switch,
+    AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, ResetArgs, ResetMode, RestoreArgs,
+    SwitchArgs, TagArgs, add, commit, create_branch, delete_branch, pin_commit_time, reset,
+    restore, switch, tag,
 };
 
 use std::collections::BTreeMap;

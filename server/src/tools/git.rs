@@ -38,6 +38,12 @@ fn commit_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output
     Ok(git::commit(repo, &args, &caller.identity)?)
 }
 
+fn tag_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: git::TagArgs = parse_args(call.args)?;
+    Ok(git::tag(repo, &args, &caller.identity)?)
+}
+
 /// Git tools need `git:read` to read and `git:write` to change anything.
 fn class(effect: Effect) -> ToolClass {
     match effect {
@@ -175,6 +181,26 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             None
         )
         .audit_ref("name"),
+        ToolSpec {
+            tool: define::<git::TagArgs>("git_tag", "Tag a commit (git tag).", Write, None),
+            effect: Write,
+            class: class(Write),
+            toolset: Toolset::Git,
+            handler: Handler::Git(tag_handler),
+            audit: AuditTarget::default(),
+        }
+        .audit_ref("name"),
+        // A hard reset discards worktree changes, as git_restore worktree=true does: both are
+        // destructive tools under the same git:write scope (the annotation tells clients).
+        git_tool!(
+            "git_reset",
+            "Move HEAD to a commit (git reset).",
+            Destructive,
+            git::ResetArgs,
+            git::reset,
+            None
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_switch",
             "Switch branches (git switch).",

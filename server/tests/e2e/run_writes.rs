@@ -106,6 +106,19 @@ const STEPS: &[(&str, &str)] = &[
     ("", "git branch -d nosuch"),
     ("", "git branch -d main"),
     ("", "git switch nosuch"),
+    ("", "git tag v1"),
+    ("", "git tag v0 HEAD~2"),
+    ("", "git tag -a v2 -m 'Release two' -m 'Notes.'"),
+    ("", "git tag -m 'implied annotation' v3 v0.1"),
+    ("", "git tag v1"),
+    ("echo a >> README.md && git add README.md", "git reset"),
+    ("git add README.md", "git reset -q"),
+    ("git add README.md", "git reset -- README.md"),
+    ("git add README.md", "git reset HEAD -- README.md"),
+    ("", "git reset --soft HEAD~1"),
+    ("", "git reset --mixed HEAD~1"),
+    ("", "git reset --hard v2"),
+    ("echo b >> new.txt", "git reset --hard"),
 ];
 
 /// Every step prints the same and leaves the same state through gitgate as through git.

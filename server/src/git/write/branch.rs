@@ -110,26 +110,7 @@ pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
                 name: name.as_str().to_owned(),
             });
         }
-        if let Some(start) = &args.start {
-            let target = resolve_commit(&git, &RevSpec::new(start)?)?;
-            safe_checkout(&git, repo.root(), &target)?;
-            git.branch(name.as_str(), &target, false)
-                .map_err(|e| exists_or(e, &name))?;
-            Some(target.id())
-        } else {
-            // Created at HEAD, so the worktree and index already match it: no checkout needed.
-            match git.head() {
-                Ok(head) => {
-                    let at = head.peel_to_commit()?;
-                    git.branch(name.as_str(), &at, false)
-                        .map_err(|e| exists_or(e, &name))?;
-                    Some(at.id())
-                }
-                // On an empty repository the new branch is unborn, as with `git switch -c`.
-                Err(e) if is_unborn(&e) => None,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        create_for_switch(&git, repo.root(), &name, args.start.as_deref())?
     } else {
         let Some(branch) = existing else {
             let locals = git
@@ -163,6 +144,32 @@ pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
         format!("Switched to branch '{}'", name.as_str())
     };
     Ok(switched(text, &name, sha))
+}
+
+/// Creates `name` for `git switch -c`: at `start` (checked out first, safely) or at HEAD (the
+/// worktree and index already match it: no checkout needed). Returns its commit, none when
+/// created unborn on an empty repository (as `git switch -c` does).
+fn create_for_switch(
+    git: &git2::Repository,
+    root: &Path,
+    name: &BranchName,
+    start: Option<&str>,
+) -> Result<Option<git2::Oid>, Error> {
+    let at = match start {
+        Some(start) => {
+            let target = resolve_commit(git, &RevSpec::new(start)?)?;
+            safe_checkout(git, root, &target)?;
+            target
+        }
+        None => match git.head() {
+            Ok(head) => head.peel_to_commit()?,
+            Err(e) if is_unborn(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    git.branch(name.as_str(), &at, false)
+        .map_err(|e| exists_or(e, name))?;
+    Ok(Some(at.id()))
 }
 
 /// Arguments of `git_delete_branch`; doc comments become the tool's schema (keep them short: tokens).

@@ -133,12 +133,7 @@ fn write_commit(
     tree: &git2::Tree<'_>,
     parent: Option<&git2::Commit<'_>>,
 ) -> Result<git2::Oid, Error> {
-    let signature = match PINNED_COMMIT_TIME.get() {
-        Some(&secs) => {
-            git2::Signature::new(&author.name, &author.email, &git2::Time::new(secs, 0))?
-        }
-        None => git2::Signature::now(&author.name, &author.email)?,
-    };
+    let signature = signature(author)?;
     let parents: Vec<&git2::Commit<'_>> = parent.into_iter().collect();
     Ok(git.commit(
         Some("HEAD"),
@@ -148,6 +143,16 @@ fn write_commit(
         tree,
         &parents,
     )?)
+}
+
+/// `author` dated now (or at the pinned time), for commits and annotated tags.
+pub(super) fn signature(author: &Identity) -> Result<git2::Signature<'static>, Error> {
+    Ok(match PINNED_COMMIT_TIME.get() {
+        Some(&secs) => {
+            git2::Signature::new(&author.name, &author.email, &git2::Time::new(secs, 0))?
+        }
+        None => git2::Signature::now(&author.name, &author.email)?,
+    })
 }
 
 /// The answer: `[main 1a2b3c4] subject` (given as `text`), the stat line, and the record.

@@ -9,6 +9,7 @@ mod branch;
 mod commit;
 mod links;
 mod paths;
+mod refs;
 mod restore;
 mod stage;
 #[cfg(test)]
@@ -18,5 +19,6 @@ pub use branch::{
     CreateBranchArgs, DeleteBranchArgs, SwitchArgs, create_branch, delete_branch, switch,
 };
 pub use commit::{CommitArgs, commit, pin_commit_time};
+pub use refs::{ResetArgs, ResetMode, TagArgs, reset, tag};
 pub use restore::{RestoreArgs, restore};
 pub use stage::{AddArgs, add};

@@ -26,6 +26,7 @@ const SUBCOMMANDS: &[&str] = &[
     "restore",
     "switch",
     "checkout",
+    "reset",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -90,6 +91,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "restore" => super::git_write::restore(runner, args, rest, repo),
         "switch" => super::git_switch::switch(runner, args, rest, repo),
         "checkout" => super::git_switch::checkout(runner, args, rest, repo),
+        "reset" => super::git_refs::reset(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

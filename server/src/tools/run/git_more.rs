@@ -204,6 +204,9 @@ pub(super) fn tag(
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
+    if !(args.is_empty() || args.iter().any(|a| a == "-l" || a == "--list")) {
+        return super::git_refs::tag(runner, argv, args, repo);
+    }
     let mut pattern: Option<String> = None;
     for arg in args {
         match arg.as_str() {

@@ -40,6 +40,7 @@ mod git_diff;
 mod git_grep;
 mod git_log;
 mod git_more;
+mod git_refs;
 mod git_show;
 mod git_status;
 mod git_switch;
