@@ -166,7 +166,9 @@ impl From<crate::git::Error> for ToolError {
                 ErrorCode::BadBranch
             }
             E::BadPattern { .. } => ErrorCode::BadPattern,
-            E::Refused(_) | E::WouldOverwrite { .. } => ErrorCode::Refused,
+            E::Refused(_) | E::WouldOverwrite { .. } | E::WouldLoseChanges { .. } => {
+                ErrorCode::Refused
+            }
             E::EmptyRepository => ErrorCode::EmptyRepository,
             E::Git(_) => ErrorCode::Git,
         };

@@ -150,6 +150,22 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::restore,
             None
         ),
+        git_tool!(
+            "git_rm",
+            "Remove tracked files (git rm).",
+            Destructive,
+            git::RmArgs,
+            git::rm,
+            None
+        ),
+        git_tool!(
+            "git_mv",
+            "Move a tracked file (git mv).",
+            Write,
+            git::MvArgs,
+            git::mv,
+            None
+        ),
         ToolSpec {
             tool: define::<git::CommitArgs>(
                 "git_commit",

@@ -119,6 +119,23 @@ const STEPS: &[(&str, &str)] = &[
     ("", "git reset --mixed HEAD~1"),
     ("", "git reset --hard v2"),
     ("echo b >> new.txt", "git reset --hard"),
+    ("", "git rm src/more.rs"),
+    ("", "git rm src"),
+    ("", "git rm -r --cached src"),
+    ("", "git reset -q --hard"),
+    ("echo c >> README.md", "git rm README.md"),
+    ("", "git rm --cached README.md"),
+    ("", "git reset -q --hard"),
+    ("", "git rm -q docs/guide.md"),
+    ("", "git rm nosuch"),
+    ("", "git commit -qm 'Remove the guide'"),
+    ("", "git mv README.md README.txt"),
+    ("", "git mv new.txt src"),
+    ("", "git mv src lib"),
+    ("", "git mv nosuch x"),
+    ("", "git mv README.txt lib/lib.rs"),
+    ("echo d > d.txt", "git add ."),
+    ("", "git commit -m 'Moves'"),
 ];
 
 /// Every step prints the same and leaves the same state through gitgate as through git.

@@ -10,6 +10,7 @@ mod commit;
 mod links;
 mod paths;
 mod refs;
+mod remove;
 mod restore;
 mod stage;
 #[cfg(test)]
@@ -20,5 +21,6 @@ pub use branch::{
 };
 pub use commit::{CommitArgs, commit, pin_commit_time};
 pub use refs::{ResetArgs, ResetMode, TagArgs, reset, tag};
+pub use remove::{MvArgs, RmArgs, mv, rm};
 pub use restore::{RestoreArgs, restore};
 pub use stage::{AddArgs, add};

@@ -27,6 +27,8 @@ const SUBCOMMANDS: &[&str] = &[
     "switch",
     "checkout",
     "reset",
+    "rm",
+    "mv",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -92,6 +94,8 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "switch" => super::git_switch::switch(runner, args, rest, repo),
         "checkout" => super::git_switch::checkout(runner, args, rest, repo),
         "reset" => super::git_refs::reset(runner, args, rest, repo),
+        "rm" => super::git_write::rm(runner, args, rest, repo),
+        "mv" => super::git_write::mv(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

@@ -26,6 +26,8 @@ pub(super) fn add(
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "-A" | "--all" => add.all = Some(true),
+            // The line runs at the repository root: `.` is everything, as `-A`.
+            "." => add.all = Some(true),
             "--" => add.paths.extend(rest.by_ref().cloned()),
             a if a.starts_with('-') => return Err(unsupported("add", a, flags)),
             path => add.paths.push(path.to_owned()),
@@ -60,17 +62,29 @@ pub(super) fn commit(
     let missing = || Failure::from(usage("switch `m' requires a value"));
     while let Some(arg) = rest.next() {
         match arg.as_str() {
-            "-m" | "--message" => messages.push(rest.next().ok_or_else(missing)?.clone()),
-            "-a" | "--all" => commit.all = Some(true),
-            "-am" => {
-                commit.all = Some(true);
-                messages.push(rest.next().ok_or_else(missing)?.clone());
-            }
+            "--message" => messages.push(rest.next().ok_or_else(missing)?.clone()),
+            "--all" => commit.all = Some(true),
             "--allow-empty" => commit.allow_empty = Some(true),
-            "-q" | "--quiet" => quiet = true,
-            "--no-verify" | "-n" | "--no-gpg-sign" => {}
+            "--quiet" => quiet = true,
+            "--no-verify" | "--no-gpg-sign" => {}
             a if a.starts_with("--message=") => messages.push(a["--message=".len()..].to_owned()),
-            a if a.starts_with("-m") => messages.push(a[2..].to_owned()),
+            // Bundled letters, as `-am MSG`, `-qm MSG`, `-mMSG`: `m` takes the rest or the
+            // next word.
+            a if a.len() > 1 && a.starts_with('-') && !a.starts_with("--") => {
+                for (i, c) in a.char_indices().skip(1) {
+                    match c {
+                        'a' => commit.all = Some(true),
+                        'q' => quiet = true,
+                        'n' => {}
+                        'm' if i + 1 < a.len() => {
+                            messages.push(a[i + 1..].to_owned());
+                            break;
+                        }
+                        'm' => messages.push(rest.next().ok_or_else(missing)?.clone()),
+                        _ => return Err(unsupported("commit", a, flags)),
+                    }
+                }
+            }
             a => return Err(unsupported("commit", a, flags)),
         }
     }
@@ -210,6 +224,73 @@ fn rename_name(a: &str, b: &str) -> String {
         text(&bb[prefix..prefix + b_mid]),
         text(&ab[ab.len() - suffix..])
     )
+}
+
+/// `git rm [--cached] [-r] [-q] PATHS`: `rm 'path'` per removed file.
+pub(super) fn rm(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let flags = "--cached, -r, -q, PATHS, -- PATHS";
+    let mut rm = crate::git::RmArgs::default();
+    let mut quiet = false;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--cached" => rm.cached = Some(true),
+            "-r" => rm.recursive = Some(true),
+            "-q" | "--quiet" => quiet = true,
+            "-rq" | "-qr" => {
+                rm.recursive = Some(true);
+                quiet = true;
+            }
+            "--" => rm.paths.extend(rest.by_ref().cloned()),
+            a if a.starts_with('-') => return Err(unsupported("rm", a, flags)),
+            path => rm.paths.push(path.to_owned()),
+        }
+    }
+    let losing = std::cell::Cell::new(false);
+    let result = runner.git_call("git_rm", argv, repo, |repo, _| {
+        let done = crate::git::rm(repo, &rm).inspect_err(|e| {
+            losing.set(matches!(e, crate::git::Error::WouldLoseChanges { .. }));
+        })?;
+        Ok(if quiet {
+            String::new()
+        } else {
+            format!("{}\n", done.text)
+        })
+    });
+    match result {
+        // git refuses these with status 1 (an error, not a fatal one).
+        Err(e) if losing.get() => Err(Failure::Exit(format!("error: {}\n", e.message), 1)),
+        other => Ok(other?),
+    }
+}
+
+/// `git mv A B`: prints nothing, as git.
+pub(super) fn mv(
+    runner: &Runner<'_, '_>,
+    argv: &[String],
+    args: &[String],
+    repo: Option<String>,
+) -> Result<String, Failure> {
+    let words: Vec<&String> = args.iter().filter(|a| *a != "--").collect();
+    let [source, destination] = words.as_slice() else {
+        return Err(usage("gitgate's git mv takes two paths: git mv SOURCE DESTINATION").into());
+    };
+    if let Some(flag) = words.iter().find(|w| w.starts_with('-')) {
+        return Err(unsupported("mv", flag, "SOURCE DESTINATION"));
+    }
+    let mv = crate::git::MvArgs {
+        source: (*source).clone(),
+        destination: (*destination).clone(),
+    };
+    Ok(runner.git_call("git_mv", argv, repo, |repo, _| {
+        crate::git::mv(repo, &mv)?;
+        Ok(String::new())
+    })?)
 }
 
 /// `git restore [--staged] [--worktree] PATHS`: prints nothing, as git.
