@@ -55,9 +55,9 @@ pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
 pub use show::{ShowArgs, commit_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
-    AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, MvArgs, ResetArgs, ResetMode,
-    RestoreArgs, RmArgs, SwitchArgs, TagArgs, add, commit, create_branch, delete_branch, mv,
-    pin_commit_time, reset, restore, rm, switch, tag,
+    AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, FastForward, MergeArgs, MvArgs,
+    ResetArgs, ResetMode, RestoreArgs, RmArgs, SwitchArgs, TagArgs, add, commit, create_branch,
+    delete_branch, merge, mv, pin_commit_time, reset, restore, rm, switch, tag,
 };
 
 use std::collections::BTreeMap;
@@ -111,6 +111,12 @@ pub enum Error {
         paths.join(", ")
     )]
     WouldOverwrite { paths: Vec<String> },
+    #[error(
+        "the merge has conflicts in {}; gitgate made no merge and changed nothing: combine \
+         both sides in the files yourself and commit, or merge a different way",
+        paths.join(", ")
+    )]
+    MergeConflicts { paths: Vec<String> },
     #[error(
         "the following files have {what}: {}; commit or restore them first (or keep the files \
          with cached); nothing was removed",

@@ -44,6 +44,12 @@ fn tag_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, T
     Ok(git::tag(repo, &args, &caller.identity)?)
 }
 
+fn merge_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: git::MergeArgs = parse_args(call.args)?;
+    Ok(git::merge(repo, &args, &caller.identity)?)
+}
+
 /// Git tools need `git:read` to read and `git:write` to change anything.
 fn class(effect: Effect) -> ToolClass {
     match effect {
@@ -206,6 +212,20 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             audit: AuditTarget::default(),
         }
         .audit_ref("name"),
+        ToolSpec {
+            tool: define::<git::MergeArgs>(
+                "git_merge",
+                "Merge into HEAD (git merge).",
+                Write,
+                None,
+            ),
+            effect: Write,
+            class: class(Write),
+            toolset: Toolset::Git,
+            handler: Handler::Git(merge_handler),
+            audit: AuditTarget::default(),
+        }
+        .audit_ref("rev"),
         // A hard reset discards worktree changes, as git_restore worktree=true does: both are
         // destructive tools under the same git:write scope (the annotation tells clients).
         git_tool!(

@@ -232,7 +232,7 @@ fn switched(text: String, name: &BranchName, sha: Option<git2::Oid>) -> Output {
 
 /// Checks `target` out over HEAD without overwriting local changes; on conflict nothing is
 /// written and the error names the paths.
-fn safe_checkout(
+pub(super) fn safe_checkout(
     git: &git2::Repository,
     root: &Path,
     target: &git2::Commit<'_>,

@@ -8,6 +8,7 @@
 mod branch;
 mod commit;
 mod links;
+mod merge;
 mod paths;
 mod refs;
 mod remove;
@@ -20,6 +21,7 @@ pub use branch::{
     CreateBranchArgs, DeleteBranchArgs, SwitchArgs, create_branch, delete_branch, switch,
 };
 pub use commit::{CommitArgs, commit, pin_commit_time};
+pub use merge::{FastForward, MergeArgs, merge};
 pub use refs::{ResetArgs, ResetMode, TagArgs, reset, tag};
 pub use remove::{MvArgs, RmArgs, mv, rm};
 pub use restore::{RestoreArgs, restore};

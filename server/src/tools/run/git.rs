@@ -29,6 +29,7 @@ const SUBCOMMANDS: &[&str] = &[
     "reset",
     "rm",
     "mv",
+    "merge",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -96,6 +97,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "reset" => super::git_refs::reset(runner, args, rest, repo),
         "rm" => super::git_write::rm(runner, args, rest, repo),
         "mv" => super::git_write::mv(runner, args, rest, repo),
+        "merge" => super::git_merge::merge(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

@@ -111,26 +111,40 @@ pub(super) fn commit(
 /// What `git commit` prints under its first line: the diffstat summary (renames found) and a
 /// line per created, deleted or renamed file and per mode change.
 fn summary(repo: &crate::git::Repo, oid: git2::Oid) -> Result<String, ToolError> {
+    let parent = {
+        let git = repo.lock();
+        let commit = git.find_commit(oid).map_err(crate::git::Error::from)?;
+        commit.parent_id(0).ok()
+    };
+    let (stat, modes) = changes(repo, parent, oid)?;
+    Ok(format!("{stat}{modes}"))
+}
+
+/// Between two commits (`from` none: the empty tree), as git's summaries print them: the
+/// diffstat's last line (empty when nothing changed) and the create/delete/rename/mode lines.
+pub(super) fn changes(
+    repo: &crate::git::Repo,
+    from: Option<git2::Oid>,
+    to: git2::Oid,
+) -> Result<(String, String), ToolError> {
     let git = repo.lock();
     let e = crate::git::Error::from;
-    let commit = git.find_commit(oid).map_err(e)?;
-    let parent_tree = match commit.parent(0) {
-        Ok(parent) => Some(parent.tree().map_err(e)?),
-        Err(_) => None,
-    };
-    let tree = commit.tree().map_err(e)?;
+    let tree_of = |id: git2::Oid| git.find_commit(id).and_then(|c| c.tree());
+    let from_tree = from.map(tree_of).transpose().map_err(e)?;
+    let tree = tree_of(to).map_err(e)?;
     let mut diff = git
-        .diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)
+        .diff_tree_to_tree(from_tree.as_ref(), Some(&tree), None)
         .map_err(e)?;
     diff.find_similar(Some(git2::DiffFindOptions::new().renames(true)))
         .map_err(e)?;
     let stats = diff.stats().map_err(e)?;
     if stats.files_changed() == 0 {
-        return Ok(String::new());
+        return Ok((String::new(), String::new()));
     }
-    let mut out =
+    let mut stat =
         crate::git::fmt::stat_summary(stats.files_changed(), stats.insertions(), stats.deletions());
-    out.push('\n');
+    stat.push('\n');
+    let mut out = String::new();
     for delta in diff.deltas() {
         let (old, new) = (delta.old_file(), delta.new_file());
         let path =
@@ -160,7 +174,7 @@ fn summary(repo: &crate::git::Repo, oid: git2::Oid) -> Result<String, ToolError>
             _ => {}
         }
     }
-    Ok(out)
+    Ok((stat, out))
 }
 
 /// How alike two blobs are, in percent, as git estimates it: the bytes of the lines they share

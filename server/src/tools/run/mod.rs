@@ -33,12 +33,17 @@
 //!    printed), and failures are worded by gitgate (what to do instead), with git's status.
 //! 9. The similarity of an inexact rename in `git commit`'s summary is estimated from the
 //!    lines the two versions share; git hashes chunks of up to 64 bytes.
+//! 10. A `git merge` with conflicts is not left half done: git's report of the conflicting
+//!     paths (status 1) is followed by gitgate's note, and the worktree, index and HEAD are as
+//!     before (as after `git merge --abort`). `Auto-merging` is printed for conflicting paths
+//!     only, each as a content conflict.
 
 mod git;
 mod git_blame;
 mod git_diff;
 mod git_grep;
 mod git_log;
+mod git_merge;
 mod git_more;
 mod git_refs;
 mod git_show;
