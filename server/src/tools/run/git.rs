@@ -30,6 +30,7 @@ const SUBCOMMANDS: &[&str] = &[
     "rm",
     "mv",
     "merge",
+    "describe",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -98,6 +99,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "rm" => super::git_write::rm(runner, args, rest, repo),
         "mv" => super::git_write::mv(runner, args, rest, repo),
         "merge" => super::git_merge::merge(runner, args, rest, repo),
+        "describe" => super::git_refs_list::describe(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(
@@ -231,51 +233,20 @@ fn rev_parse(
     })?)
 }
 
+/// `git branch`: a listing (with its filters), or a write (`NAME [START]`, `-d`, `-D`).
 fn branch(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let show_current = match args {
-        [] => false,
-        [flag] if flag == "--show-current" => true,
-        _ => return super::git_switch::branch_write(runner, argv, args, repo),
-    };
-    Ok(runner.git_call("git_branches", argv, repo, |repo, _| {
-        let git = repo.lock();
-        let head = git.head().ok();
-        let current = head
-            .as_ref()
-            .filter(|h| h.is_branch())
-            .and_then(|h| h.shorthand().ok().map(str::to_owned));
-        if show_current {
-            return Ok(current.map(|c| format!("{c}\n")).unwrap_or_default());
-        }
-        let mut names: Vec<String> = git
-            .branches(Some(git2::BranchType::Local))
-            .map_err(crate::git::Error::from)?
-            .filter_map(|b| b.ok())
-            .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_owned))
-            .collect();
-        names.sort();
-        let mut out = String::new();
-        if current.is_none() && head.is_some() {
-            let id = head
-                .as_ref()
-                .and_then(|h| h.target())
-                .map(|id| crate::git::unique_short_id(&git, id))
-                .unwrap_or_default();
-            out.push_str(&format!("* (HEAD detached at {id})\n"));
-        }
-        for name in names {
-            let mark = if Some(&name) == current.as_ref() {
-                '*'
-            } else {
-                ' '
-            };
-            out.push_str(&format!("{mark} {name}\n"));
-        }
-        Ok(out)
-    })?)
+    let deletes = args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-d" | "-D" | "--delete"));
+    let flagged = args.iter().any(|a| a.starts_with('-'));
+    if deletes || (!flagged && !args.is_empty()) {
+        super::git_switch::branch_write(runner, argv, args, repo)
+    } else {
+        super::git_refs_list::branch_list(runner, argv, args, repo)
+    }
 }

@@ -46,6 +46,7 @@ mod git_log;
 mod git_merge;
 mod git_more;
 mod git_refs;
+mod git_refs_list;
 mod git_show;
 mod git_status;
 mod git_switch;
