@@ -31,6 +31,8 @@ const SUBCOMMANDS: &[&str] = &[
     "mv",
     "merge",
     "describe",
+    "ls-tree",
+    "cat-file",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -100,6 +102,8 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "mv" => super::git_write::mv(runner, args, rest, repo),
         "merge" => super::git_merge::merge(runner, args, rest, repo),
         "describe" => super::git_refs_list::describe(runner, args, rest, repo),
+        "ls-tree" => super::git_objects::ls_tree(runner, args, rest, repo),
+        "cat-file" => super::git_objects::cat_file(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

@@ -45,6 +45,7 @@ mod git_grep;
 mod git_log;
 mod git_merge;
 mod git_more;
+mod git_objects;
 mod git_refs;
 mod git_refs_list;
 mod git_show;
