@@ -182,13 +182,14 @@ mod tests {
     #[test]
     fn git_tools_fit_the_token_budget() {
         let (n, tokens) = list_tokens("git_");
-        assert_eq!(n, 20);
+        assert_eq!(n, 21);
         // 1500 for the first 14 tools; the run form's writes (issue 15) each needed a JSON
         // tool of their own (one implementation, two front ends): git_delete_branch, git_tag,
-        // git_reset, git_rm, git_mv and git_merge took it to about 1950. Lean mode lists none.
+        // git_reset, git_rm, git_mv, git_merge and git_stash took it to 2043. Lean mode lists
+        // none of them.
         assert!(
-            tokens <= 2000,
-            "git tools take {tokens} o200k tokens in tools/list; budget 2000"
+            tokens <= 2100,
+            "git tools take {tokens} o200k tokens in tools/list; budget 2100"
         );
     }
 

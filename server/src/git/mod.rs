@@ -56,8 +56,9 @@ pub use show::{ShowArgs, commit_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
     AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, FastForward, MergeArgs, MvArgs,
-    ResetArgs, ResetMode, RestoreArgs, RmArgs, SwitchArgs, TagArgs, add, commit, create_branch,
-    delete_branch, merge, mv, pin_commit_time, reset, restore, rm, switch, tag,
+    ResetArgs, ResetMode, RestoreArgs, RmArgs, StashAction, StashArgs, SwitchArgs, TagArgs, add,
+    commit, create_branch, delete_branch, merge, mv, pin_commit_time, reset, restore, rm, stash,
+    switch, tag,
 };
 
 use std::collections::BTreeMap;

@@ -50,6 +50,12 @@ fn merge_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output,
     Ok(git::merge(repo, &args, &caller.identity)?)
 }
 
+fn stash_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: git::StashArgs = parse_args(call.args)?;
+    Ok(git::stash(repo, &args, &caller.identity)?)
+}
+
 /// Git tools need `git:read` to read and `git:write` to change anything.
 fn class(effect: Effect) -> ToolClass {
     match effect {
@@ -226,6 +232,14 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             audit: AuditTarget::default(),
         }
         .audit_ref("rev"),
+        ToolSpec {
+            tool: define::<git::StashArgs>("git_stash", "Stash changes (git stash).", Write, None),
+            effect: Write,
+            class: class(Write),
+            toolset: Toolset::Git,
+            handler: Handler::Git(stash_handler),
+            audit: AuditTarget::default(),
+        },
         // A hard reset discards worktree changes, as git_restore worktree=true does: both are
         // destructive tools under the same git:write scope (the annotation tells clients).
         git_tool!(

@@ -39,7 +39,7 @@ async fn tools_list_is_the_committed_catalogue() {
         .filter(|t| t["name"].as_str().unwrap().starts_with("git_"))
         .cloned()
         .collect();
-    assert_eq!(git_only.len(), 20);
+    assert_eq!(git_only.len(), 21);
     for transport in TRANSPORTS {
         let s = Session::start(transport, &env).await;
         let tools = s.client.list_all_tools().await.unwrap();

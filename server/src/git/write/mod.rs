@@ -14,6 +14,7 @@ mod refs;
 mod remove;
 mod restore;
 mod stage;
+mod stash;
 #[cfg(test)]
 mod tests;
 
@@ -26,3 +27,4 @@ pub use refs::{ResetArgs, ResetMode, TagArgs, reset, tag};
 pub use remove::{MvArgs, RmArgs, mv, rm};
 pub use restore::{RestoreArgs, restore};
 pub use stage::{AddArgs, add};
+pub use stash::{StashAction, StashArgs, stash};

@@ -33,6 +33,7 @@ const SUBCOMMANDS: &[&str] = &[
     "describe",
     "ls-tree",
     "cat-file",
+    "stash",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -104,6 +105,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         "describe" => super::git_refs_list::describe(runner, args, rest, repo),
         "ls-tree" => super::git_objects::ls_tree(runner, args, rest, repo),
         "cat-file" => super::git_objects::cat_file(runner, args, rest, repo),
+        "stash" => super::git_stash::stash(runner, args, rest, repo),
         other => {
             let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
             return Done::failed(

@@ -49,6 +49,7 @@ mod git_objects;
 mod git_refs;
 mod git_refs_list;
 mod git_show;
+mod git_stash;
 mod git_status;
 mod git_switch;
 mod git_write;
