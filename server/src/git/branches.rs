@@ -19,11 +19,9 @@ pub struct BranchesArgs {
     pub all: Option<bool>,
     /// Default 100.
     pub limit: Option<usize>,
-    /// Only branches merged into this revision.
+    /// Like --merged REV.
     pub merged: Option<String>,
-    /// Only branches not merged into this revision.
     pub no_merged: Option<String>,
-    /// Only branches containing this revision.
     pub contains: Option<String>,
 }
 
