@@ -355,4 +355,13 @@ async fn blame_reads_the_committed_file() {
         .await;
     assert_eq!(result.is_error, Some(true));
     assert_eq!(text(&result), "[exit status 1]");
+
+    // Intended difference 11: no server paths.
+    let result = session
+        .call("gitgate", json!({ "run": "git rev-parse --show-toplevel" }))
+        .await;
+    assert_eq!(result.is_error, Some(true));
+    let said = text(&result);
+    assert!(said.contains("does not show the server's paths"), "{said}");
+    assert!(!said.contains(&env.repo.path().display().to_string()), "{said}");
 }

@@ -191,25 +191,46 @@ fn rev_parse(
     repo: Option<String>,
 ) -> Result<String, Failure> {
     let mut abbrev_ref = false;
-    let mut short = false;
+    let mut short: Option<usize> = None;
     let mut revs = Vec::new();
+    let mut answers = String::new();
     for arg in args {
         match arg.as_str() {
             "--abbrev-ref" => abbrev_ref = true,
-            "--short" => short = true,
+            "--short" => short = Some(7),
             "--verify" | "-q" | "--quiet" => {}
+            // The line runs at the repository's root, inside its worktree.
+            "--is-inside-work-tree" => answers.push_str("true\n"),
+            "--is-bare-repository" | "--is-inside-git-dir" => answers.push_str("false\n"),
+            "--show-prefix" | "--show-cdup" => answers.push('\n'),
+            "--show-toplevel" | "--git-dir" | "--absolute-git-dir" | "--git-common-dir" => {
+                return Err(usage(format!(
+                    "{arg}: gitgate does not show the server's paths; a line already runs at \
+                     the repository root (pass -C REPO to choose the repository)"
+                ))
+                .into());
+            }
+            a if a.starts_with("--short=") => {
+                let n: usize = a[8..]
+                    .parse()
+                    .map_err(|_| Failure::from(usage(format!("'{}' is not a number", &a[8..]))))?;
+                short = Some(n.clamp(4, 40));
+            }
             a if a.starts_with('-') => {
                 return Err(usage(format!(
-                    "unsupported option '{a}' for git rev-parse in gitgate; supported: --abbrev-ref, --short, --verify, REV..."
+                    "unsupported option '{a}' for git rev-parse in gitgate; supported: --abbrev-ref, --short[=N], --verify, --is-inside-work-tree, --show-prefix, REV..."
                 ))
                 .into());
             }
             rev => revs.push(rev.to_owned()),
         }
     }
+    if revs.is_empty() {
+        return Ok(answers);
+    }
     Ok(runner.git_call("git_log", argv, repo, |repo, _| {
         let git = repo.lock();
-        let mut out = String::new();
+        let mut out = answers;
         for rev in &revs {
             if abbrev_ref {
                 let name = if rev == "HEAD" {
@@ -227,8 +248,8 @@ fn rev_parse(
             } else {
                 let spec = crate::git::safety::RevSpec::new(rev)?;
                 let commit = crate::git::resolve_commit(&git, &spec)?;
-                if short {
-                    out.push_str(&crate::git::unique_short_id(&git, commit.id()));
+                if let Some(n) = short {
+                    out.push_str(&unique_prefix(&git, commit.id(), n));
                 } else {
                     out.push_str(&commit.id().to_string());
                 }
@@ -237,6 +258,21 @@ fn rev_parse(
         }
         Ok(out)
     })?)
+}
+
+/// The shortest prefix of `id`, at least `min` digits, that names no other object.
+fn unique_prefix(git: &git2::Repository, id: git2::Oid, min: usize) -> String {
+    let hex = id.to_string();
+    let Ok(odb) = git.odb() else {
+        return hex;
+    };
+    (min..hex.len())
+        .find(|&len| {
+            git2::Oid::from_str(&hex[..len])
+                .and_then(|short| odb.exists_prefix(short, len))
+                .is_ok()
+        })
+        .map_or(hex.clone(), |len| hex[..len].to_owned())
 }
 
 /// `git branch`: a listing (with its filters), or a write (`NAME [START]`, `-d`, `-D`).

@@ -37,6 +37,8 @@
 //!     paths (status 1) is followed by gitgate's note, and the worktree, index and HEAD are as
 //!     before (as after `git merge --abort`). `Auto-merging` is printed for conflicting paths
 //!     only, each as a content conflict.
+//! 11. `git rev-parse --show-toplevel` (and `--git-dir`) is refused: the server's paths are not
+//!     shown; a line already runs at the repository root.
 
 mod git;
 mod git_blame;
