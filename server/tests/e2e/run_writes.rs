@@ -363,5 +363,8 @@ async fn blame_reads_the_committed_file() {
     assert_eq!(result.is_error, Some(true));
     let said = text(&result);
     assert!(said.contains("does not show the server's paths"), "{said}");
-    assert!(!said.contains(&env.repo.path().display().to_string()), "{said}");
+    assert!(
+        !said.contains(&env.repo.path().display().to_string()),
+        "{said}"
+    );
 }

@@ -105,20 +105,34 @@ impl Filters {
 }
 
 /// git's `wildmatch` for ref names, as far as listings need it: `*`, `?`, and literal text.
+/// Greedy with one backtrack point (the last `*`): time is bounded by the product of the two
+/// lengths, whatever the pattern.
 fn glob(pattern: &str, text: &str) -> bool {
-    fn at(p: &[u8], t: &[u8]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some(b'*'), _) => at(&p[1..], t) || (!t.is_empty() && at(p, &t[1..])),
-            (Some(b'?'), Some(_)) => at(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => at(&p[1..], &t[1..]),
-            _ => false,
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while j < t.len() {
+        match p.get(i) {
+            Some(b'*') => {
+                star = Some((i, j));
+                i += 1;
+            }
+            Some(&c) if c == b'?' || c == t[j] => {
+                i += 1;
+                j += 1;
+            }
+            _ => match star {
+                // Let the last star take one more character and try again.
+                Some((si, sj)) => {
+                    star = Some((si, sj + 1));
+                    i = si + 1;
+                    j = sj + 1;
+                }
+                None => return false,
+            },
         }
     }
-    // Bounded: patterns are command-line words; stars beyond a few are collapsed.
-    let mut p = pattern.as_bytes().to_vec();
-    p.dedup_by(|a, b| *a == b'*' && *b == b'*');
-    at(&p, text.as_bytes())
+    p[i..].iter().all(|&c| c == b'*')
 }
 
 /// `git branch [-a] [-r] [-v] [-vv] [--merged [R]] [--no-merged [R]] [--contains R]
@@ -353,4 +367,29 @@ pub(super) fn describe(
             .map_err(crate::git::Error::from)?;
         Ok(format!("{text}\n"))
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs_match_as_git_matches_ref_names() {
+        for (p, t, want) in [
+            ("v*", "v0.1", true),
+            ("v0.?", "v0.2", true),
+            ("v0.?", "v0.12", false),
+            ("*1", "release-1", true),
+            ("f*e", "feature", true),
+            ("f*x", "feature", false),
+            ("*", "", true),
+            ("main", "main", true),
+            ("main", "mainline", false),
+        ] {
+            assert_eq!(glob(p, t), want, "{p} {t}");
+        }
+        // No blow-up on a pattern made to backtrack.
+        let long = "a".repeat(200);
+        assert!(!glob(&format!("{}b", "*a".repeat(100)), &long));
+    }
 }
