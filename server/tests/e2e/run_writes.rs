@@ -368,3 +368,37 @@ async fn blame_reads_the_committed_file() {
         "{said}"
     );
 }
+
+/// Paths that leave the repository are refused by every command that takes one, and the
+/// repository is left as it was.
+#[tokio::test]
+async fn paths_outside_the_repository_are_refused() {
+    let mut env = Env::new();
+    env.repo = rich_repo();
+    let session = Session::stdio(&env, &["--lean"]).await;
+    let before = state(env.repo.path());
+    for line in [
+        "git add ../outside",
+        "git add /etc/passwd",
+        "git rm ../outside",
+        "git rm -r --cached /etc",
+        "git mv README.md ../moved",
+        "git mv ../outside inside",
+        "git restore ../outside",
+        "git checkout -- ../outside",
+        "git reset -- ../outside",
+        "git blame ../outside",
+        "git grep hello -- ../",
+        "git grep -l root /etc",
+        "git ls-tree HEAD ../",
+        "git cat-file -p HEAD:../outside",
+        "git cat-file -p HEAD:.git/config",
+        "git switch -c x --upload-pack=evil",
+        "git tag -- -evil",
+        "git branch -evil",
+    ] {
+        let result = session.call("gitgate", json!({ "run": line })).await;
+        assert_eq!(result.is_error, Some(true), "{line}: {}", text(&result));
+    }
+    assert_eq!(state(env.repo.path()), before);
+}
