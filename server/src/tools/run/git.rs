@@ -79,43 +79,15 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         );
     };
     let rest = &args[i + 1..];
-    let result = match sub.as_str() {
-        "log" => log(runner, args, rest, repo),
-        "rev-parse" => rev_parse(runner, args, rest, repo),
-        "branch" => branch(runner, args, rest, repo),
-        "status" => super::git_status::run(runner, args, rest, repo),
-        "diff" => super::git_diff::run(runner, args, rest, repo),
-        "show" => super::git_show::run(runner, args, rest, repo),
-        "merge-base" => super::git_more::merge_base(runner, args, rest, repo),
-        "rev-list" => super::git_more::rev_list(runner, args, rest, repo),
-        "shortlog" => super::git_more::shortlog(runner, args, rest, repo),
-        "tag" => super::git_more::tag(runner, args, rest, repo),
-        "ls-files" => super::git_more::ls_files(runner, args, rest, repo),
-        "blame" => super::git_blame::run(runner, args, rest, repo),
-        "grep" => super::git_grep::run(runner, args, rest, repo),
-        "add" => super::git_write::add(runner, args, rest, repo),
-        "commit" => super::git_write::commit(runner, args, rest, repo),
-        "restore" => super::git_write::restore(runner, args, rest, repo),
-        "switch" => super::git_switch::switch(runner, args, rest, repo),
-        "checkout" => super::git_switch::checkout(runner, args, rest, repo),
-        "reset" => super::git_refs::reset(runner, args, rest, repo),
-        "rm" => super::git_write::rm(runner, args, rest, repo),
-        "mv" => super::git_write::mv(runner, args, rest, repo),
-        "merge" => super::git_merge::merge(runner, args, rest, repo),
-        "describe" => super::git_refs_list::describe(runner, args, rest, repo),
-        "ls-tree" => super::git_objects::ls_tree(runner, args, rest, repo),
-        "cat-file" => super::git_objects::cat_file(runner, args, rest, repo),
-        "stash" => super::git_stash::stash(runner, args, rest, repo),
-        other => {
-            let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
-            return Done::failed(
-                1,
-                format!(
-                    "git: '{other}' is not a git command gitgate runs yet; nearest: {}; or use the git_* tools ({{\"tool\": \"help\"}})",
-                    near.join(", ")
-                ),
-            );
-        }
+    let Some(result) = dispatch(runner, sub, args, rest, repo) else {
+        let near = crate::git::nearest(sub, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
+        return Done::failed(
+            1,
+            format!(
+                "git: '{sub}' is not a git command gitgate runs yet; nearest: {}; or use the git_* tools ({{\"tool\": \"help\"}})",
+                near.join(", ")
+            ),
+        );
     };
     match result {
         Ok(text) => Done {
@@ -129,6 +101,45 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
             stderr: String::new(),
             status,
         },
+    }
+}
+
+/// Runs the subcommand `sub` (none when gitgate has no such subcommand).
+fn dispatch(
+    runner: &mut Runner<'_, '_>,
+    sub: &str,
+    args: &[String],
+    rest: &[String],
+    repo: Option<String>,
+) -> Option<Result<String, Failure>> {
+    match sub {
+        "log" => Some(log(runner, args, rest, repo)),
+        "rev-parse" => Some(rev_parse(runner, args, rest, repo)),
+        "branch" => Some(branch(runner, args, rest, repo)),
+        "status" => Some(super::git_status::run(runner, args, rest, repo)),
+        "diff" => Some(super::git_diff::run(runner, args, rest, repo)),
+        "show" => Some(super::git_show::run(runner, args, rest, repo)),
+        "merge-base" => Some(super::git_more::merge_base(runner, args, rest, repo)),
+        "rev-list" => Some(super::git_more::rev_list(runner, args, rest, repo)),
+        "shortlog" => Some(super::git_more::shortlog(runner, args, rest, repo)),
+        "tag" => Some(super::git_more::tag(runner, args, rest, repo)),
+        "ls-files" => Some(super::git_more::ls_files(runner, args, rest, repo)),
+        "blame" => Some(super::git_blame::run(runner, args, rest, repo)),
+        "grep" => Some(super::git_grep::run(runner, args, rest, repo)),
+        "add" => Some(super::git_write::add(runner, args, rest, repo)),
+        "commit" => Some(super::git_write::commit(runner, args, rest, repo)),
+        "restore" => Some(super::git_write::restore(runner, args, rest, repo)),
+        "switch" => Some(super::git_switch::switch(runner, args, rest, repo)),
+        "checkout" => Some(super::git_switch::checkout(runner, args, rest, repo)),
+        "reset" => Some(super::git_refs::reset(runner, args, rest, repo)),
+        "rm" => Some(super::git_write::rm(runner, args, rest, repo)),
+        "mv" => Some(super::git_write::mv(runner, args, rest, repo)),
+        "merge" => Some(super::git_merge::merge(runner, args, rest, repo)),
+        "describe" => Some(super::git_refs_list::describe(runner, args, rest, repo)),
+        "ls-tree" => Some(super::git_objects::ls_tree(runner, args, rest, repo)),
+        "cat-file" => Some(super::git_objects::cat_file(runner, args, rest, repo)),
+        "stash" => Some(super::git_stash::stash(runner, args, rest, repo)),
+        _ => None,
     }
 }
 

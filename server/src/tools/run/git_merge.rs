@@ -6,6 +6,7 @@ use std::cell::Cell;
 use super::Runner;
 use super::git::{Failure, usage};
 use crate::git::FastForward;
+use crate::tools::ToolError;
 
 /// `git merge [--ff|--no-ff|--ff-only] [-m MSG] [-q] REV`.
 pub(super) fn merge(
@@ -56,31 +57,7 @@ pub(super) fn merge(
         if quiet {
             return Ok(String::new());
         }
-        let mut out = format!("{}\n", done.text);
-        if done.data["result"] == "up-to-date" {
-            return Ok(out);
-        }
-        let sha = |key: &str| {
-            git2::Oid::from_str(done.data[key].as_str().unwrap_or_default())
-                .map_err(crate::git::Error::from)
-        };
-        let (from, to) = (sha("from")?, sha("sha")?);
-        let stat = crate::git::diff(
-            repo,
-            &crate::git::DiffArgs {
-                from: Some(from.to_string()),
-                to: Some(to.to_string()),
-                stat: Some(true),
-                max_lines: Some(usize::MAX),
-                ..crate::git::DiffArgs::default()
-            },
-        )?;
-        if !stat.text.is_empty() {
-            out.push_str(&stat.text);
-            out.push('\n');
-        }
-        out.push_str(&super::git_write::changes(repo, Some(from), to)?.1);
-        Ok(out)
+        report(repo, &done)
     });
     match (result, conflicts.take()) {
         // git's report of the conflicts (status 1), then what gitgate did about them.
@@ -97,4 +74,34 @@ pub(super) fn merge(
         }
         (result, _) => Ok(result?),
     }
+}
+
+/// git's report of a merge made: its first line, then (unless already up to date) the
+/// diffstat from the old HEAD and the create/delete/rename lines.
+fn report(repo: &crate::git::Repo, done: &crate::output::Output) -> Result<String, ToolError> {
+    let mut out = format!("{}\n", done.text);
+    if done.data["result"] == "up-to-date" {
+        return Ok(out);
+    }
+    let sha = |key: &str| {
+        git2::Oid::from_str(done.data[key].as_str().unwrap_or_default())
+            .map_err(crate::git::Error::from)
+    };
+    let (from, to) = (sha("from")?, sha("sha")?);
+    let stat = crate::git::diff(
+        repo,
+        &crate::git::DiffArgs {
+            from: Some(from.to_string()),
+            to: Some(to.to_string()),
+            stat: Some(true),
+            max_lines: Some(usize::MAX),
+            ..crate::git::DiffArgs::default()
+        },
+    )?;
+    if !stat.text.is_empty() {
+        out.push_str(&stat.text);
+        out.push('\n');
+    }
+    out.push_str(&super::git_write::changes(repo, Some(from), to)?.1);
+    Ok(out)
 }

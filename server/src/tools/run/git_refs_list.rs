@@ -181,45 +181,13 @@ pub(super) fn branch_list(
                 .and_then(|c| c.strip_prefix("refs/heads/"));
             return Ok(name.map(|c| format!("{c}\n")).unwrap_or_default());
         }
-        // (mark, shown name, commit)
-        let mut rows: Vec<(char, String, git2::Oid)> = Vec::new();
-        if local
-            && current.is_none()
-            && let Some(id) = head.as_ref().and_then(|h| h.target())
-            && filters.keeps(&git, "HEAD", id, id)?
-        {
-            let short = crate::git::unique_short_id(&git, id);
-            rows.push(('*', format!("(HEAD detached at {short})"), id));
-        }
-        for (wanted, prefix, shown) in [
-            (local, "refs/heads/", ""),
-            (remote, "refs/remotes/", if local { "remotes/" } else { "" }),
-        ] {
-            if !wanted {
-                continue;
-            }
-            let mut refs: Vec<(String, git2::Oid, String)> = Vec::new();
-            for r in git.references_glob(&format!("{prefix}*")).map_err(e)? {
-                let r = r.map_err(e)?;
-                let full = r.name().ok().unwrap_or_default().to_owned();
-                let Ok(commit) = r.peel_to_commit() else {
-                    continue;
-                };
-                let name = full[prefix.len()..].to_owned();
-                refs.push((name, commit.id(), full));
-            }
-            refs.sort();
-            for (name, id, full) in refs {
-                if filters.keeps(&git, &name, id, id)? {
-                    let mark = if Some(&full) == current.as_ref() {
-                        '*'
-                    } else {
-                        ' '
-                    };
-                    rows.push((mark, format!("{shown}{name}"), id));
-                }
-            }
-        }
+        let rows = branch_rows(
+            &git,
+            &filters,
+            (local, remote),
+            head.as_ref(),
+            current.as_deref(),
+        )?;
         let width = rows.iter().map(|r| r.1.chars().count()).max().unwrap_or(0);
         let mut out = String::new();
         for (mark, name, id) in rows {
@@ -236,6 +204,57 @@ pub(super) fn branch_list(
         }
         Ok(out)
     })?)
+}
+
+/// The listed branches as `(mark, shown name, commit)`: a detached HEAD first, then local
+/// branches and (`remotes/`-prefixed beside them) remote-tracking ones, each sorted.
+fn branch_rows(
+    git: &git2::Repository,
+    filters: &Filters,
+    (local, remote): (bool, bool),
+    head: Option<&git2::Reference<'_>>,
+    current: Option<&str>,
+) -> Result<Vec<(char, String, git2::Oid)>, ToolError> {
+    let e = crate::git::Error::from;
+    let mut rows: Vec<(char, String, git2::Oid)> = Vec::new();
+    if local
+        && current.is_none()
+        && let Some(id) = head.and_then(|h| h.target())
+        && filters.keeps(git, "HEAD", id, id)?
+    {
+        let short = crate::git::unique_short_id(git, id);
+        rows.push(('*', format!("(HEAD detached at {short})"), id));
+    }
+    for (wanted, prefix, shown) in [
+        (local, "refs/heads/", ""),
+        (remote, "refs/remotes/", if local { "remotes/" } else { "" }),
+    ] {
+        if !wanted {
+            continue;
+        }
+        let mut refs: Vec<(String, git2::Oid, String)> = Vec::new();
+        for r in git.references_glob(&format!("{prefix}*")).map_err(e)? {
+            let r = r.map_err(e)?;
+            let full = r.name().ok().unwrap_or_default().to_owned();
+            let Ok(commit) = r.peel_to_commit() else {
+                continue;
+            };
+            let name = full[prefix.len()..].to_owned();
+            refs.push((name, commit.id(), full));
+        }
+        refs.sort();
+        for (name, id, full) in refs {
+            if filters.keeps(git, &name, id, id)? {
+                let mark = if Some(full.as_str()) == current {
+                    '*'
+                } else {
+                    ' '
+                };
+                rows.push((mark, format!("{shown}{name}"), id));
+            }
+        }
+    }
+    Ok(rows)
 }
 
 /// `git tag [-l] [PATTERN...] [-n[N]] [--contains R] [--points-at R] [--merged R]`.

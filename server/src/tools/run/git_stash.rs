@@ -34,35 +34,7 @@ pub(super) fn stash(
             .into());
         }
     };
-    let mut args = crate::git::StashArgs {
-        action: Some(action),
-        ..Default::default()
-    };
-    let mut quiet = false;
-    let mut words = rest.iter();
-    while let Some(word) = words.next() {
-        match word.as_str() {
-            "-q" | "--quiet" => quiet = true,
-            "-m" | "--message" if action == StashAction::Push => {
-                args.message = Some(
-                    words
-                        .next()
-                        .ok_or_else(|| Failure::from(usage("switch `m' requires a value")))?
-                        .clone(),
-                );
-            }
-            w if action != StashAction::Push && !w.starts_with('-') => {
-                args.index = Some(entry(w)?);
-            }
-            w if sub == "save" && !w.starts_with('-') => args.message = Some(w.to_owned()),
-            w => {
-                return Err(usage(format!(
-                    "unsupported argument '{w}' for git stash {sub} in gitgate; supported: {FLAGS}"
-                ))
-                .into());
-            }
-        }
-    }
+    let (args, quiet) = parse(sub, action, rest)?;
     // git names the entry as it was given, else as `refs/stash@{0}`.
     let named = rest
         .iter()
@@ -109,6 +81,44 @@ pub(super) fn stash(
         Err(_) if empty.get() => Err(Failure::Exit("No stash entries found.\n".into(), 1)),
         other => Ok(other?),
     }
+}
+
+/// The arguments of `git stash push|save|apply|pop|drop`, and whether `-q` was given.
+fn parse(
+    sub: &str,
+    action: StashAction,
+    rest: &[String],
+) -> Result<(crate::git::StashArgs, bool), Failure> {
+    let mut args = crate::git::StashArgs {
+        action: Some(action),
+        ..Default::default()
+    };
+    let mut quiet = false;
+    let mut words = rest.iter();
+    while let Some(word) = words.next() {
+        match word.as_str() {
+            "-q" | "--quiet" => quiet = true,
+            "-m" | "--message" if action == StashAction::Push => {
+                args.message = Some(
+                    words
+                        .next()
+                        .ok_or_else(|| Failure::from(usage("switch `m' requires a value")))?
+                        .clone(),
+                );
+            }
+            w if action != StashAction::Push && !w.starts_with('-') => {
+                args.index = Some(entry(w)?);
+            }
+            w if sub == "save" && !w.starts_with('-') => args.message = Some(w.to_owned()),
+            w => {
+                return Err(usage(format!(
+                    "unsupported argument '{w}' for git stash {sub} in gitgate; supported: {FLAGS}"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok((args, quiet))
 }
 
 /// `stash@{N}` or `N`: the entry's number.
