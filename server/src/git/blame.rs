@@ -218,6 +218,80 @@ impl Blamed {
     }
 }
 
+/// One blamed line with everything git's own formats print about it (for the run form's
+/// `git blame`, which prints it as git does).
+#[derive(Debug, Clone)]
+pub struct BlameLine {
+    /// 1-based line number in the blamed version.
+    pub line: usize,
+    pub id: git2::Oid,
+    /// The commit is where the walk stopped (a root commit): git marks it with `^`.
+    pub boundary: bool,
+    pub name: String,
+    pub email: String,
+    pub time: git2::Time,
+    pub content: Vec<u8>,
+}
+
+/// Lines `start..=end` (`end` clamped to the file's length, at most `max` lines) of `path` as
+/// committed at `rev`, each with its last change; `start` past the end is refused as git does.
+pub fn blame_lines(
+    repo: &Repo,
+    path: &str,
+    rev: &str,
+    start: usize,
+    end: Option<usize>,
+    max: usize,
+) -> Result<Vec<BlameLine>, Error> {
+    let path = RepoPath::new(repo.root(), path)?;
+    let rev = RevSpec::new(rev)?;
+    let git = repo.lock();
+    let commit = resolve_commit(&git, &rev)?;
+    let blob = text_blob(&git, &commit, &path, &rev)?;
+    let lines = split_lines(blob.content());
+    let total = lines.len();
+    if total == 0 && start <= 1 {
+        return Ok(Vec::new());
+    }
+    if start == 0 || start > total {
+        return Err(Error::Refused(format!(
+            "file {} has only {total} line{}",
+            path.as_str(),
+            if total == 1 { "" } else { "s" }
+        )));
+    }
+    let end = end.unwrap_or(total).min(total);
+    if end - start >= max {
+        return Err(Error::Refused(format!(
+            "{} lines asked for; blame at most {max} at a time (-L start,end)",
+            end - start + 1
+        )));
+    }
+    let mut opts = git2::BlameOptions::new();
+    opts.newest_commit(commit.id())
+        .min_line(start)
+        .max_line(end);
+    let blame = git.blame_file(Path::new(path.as_str()), Some(&mut opts))?;
+    let mut out = Vec::with_capacity(end + 1 - start);
+    for lineno in start..=end {
+        let hunk = blame
+            .get_line(lineno)
+            .ok_or_else(|| Error::Refused(format!("blame has no answer for line {lineno}")))?;
+        let id = hunk.final_commit_id();
+        let author = git.find_commit(id)?.author().to_owned();
+        out.push(BlameLine {
+            line: lineno,
+            id,
+            boundary: hunk.is_boundary(),
+            name: String::from_utf8_lossy(author.name_bytes()).into_owned(),
+            email: String::from_utf8_lossy(author.email_bytes()).into_owned(),
+            time: author.when(),
+            content: lines.get(lineno - 1).copied().unwrap_or_default().to_vec(),
+        });
+    }
+    Ok(out)
+}
+
 /// The file's lines as git counts them: a last line without a newline still counts.
 fn split_lines(content: &[u8]) -> Vec<&[u8]> {
     let body = content.strip_suffix(b"\n").unwrap_or(content);

@@ -19,6 +19,10 @@ pub struct BranchesArgs {
     pub all: Option<bool>,
     /// Default 100.
     pub limit: Option<usize>,
+    /// Like --merged REV.
+    pub merged: Option<String>,
+    pub no_merged: Option<String>,
+    pub contains: Option<String>,
 }
 
 /// One listed branch before its commit is looked up.
@@ -52,6 +56,7 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
     remotes.sort_by(|a, b| a.name.cmp(&b.name));
     rows.extend(locals);
     rows.extend(remotes);
+    let mut rows = filtered(&git, rows, args)?;
 
     let total = rows.len();
     rows.truncate(limit);
@@ -78,6 +83,39 @@ pub fn branches(repo: &Repo, args: &BranchesArgs) -> Result<Output, Error> {
         fields: FIELDS,
         more,
     })
+}
+
+/// The rows `merged`, `no_merged` and `contains` keep (as `git branch --merged R` etc.).
+fn filtered(git: &Repository, rows: Vec<Row>, args: &BranchesArgs) -> Result<Vec<Row>, Error> {
+    let resolve = |rev: &Option<String>| -> Result<Option<Oid>, Error> {
+        rev.as_deref()
+            .map(|r| Ok(super::resolve_commit(git, &super::safety::RevSpec::new(r)?)?.id()))
+            .transpose()
+    };
+    let (merged, no_merged, contains) = (
+        resolve(&args.merged)?,
+        resolve(&args.no_merged)?,
+        resolve(&args.contains)?,
+    );
+    if merged.is_none() && no_merged.is_none() && contains.is_none() {
+        return Ok(rows);
+    }
+    // `a` is `b` or one of its ancestors.
+    let within =
+        |a: Oid, b: Oid| -> Result<bool, Error> { Ok(a == b || git.graph_descendant_of(b, a)?) };
+    let mut kept = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(tip) = row.target else {
+            continue;
+        };
+        let keep = merged.map_or(Ok(true), |m| within(tip, m))?
+            && !no_merged.map_or(Ok(false), |m| within(tip, m))?
+            && contains.map_or(Ok(true), |c| within(c, tip))?;
+        if keep {
+            kept.push(row);
+        }
+    }
+    Ok(kept)
 }
 
 /// What HEAD adds to the list: the first row when it is detached, or the reference it names
@@ -262,7 +300,7 @@ mod tests {
         let repo = f.open();
         let args = BranchesArgs {
             all: Some(all),
-            limit: None,
+            ..Default::default()
         };
         let got = branches(&repo, &args).unwrap();
         let format = "%(HEAD)|%(refname)|%(objectname)|%(upstream:short)|%(symref)";
@@ -313,6 +351,68 @@ mod tests {
         }
     }
 
+    /// `merged`, `no_merged` and `contains` keep the branches `git branch -a --merged` etc. list.
+    #[test]
+    fn filters_keep_what_git_keeps() {
+        let (f, _, _) = sample();
+        f.git(&["branch", "side", "feature"]);
+        f.git(&["checkout", "-q", "side"]);
+        f.commit("side commit", &[("b", "1\n")]);
+        f.git(&["checkout", "-q", "main"]);
+        for rev in ["main", "feature", "side", "HEAD~1"] {
+            for (flag, args) in [
+                (
+                    "--merged",
+                    BranchesArgs {
+                        merged: Some(rev.into()),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    "--no-merged",
+                    BranchesArgs {
+                        no_merged: Some(rev.into()),
+                        ..Default::default()
+                    },
+                ),
+                (
+                    "--contains",
+                    BranchesArgs {
+                        contains: Some(rev.into()),
+                        ..Default::default()
+                    },
+                ),
+            ] {
+                let args = BranchesArgs {
+                    all: Some(true),
+                    ..args
+                };
+                let got = branches(&f.open(), &args).unwrap();
+                let mut mine: Vec<String> = got
+                    .data
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["name"].as_str().unwrap().to_owned())
+                    .collect();
+                let mut want: Vec<String> = f
+                    .git(&["branch", "-a", flag, rev, "--format=%(refname:short)"])
+                    .lines()
+                    .map(|l| {
+                        if l == "origin" {
+                            "origin/HEAD".to_owned()
+                        } else {
+                            l.to_owned()
+                        }
+                    })
+                    .collect();
+                mine.sort();
+                want.sort();
+                assert_eq!(mine, want, "{flag} {rev}");
+            }
+        }
+    }
+
     fn sample() -> (Fixture, String, String) {
         let f = Fixture::new();
         let first = f.commit("first commit", &[("a", "1\n")]);
@@ -355,7 +455,7 @@ mod tests {
                 &f.open(),
                 &BranchesArgs {
                     all: Some(true),
-                    limit: None
+                    ..Default::default()
                 }
             )
             .unwrap()
@@ -407,6 +507,7 @@ mod tests {
             &BranchesArgs {
                 all: Some(false),
                 limit: Some(2),
+                ..Default::default()
             },
         )
         .unwrap();

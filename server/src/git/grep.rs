@@ -39,8 +39,6 @@ pub struct GrepArgs {
 
 /// Runs `git_grep`.
 pub fn grep(repo: &Repo, args: &GrepArgs) -> Result<Output, Error> {
-    let filter = PathFilter::new(repo.root(), &args.paths)?;
-    let rev = args.rev.as_deref().map(RevSpec::new).transpose()?;
     let regex = pattern::bytes_regex(
         &args.pattern,
         pattern::Options {
@@ -50,15 +48,77 @@ pub fn grep(repo: &Repo, args: &GrepArgs) -> Result<Output, Error> {
         },
     )?;
     let mut hits = Hits {
-        regex,
-        per_line: needs_per_line(&args.pattern),
+        matcher: Matcher {
+            regex,
+            per_line: needs_per_line(&args.pattern),
+        },
         max: args.max_count.unwrap_or(100),
         shown: Vec::new(),
         rest: 0,
         counted_bytes: 0,
         budget_spent: false,
     };
+    each_file(repo, args.rev.as_deref(), &args.paths, |path, content| {
+        hits.search(path, content)
+    })?;
+    Ok(hits.into_output(args.rev.as_deref()))
+}
 
+/// One searched file's matches, for [`grep_lines`].
+pub struct FileMatches<'c> {
+    pub path: &'c [u8],
+    /// A binary file: git names it ("Binary file ... matches") and prints none of its lines.
+    pub binary: bool,
+    /// Matching lines with their 1-based numbers (a binary file's too, for counting).
+    pub lines: Vec<(usize, &'c [u8])>,
+}
+
+/// Searches the files `git grep` searches (the index's files in the worktree, or `rev`'s tree)
+/// under the pathspecs `paths` for `regex` (Rust syntax, matched line by line), handing each
+/// file with a match to `each` in git's order until it returns false.
+pub fn grep_lines(
+    repo: &Repo,
+    regex: &str,
+    ignore_case: bool,
+    rev: Option<&str>,
+    paths: &[String],
+    mut each: impl FnMut(FileMatches<'_>) -> bool,
+) -> Result<(), Error> {
+    let matcher = Matcher {
+        regex: pattern::bytes_regex(
+            regex,
+            pattern::Options {
+                case_insensitive: ignore_case,
+                multi_line: true,
+            },
+        )?,
+        per_line: needs_per_line(regex),
+    };
+    each_file(repo, rev, paths, |path, content| {
+        if !matcher.per_line && !matcher.regex.is_match(content) {
+            return true;
+        }
+        let mut lines = matcher.lines(content).peekable();
+        if lines.peek().is_none() {
+            return true;
+        }
+        each(FileMatches {
+            path,
+            binary: is_binary(content),
+            lines: lines.collect(),
+        })
+    })
+}
+
+/// Hands each file `git grep` would search to `search` (path, content) until it returns false.
+fn each_file(
+    repo: &Repo,
+    rev: Option<&str>,
+    paths: &[String],
+    mut search: impl FnMut(&[u8], &[u8]) -> bool,
+) -> Result<(), Error> {
+    let filter = PathFilter::new(repo.root(), paths)?;
+    let rev = rev.map(RevSpec::new).transpose()?;
     let git = repo.lock();
     match &rev {
         Some(rev) => {
@@ -71,7 +131,7 @@ pub fn grep(repo: &Repo, args: &GrepArgs) -> Result<Output, Error> {
                     return Ok(true);
                 }
                 let blob = git.find_blob(entry.id())?;
-                Ok(hits.search(path, blob.content()))
+                Ok(search(path, blob.content()))
             })?;
         }
         None => {
@@ -92,14 +152,13 @@ pub fn grep(repo: &Repo, args: &GrepArgs) -> Result<Output, Error> {
                 let Some(content) = reader.read(&entry.path, FILE_MAX) else {
                     continue;
                 };
-                if !hits.search(&entry.path, &content) {
+                if !search(&entry.path, &content) {
                     break;
                 }
             }
         }
     }
-    drop(git);
-    Ok(hits.into_output(args.rev.as_deref()))
+    Ok(())
 }
 
 /// Whether `pattern` can match a line without matching the whole file at that line's offset:
@@ -125,67 +184,13 @@ struct Hit {
     text: String,
 }
 
-/// The search state: lines shown, then a count of the rest.
-struct Hits {
+/// A compiled pattern and how it is applied (see [`needs_per_line`]).
+struct Matcher {
     regex: Regex,
     per_line: bool,
-    max: usize,
-    shown: Vec<Hit>,
-    rest: usize,
-    counted_bytes: usize,
-    budget_spent: bool,
 }
 
-impl Hits {
-    /// Searches one file; returns whether the search should go on.
-    fn search(&mut self, path: &[u8], content: &[u8]) -> bool {
-        if self.shown.len() >= self.max {
-            self.counted_bytes += content.len();
-            if self.counted_bytes > COUNT_BUDGET {
-                self.budget_spent = true;
-                return false;
-            }
-        }
-        if !self.per_line && !self.regex.is_match(content) {
-            return true;
-        }
-        if self.lines(content).next().is_none() {
-            return true;
-        }
-        if is_binary(content) {
-            // git never prints a binary file's lines, only that it matches.
-            self.record(path, None, String::new());
-            return true;
-        }
-        let room = self.max.saturating_sub(self.shown.len());
-        let mut found = Vec::new();
-        let mut extra = 0;
-        for (number, line) in self.lines(content) {
-            if found.len() < room {
-                found.push((number, self.excerpt(line)));
-            } else {
-                extra += 1;
-            }
-        }
-        self.rest += extra;
-        for (number, text) in found {
-            self.record(path, Some(number), text);
-        }
-        true
-    }
-
-    fn record(&mut self, path: &[u8], line: Option<usize>, text: String) {
-        if self.shown.len() >= self.max {
-            self.rest += 1;
-        } else {
-            self.shown.push(Hit {
-                path: path.to_vec(),
-                line,
-                text,
-            });
-        }
-    }
-
+impl Matcher {
     /// The matching lines of `content` with their 1-based numbers.
     fn lines<'c>(&'c self, content: &'c [u8]) -> Box<dyn Iterator<Item = (usize, &'c [u8])> + 'c> {
         if self.per_line {
@@ -234,6 +239,67 @@ impl Hits {
             None
         }))
     }
+}
+
+/// The search state: lines shown, then a count of the rest.
+struct Hits {
+    matcher: Matcher,
+    max: usize,
+    shown: Vec<Hit>,
+    rest: usize,
+    counted_bytes: usize,
+    budget_spent: bool,
+}
+
+impl Hits {
+    /// Searches one file; returns whether the search should go on.
+    fn search(&mut self, path: &[u8], content: &[u8]) -> bool {
+        if self.shown.len() >= self.max {
+            self.counted_bytes += content.len();
+            if self.counted_bytes > COUNT_BUDGET {
+                self.budget_spent = true;
+                return false;
+            }
+        }
+        if !self.matcher.per_line && !self.matcher.regex.is_match(content) {
+            return true;
+        }
+        if self.matcher.lines(content).next().is_none() {
+            return true;
+        }
+        if is_binary(content) {
+            // git never prints a binary file's lines, only that it matches.
+            self.record(path, None, String::new());
+            return true;
+        }
+        let room = self.max.saturating_sub(self.shown.len());
+        let mut found = Vec::new();
+        let mut extra = 0;
+        for (number, line) in self.matcher.lines(content) {
+            if found.len() < room {
+                found.push((number, self.excerpt(line)));
+            } else {
+                extra += 1;
+            }
+        }
+        self.rest += extra;
+        for (number, text) in found {
+            self.record(path, Some(number), text);
+        }
+        true
+    }
+
+    fn record(&mut self, path: &[u8], line: Option<usize>, text: String) {
+        if self.shown.len() >= self.max {
+            self.rest += 1;
+        } else {
+            self.shown.push(Hit {
+                path: path.to_vec(),
+                line,
+                text,
+            });
+        }
+    }
 
     /// A matching line for display: whole when short, else a window around the first match.
     fn excerpt(&self, line: &[u8]) -> String {
@@ -241,7 +307,7 @@ impl Hits {
         if text.chars().count() <= LINE_CHARS {
             return text.into_owned();
         }
-        let match_at = self.regex.find(line).map_or(0, |m| m.start());
+        let match_at = self.matcher.regex.find(line).map_or(0, |m| m.start());
         let first = String::from_utf8_lossy(&line[..match_at]).chars().count();
         let from = first.saturating_sub(LINE_CHARS / 3);
         let mut out = String::new();

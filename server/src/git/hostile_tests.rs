@@ -469,6 +469,7 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
                     branch: branch.into(),
                     create: Some(create),
                     detach: Some(detach),
+                    start: None,
                 },
             ),
         ));

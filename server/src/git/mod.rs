@@ -44,11 +44,11 @@ pub mod fields {
 }
 
 pub use crate::output::{Output, more_line};
-pub use blame::{BlameArgs, blame};
+pub use blame::{BlameArgs, BlameLine, blame, blame_lines};
 pub use branches::{BranchesArgs, branches};
 pub use diff::{DiffArgs, diff};
 pub use fmt::{display_path, unique_short_id};
-pub use grep::{GrepArgs, grep};
+pub use grep::{FileMatches, GrepArgs, grep, grep_lines};
 pub use log::{LogArgs, Query as LogQuery, each_commit, log};
 pub use ls_files::{LsFilesArgs, ls_files};
 pub use read_file::{ReadFileArgs, read_file};
@@ -56,8 +56,10 @@ pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
 pub use show::{ShowArgs, commit_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
-    AddArgs, CommitArgs, CreateBranchArgs, RestoreArgs, SwitchArgs, add, commit, create_branch,
-    pin_commit_time, restore, switch,
+    AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, FastForward, MergeArgs, MvArgs,
+    ResetArgs, ResetMode, RestoreArgs, RmArgs, StashAction, StashArgs, SwitchArgs, TagArgs, add,
+    commit, create_branch, delete_branch, merge, mv, pin_commit_time, reset, restore, rm, stash,
+    switch, tag,
 };
 
 use std::collections::BTreeMap;
@@ -105,6 +107,27 @@ pub enum Error {
     BadPattern { pattern: String, reason: String },
     #[error("{0}")]
     Refused(String),
+    #[error(
+        "local changes would be overwritten: {}; commit them (git_commit), or discard them \
+         (git_restore worktree=true), then switch again; nothing was changed",
+        paths.join(", ")
+    )]
+    WouldOverwrite { paths: Vec<String> },
+    #[error(
+        "the merge has conflicts in {}; gitgate made no merge and changed nothing: combine \
+         both sides in the files yourself and commit, or merge a different way",
+        paths.join(", ")
+    )]
+    MergeConflicts { paths: Vec<String> },
+    #[error(
+        "the following files have {what}: {}; commit or restore them first (or keep the files \
+         with cached); nothing was removed",
+        paths.join(", ")
+    )]
+    WouldLoseChanges {
+        what: &'static str,
+        paths: Vec<String>,
+    },
     #[error("the repository has no commits yet")]
     EmptyRepository,
     #[error("git: {0}")]

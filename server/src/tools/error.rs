@@ -166,7 +166,10 @@ impl From<crate::git::Error> for ToolError {
                 ErrorCode::BadBranch
             }
             E::BadPattern { .. } => ErrorCode::BadPattern,
-            E::Refused(_) => ErrorCode::Refused,
+            E::Refused(_)
+            | E::WouldOverwrite { .. }
+            | E::WouldLoseChanges { .. }
+            | E::MergeConflicts { .. } => ErrorCode::Refused,
             E::EmptyRepository => ErrorCode::EmptyRepository,
             E::Git(_) => ErrorCode::Git,
         };

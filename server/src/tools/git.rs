@@ -39,6 +39,24 @@ fn commit_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output
     Ok(git::commit(repo, &args, &caller.identity)?)
 }
 
+fn tag_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: git::TagArgs = parse_args(call.args)?;
+    Ok(git::tag(repo, &args, &caller.identity)?)
+}
+
+fn merge_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: git::MergeArgs = parse_args(call.args)?;
+    Ok(git::merge(repo, &args, &caller.identity)?)
+}
+
+fn stash_handler(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
+    let repo = b.repos.get(call.repo.as_deref())?;
+    let args: git::StashArgs = parse_args(call.args)?;
+    Ok(git::stash(repo, &args, &caller.identity)?)
+}
+
 /// Git tools need `git:read` to read and `git:write` to change anything.
 fn class(effect: Effect) -> ToolClass {
     match effect {
@@ -145,6 +163,22 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             git::restore,
             None
         ),
+        git_tool!(
+            "git_rm",
+            "Remove tracked files (git rm).",
+            Destructive,
+            git::RmArgs,
+            git::rm,
+            None
+        ),
+        git_tool!(
+            "git_mv",
+            "Move a tracked file (git mv).",
+            Write,
+            git::MvArgs,
+            git::mv,
+            None
+        ),
         ToolSpec {
             tool: define::<git::CommitArgs>(
                 "git_commit",
@@ -168,6 +202,60 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             None
         )
         .audit_ref("name"),
+        git_tool!(
+            "git_delete_branch",
+            "Delete a branch (git branch -d).",
+            Destructive,
+            git::DeleteBranchArgs,
+            git::delete_branch,
+            None
+        )
+        .audit_ref("name"),
+        ToolSpec {
+            tool: define::<git::TagArgs>("git_tag", "Tag a commit (git tag).", Write, None),
+            effect: Write,
+            class: class(Write),
+            toolset: Toolset::Git,
+            handler: Handler::Git(tag_handler),
+            audit: AuditTarget::default(),
+            escalation: None,
+        }
+        .audit_ref("name"),
+        ToolSpec {
+            tool: define::<git::MergeArgs>(
+                "git_merge",
+                "Merge into HEAD (git merge).",
+                Write,
+                None,
+            ),
+            effect: Write,
+            class: class(Write),
+            toolset: Toolset::Git,
+            handler: Handler::Git(merge_handler),
+            audit: AuditTarget::default(),
+            escalation: None,
+        }
+        .audit_ref("rev"),
+        ToolSpec {
+            tool: define::<git::StashArgs>("git_stash", "Stash changes (git stash).", Write, None),
+            effect: Write,
+            class: class(Write),
+            toolset: Toolset::Git,
+            handler: Handler::Git(stash_handler),
+            audit: AuditTarget::default(),
+            escalation: None,
+        },
+        // A hard reset discards worktree changes, as git_restore worktree=true does: both are
+        // destructive tools under the same git:write scope (the annotation tells clients).
+        git_tool!(
+            "git_reset",
+            "Move HEAD to a commit (git reset).",
+            Destructive,
+            git::ResetArgs,
+            git::reset,
+            None
+        )
+        .audit_ref("rev"),
         git_tool!(
             "git_switch",
             "Switch branches (git switch).",

@@ -22,5 +22,6 @@ mod protocol;
 mod remote;
 mod replicas;
 mod run_form;
+mod run_writes;
 mod shutdown;
 mod stdio;

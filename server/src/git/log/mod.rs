@@ -39,6 +39,7 @@ use walk::{More, Page, page};
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LogArgs {
+    /// Or A..B, A...B.
     pub rev: Option<String>,
     pub max_count: Option<usize>,
     pub skip: Option<usize>,
@@ -64,6 +65,9 @@ const MAX_COUNT: usize = 500;
 
 /// Runs `git_log`.
 pub fn log(repo: &Repo, args: &LogArgs) -> Result<Output, Error> {
+    if let Some(range) = args.rev.as_deref().filter(|r| r.contains("..")) {
+        return log_range(repo, args, range);
+    }
     let rev = RevSpec::new(args.rev.as_deref().unwrap_or("HEAD"))?;
     let paths = RepoPath::all(repo.root(), &args.paths)?;
     let filter = Filter::new(
@@ -93,6 +97,52 @@ pub fn log(repo: &Repo, args: &LogArgs) -> Result<Output, Error> {
         check_paths_exist(&start, &paths, &rev)?;
     }
     Ok(render(&page, skip))
+}
+
+/// `git_log` over a range (`A..B`, `A...B`): the run form's walk, one page of it.
+fn log_range(repo: &Repo, args: &LogArgs, range: &str) -> Result<Output, Error> {
+    let max_count = match args.max_count {
+        Some(0) => return Err(Error::Refused("max_count must be at least 1".into())),
+        Some(n) => n.min(MAX_COUNT),
+        None => DEFAULT_COUNT,
+    };
+    let skip = args.skip.unwrap_or(0);
+    let mut query = Query {
+        paths: args.paths.clone(),
+        author: args.author.clone(),
+        since: args.since.clone(),
+        until: args.until.clone(),
+        grep: args.grep.clone(),
+        skip,
+        // One more than the page, to know whether there are more.
+        max_count: Some(max_count + 1),
+        ..Query::default()
+    };
+    query.push_revision(range)?;
+    let mut ids = Vec::new();
+    each_commit(repo, &query, |_, commit| {
+        ids.push(commit.id());
+        Ok(())
+    })?;
+    let more = if ids.len() > max_count {
+        ids.truncate(max_count);
+        More::AtLeast(1)
+    } else {
+        More::Exact(0)
+    };
+    let git = repo.lock();
+    let commits = ids
+        .iter()
+        .map(|id| git.find_commit(*id))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(render(
+        &Page {
+            commits,
+            more,
+            touched: true,
+        },
+        skip,
+    ))
 }
 
 /// Refuses the first path that `start`'s tree does not hold.

@@ -35,6 +35,36 @@ pub struct Query {
     pub max_count: Option<usize>,
 }
 
+impl Query {
+    /// Adds a revision as git's log reads it: `A..B` (B without A), `A...B` (either but not
+    /// both), `^A` (without A), or a start; an empty end of a range is HEAD.
+    pub fn push_revision(&mut self, rev: &str) -> Result<(), Error> {
+        let or_head = |s: &str| {
+            if s.is_empty() {
+                "HEAD".to_owned()
+            } else {
+                s.to_owned()
+            }
+        };
+        if let Some((a, b)) = rev.split_once("...") {
+            if self.symmetric.is_some() {
+                return Err(Error::Refused(
+                    "one symmetric range (A...B) at a time".into(),
+                ));
+            }
+            self.symmetric = Some((or_head(a), or_head(b)));
+        } else if let Some((a, b)) = rev.split_once("..") {
+            self.hidden.push(or_head(a));
+            self.starts.push(or_head(b));
+        } else if let Some(hidden) = rev.strip_prefix('^') {
+            self.hidden.push(hidden.to_owned());
+        } else {
+            self.starts.push(rev.to_owned());
+        }
+        Ok(())
+    }
+}
+
 /// Walks the query's commits in git's order and hands each to `visit`; returns how many.
 pub fn each_commit(
     repo: &Repo,

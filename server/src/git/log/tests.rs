@@ -573,3 +573,56 @@ fn measure_log_on_long_history() {
         println!("after git {extra:?}: log -n5: {per_call:?} CPU per call");
     }
 }
+
+/// A range in `rev` lists what `git log A..B` / `git log A...B` lists (issue 15).
+#[test]
+fn ranges_match_git() {
+    let f = merged();
+    for range in [
+        "main~2..main",
+        "side..main",
+        "main..side",
+        "main...side",
+        "side...main",
+    ] {
+        let with = |more: LogArgs| LogArgs {
+            rev: Some(range.into()),
+            max_count: Some(50),
+            ..more
+        };
+        let same = |args: LogArgs, git_args: &[&str]| {
+            let got = run(&f, args.clone()).unwrap();
+            let text = got.text.replace("(no matching commits)", "");
+            let mut cmd = vec!["log", FORMAT, "--date=short"];
+            cmd.extend_from_slice(git_args);
+            assert_eq!(text, f.git(&cmd).trim_end(), "{args:?}");
+        };
+        same(with(args()), &["-n", "50", range]);
+        same(
+            with(LogArgs {
+                paths: vec!["f.txt".into()],
+                ..args()
+            }),
+            &["-n", "50", range, "--", "f.txt"],
+        );
+    }
+    // One page, and a more line saying there are more.
+    let got = run(
+        &f,
+        LogArgs {
+            rev: Some("side...main".into()),
+            max_count: Some(1),
+            ..args()
+        },
+    )
+    .unwrap();
+    assert!(got.more.is_some(), "{}", got.text);
+    check_err(
+        &f,
+        LogArgs {
+            rev: Some("a...b...c".into()),
+            ..args()
+        },
+        "",
+    );
+}

@@ -65,12 +65,19 @@ pub struct SwitchArgs {
     pub create: Option<bool>,
     /// Like --detach.
     pub detach: Option<bool>,
+    /// With create.
+    pub start: Option<String>,
 }
 
 /// Runs `git_switch`: checks out a branch (or, with `detach`, a revision) safely: local changes
 /// carry over, and a change the switch would overwrite makes it fail with nothing touched.
 pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
     let create = args.create.unwrap_or(false);
+    if args.start.is_some() && !create {
+        return Err(Error::Refused(
+            "start is for a new branch: pass create=true with it".into(),
+        ));
+    }
     if args.detach.unwrap_or(false) {
         if create {
             return Err(Error::Refused(
@@ -103,18 +110,7 @@ pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
                 name: name.as_str().to_owned(),
             });
         }
-        // Created at HEAD, so the worktree and index already match it: no checkout needed.
-        match git.head() {
-            Ok(head) => {
-                let at = head.peel_to_commit()?;
-                git.branch(name.as_str(), &at, false)
-                    .map_err(|e| exists_or(e, &name))?;
-                Some(at.id())
-            }
-            // On an empty repository the new branch is unborn, as with `git switch -c`.
-            Err(e) if is_unborn(&e) => None,
-            Err(e) => return Err(e.into()),
-        }
+        create_for_switch(&git, repo.root(), &name, args.start.as_deref())?
     } else {
         let Some(branch) = existing else {
             let locals = git
@@ -148,6 +144,81 @@ pub fn switch(repo: &Repo, args: &SwitchArgs) -> Result<Output, Error> {
         format!("Switched to branch '{}'", name.as_str())
     };
     Ok(switched(text, &name, sha))
+}
+
+/// Creates `name` for `git switch -c`: at `start` (checked out first, safely) or at HEAD (the
+/// worktree and index already match it: no checkout needed). Returns its commit, none when
+/// created unborn on an empty repository (as `git switch -c` does).
+fn create_for_switch(
+    git: &git2::Repository,
+    root: &Path,
+    name: &BranchName,
+    start: Option<&str>,
+) -> Result<Option<git2::Oid>, Error> {
+    let at = match start {
+        Some(start) => {
+            let target = resolve_commit(git, &RevSpec::new(start)?)?;
+            safe_checkout(git, root, &target)?;
+            target
+        }
+        None => match git.head() {
+            Ok(head) => head.peel_to_commit()?,
+            Err(e) if is_unborn(&e) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    git.branch(name.as_str(), &at, false)
+        .map_err(|e| exists_or(e, name))?;
+    Ok(Some(at.id()))
+}
+
+/// Arguments of `git_delete_branch`; doc comments become the tool's schema (keep them short: tokens).
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteBranchArgs {
+    pub name: String,
+    /// Like -D.
+    pub force: Option<bool>,
+}
+
+/// Runs `git_delete_branch`: deletes a local branch that is not checked out; unless `force`,
+/// only when its commits are all in HEAD (`git branch -d`).
+pub fn delete_branch(repo: &Repo, args: &DeleteBranchArgs) -> Result<Output, Error> {
+    let name = BranchName::new(&args.name)?;
+    let git = repo.lock();
+    let Ok(mut branch) = git.find_branch(name.as_str(), BranchType::Local) else {
+        return Err(Error::Refused(format!(
+            "branch '{}' not found",
+            name.as_str()
+        )));
+    };
+    if branch.is_head() {
+        return Err(Error::Refused(format!(
+            "cannot delete branch '{}': it is checked out; switch to another branch first",
+            name.as_str()
+        )));
+    }
+    let tip = branch.get().peel_to_commit()?.id();
+    if !args.force.unwrap_or(false) {
+        let merged = match git.head().ok().and_then(|h| h.target()) {
+            Some(head) => head == tip || git.graph_descendant_of(head, tip)?,
+            None => false,
+        };
+        if !merged {
+            return Err(Error::Refused(format!(
+                "the branch '{}' is not fully merged; delete it anyway with force (git branch -D)",
+                name.as_str()
+            )));
+        }
+    }
+    branch.delete()?;
+    let short = unique_short_id(&git, tip);
+    Ok(Output {
+        text: format!("Deleted branch {} (was {short}).", name.as_str()),
+        data: json!({ "branch": name.as_str(), "sha": tip.to_string() }),
+        fields: &["branch", "sha"],
+        more: None,
+    })
 }
 
 fn switched(text: String, name: &BranchName, sha: Option<git2::Oid>) -> Output {
@@ -210,11 +281,9 @@ pub(crate) fn safe_checkout(
         Err(e) if e.code() == git2::ErrorCode::Conflict || !conflicts.is_empty() => {
             conflicts.sort();
             conflicts.dedup();
-            Err(Error::Refused(format!(
-                "local changes would be overwritten: {}; commit them (git_commit), or discard \
-                 them (git_restore worktree=true), then switch again; nothing was changed",
-                names(&conflicts).join(", ")
-            )))
+            Err(Error::WouldOverwrite {
+                paths: names(&conflicts),
+            })
         }
         Err(e) => Err(e.into()),
     }

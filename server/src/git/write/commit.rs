@@ -145,6 +145,16 @@ fn write_commit(
     )?)
 }
 
+/// `author` dated now (or at the pinned time), for commits and annotated tags.
+pub(crate) fn signature(author: &Identity) -> Result<git2::Signature<'static>, Error> {
+    Ok(match PINNED_COMMIT_TIME.get() {
+        Some(&secs) => {
+            git2::Signature::new(&author.name, &author.email, &git2::Time::new(secs, 0))?
+        }
+        None => git2::Signature::now(&author.name, &author.email)?,
+    })
+}
+
 /// The answer: `[main 1a2b3c4] subject` (given as `text`), the stat line, and the record.
 fn committed(
     mut text: String,
@@ -177,14 +187,4 @@ fn unborn_branch(git: &git2::Repository) -> Option<String> {
     head_target(git)?
         .strip_prefix("refs/heads/")
         .map(str::to_owned)
-}
-
-/// The signature of a commit `author` makes now (or at the pinned time).
-pub(crate) fn signature(author: &Identity) -> Result<git2::Signature<'static>, Error> {
-    Ok(match PINNED_COMMIT_TIME.get() {
-        Some(&secs) => {
-            git2::Signature::new(&author.name, &author.email, &git2::Time::new(secs, 0))?
-        }
-        None => git2::Signature::now(&author.name, &author.email)?,
-    })
 }

@@ -8,15 +8,25 @@
 mod branch;
 mod commit;
 mod links;
+mod merge;
 mod paths;
+mod refs;
+mod remove;
 mod restore;
 mod stage;
+mod stash;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use branch::safe_checkout;
-pub use branch::{CreateBranchArgs, SwitchArgs, create_branch, switch};
+pub use branch::{
+    CreateBranchArgs, DeleteBranchArgs, SwitchArgs, create_branch, delete_branch, switch,
+};
 pub(crate) use commit::signature;
 pub use commit::{CommitArgs, commit, pin_commit_time};
+pub use merge::{FastForward, MergeArgs, merge};
+pub use refs::{ResetArgs, ResetMode, TagArgs, reset, tag};
+pub use remove::{MvArgs, RmArgs, mv, rm};
 pub use restore::{RestoreArgs, restore};
 pub use stage::{AddArgs, add};
+pub use stash::{StashAction, StashArgs, stash};

@@ -74,6 +74,7 @@ fn switch_args(branch: &str, create: bool, detach: bool) -> SwitchArgs {
         branch: branch.into(),
         create: Some(create),
         detach: Some(detach),
+        start: None,
     }
 }
 

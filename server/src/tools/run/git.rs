@@ -19,6 +19,21 @@ const SUBCOMMANDS: &[&str] = &[
     "shortlog",
     "tag",
     "ls-files",
+    "blame",
+    "grep",
+    "add",
+    "commit",
+    "restore",
+    "switch",
+    "checkout",
+    "reset",
+    "rm",
+    "mv",
+    "merge",
+    "describe",
+    "ls-tree",
+    "cat-file",
+    "stash",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -64,28 +79,15 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         );
     };
     let rest = &args[i + 1..];
-    let result = match sub.as_str() {
-        "log" => log(runner, args, rest, repo),
-        "rev-parse" => rev_parse(runner, args, rest, repo),
-        "branch" => branch(runner, args, rest, repo),
-        "status" => super::git_status::run(runner, args, rest, repo),
-        "diff" => super::git_diff::run(runner, args, rest, repo),
-        "show" => super::git_show::run(runner, args, rest, repo),
-        "merge-base" => super::git_more::merge_base(runner, args, rest, repo),
-        "rev-list" => super::git_more::rev_list(runner, args, rest, repo),
-        "shortlog" => super::git_more::shortlog(runner, args, rest, repo),
-        "tag" => super::git_more::tag(runner, args, rest, repo),
-        "ls-files" => super::git_more::ls_files(runner, args, rest, repo),
-        other => {
-            let near = crate::git::nearest(other, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
-            return Done::failed(
-                1,
-                format!(
-                    "git: '{other}' is not a git command gitgate runs yet; nearest: {}; or use the git_* tools ({{\"tool\": \"help\"}})",
-                    near.join(", ")
-                ),
-            );
-        }
+    let Some(result) = dispatch(runner, sub, args, rest, repo) else {
+        let near = crate::git::nearest(sub, SUBCOMMANDS.iter().map(|s| (*s).to_owned()), 3);
+        return Done::failed(
+            1,
+            format!(
+                "git: '{sub}' is not a git command gitgate runs yet; nearest: {}; or use the git_* tools ({{\"tool\": \"help\"}})",
+                near.join(", ")
+            ),
+        );
     };
     match result {
         Ok(text) => Done {
@@ -94,12 +96,59 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
         },
         Err(Failure::Usage(Usage(message))) => Done::failed(129, format!("error: {message}")),
         Err(Failure::Tool(e)) => Done::failed(128, format!("fatal: {}", e.message)),
+        Err(Failure::Exit(stdout, status)) => Done {
+            stdout,
+            stderr: String::new(),
+            status,
+        },
+    }
+}
+
+/// Runs the subcommand `sub` (none when gitgate has no such subcommand).
+fn dispatch(
+    runner: &mut Runner<'_, '_>,
+    sub: &str,
+    args: &[String],
+    rest: &[String],
+    repo: Option<String>,
+) -> Option<Result<String, Failure>> {
+    match sub {
+        "log" => Some(log(runner, args, rest, repo)),
+        "rev-parse" => Some(rev_parse(runner, args, rest, repo)),
+        "branch" => Some(branch(runner, args, rest, repo)),
+        "status" => Some(super::git_status::run(runner, args, rest, repo)),
+        "diff" => Some(super::git_diff::run(runner, args, rest, repo)),
+        "show" => Some(super::git_show::run(runner, args, rest, repo)),
+        "merge-base" => Some(super::git_more::merge_base(runner, args, rest, repo)),
+        "rev-list" => Some(super::git_more::rev_list(runner, args, rest, repo)),
+        "shortlog" => Some(super::git_more::shortlog(runner, args, rest, repo)),
+        "tag" => Some(super::git_more::tag(runner, args, rest, repo)),
+        "ls-files" => Some(super::git_more::ls_files(runner, args, rest, repo)),
+        "blame" => Some(super::git_blame::run(runner, args, rest, repo)),
+        "grep" => Some(super::git_grep::run(runner, args, rest, repo)),
+        "add" => Some(super::git_write::add(runner, args, rest, repo)),
+        "commit" => Some(super::git_write::commit(runner, args, rest, repo)),
+        "restore" => Some(super::git_write::restore(runner, args, rest, repo)),
+        "switch" => Some(super::git_switch::switch(runner, args, rest, repo)),
+        "checkout" => Some(super::git_switch::checkout(runner, args, rest, repo)),
+        "reset" => Some(super::git_refs::reset(runner, args, rest, repo)),
+        "rm" => Some(super::git_write::rm(runner, args, rest, repo)),
+        "mv" => Some(super::git_write::mv(runner, args, rest, repo)),
+        "merge" => Some(super::git_merge::merge(runner, args, rest, repo)),
+        "describe" => Some(super::git_refs_list::describe(runner, args, rest, repo)),
+        "ls-tree" => Some(super::git_objects::ls_tree(runner, args, rest, repo)),
+        "cat-file" => Some(super::git_objects::cat_file(runner, args, rest, repo)),
+        "stash" => Some(super::git_stash::stash(runner, args, rest, repo)),
+        _ => None,
     }
 }
 
 pub(super) enum Failure {
     Usage(Usage),
     Tool(ToolError),
+    /// Not an error, only a status other than 0 (as `git grep` finding nothing): what was
+    /// printed and the status.
+    Exit(String, i32),
 }
 
 impl From<Usage> for Failure {
@@ -153,25 +202,46 @@ fn rev_parse(
     repo: Option<String>,
 ) -> Result<String, Failure> {
     let mut abbrev_ref = false;
-    let mut short = false;
+    let mut short: Option<usize> = None;
     let mut revs = Vec::new();
+    let mut answers = String::new();
     for arg in args {
         match arg.as_str() {
             "--abbrev-ref" => abbrev_ref = true,
-            "--short" => short = true,
+            "--short" => short = Some(7),
             "--verify" | "-q" | "--quiet" => {}
+            // The line runs at the repository's root, inside its worktree.
+            "--is-inside-work-tree" => answers.push_str("true\n"),
+            "--is-bare-repository" | "--is-inside-git-dir" => answers.push_str("false\n"),
+            "--show-prefix" | "--show-cdup" => answers.push('\n'),
+            "--show-toplevel" | "--git-dir" | "--absolute-git-dir" | "--git-common-dir" => {
+                return Err(usage(format!(
+                    "{arg}: gitgate does not show the server's paths; a line already runs at \
+                     the repository root (pass -C REPO to choose the repository)"
+                ))
+                .into());
+            }
+            a if a.starts_with("--short=") => {
+                let n: usize = a[8..]
+                    .parse()
+                    .map_err(|_| Failure::from(usage(format!("'{}' is not a number", &a[8..]))))?;
+                short = Some(n.clamp(4, 40));
+            }
             a if a.starts_with('-') => {
                 return Err(usage(format!(
-                    "unsupported option '{a}' for git rev-parse in gitgate; supported: --abbrev-ref, --short, --verify, REV..."
+                    "unsupported option '{a}' for git rev-parse in gitgate; supported: --abbrev-ref, --short[=N], --verify, --is-inside-work-tree, --show-prefix, REV..."
                 ))
                 .into());
             }
             rev => revs.push(rev.to_owned()),
         }
     }
+    if revs.is_empty() {
+        return Ok(answers);
+    }
     Ok(runner.git_call("git_log", argv, repo, |repo, _| {
         let git = repo.lock();
-        let mut out = String::new();
+        let mut out = answers;
         for rev in &revs {
             if abbrev_ref {
                 let name = if rev == "HEAD" {
@@ -189,8 +259,8 @@ fn rev_parse(
             } else {
                 let spec = crate::git::safety::RevSpec::new(rev)?;
                 let commit = crate::git::resolve_commit(&git, &spec)?;
-                if short {
-                    out.push_str(&crate::git::unique_short_id(&git, commit.id()));
+                if let Some(n) = short {
+                    out.push_str(&unique_prefix(&git, commit.id(), n));
                 } else {
                     out.push_str(&commit.id().to_string());
                 }
@@ -201,56 +271,35 @@ fn rev_parse(
     })?)
 }
 
+/// The shortest prefix of `id`, at least `min` digits, that names no other object.
+fn unique_prefix(git: &git2::Repository, id: git2::Oid, min: usize) -> String {
+    let hex = id.to_string();
+    let Ok(odb) = git.odb() else {
+        return hex;
+    };
+    (min..hex.len())
+        .find(|&len| {
+            git2::Oid::from_str(&hex[..len])
+                .and_then(|short| odb.exists_prefix(short, len))
+                .is_ok()
+        })
+        .map_or(hex.clone(), |len| hex[..len].to_owned())
+}
+
+/// `git branch`: a listing (with its filters), or a write (`NAME [START]`, `-d`, `-D`).
 fn branch(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let show_current = match args {
-        [] => false,
-        [flag] if flag == "--show-current" => true,
-        _ => {
-            return Err(usage(
-                "gitgate's run form supports `git branch` and `git branch --show-current` so far; use git_branches for more",
-            )
-            .into());
-        }
-    };
-    Ok(runner.git_call("git_branches", argv, repo, |repo, _| {
-        let git = repo.lock();
-        let head = git.head().ok();
-        let current = head
-            .as_ref()
-            .filter(|h| h.is_branch())
-            .and_then(|h| h.shorthand().ok().map(str::to_owned));
-        if show_current {
-            return Ok(current.map(|c| format!("{c}\n")).unwrap_or_default());
-        }
-        let mut names: Vec<String> = git
-            .branches(Some(git2::BranchType::Local))
-            .map_err(crate::git::Error::from)?
-            .filter_map(|b| b.ok())
-            .filter_map(|(b, _)| b.name().ok().flatten().map(str::to_owned))
-            .collect();
-        names.sort();
-        let mut out = String::new();
-        if current.is_none() && head.is_some() {
-            let id = head
-                .as_ref()
-                .and_then(|h| h.target())
-                .map(|id| crate::git::unique_short_id(&git, id))
-                .unwrap_or_default();
-            out.push_str(&format!("* (HEAD detached at {id})\n"));
-        }
-        for name in names {
-            let mark = if Some(&name) == current.as_ref() {
-                '*'
-            } else {
-                ' '
-            };
-            out.push_str(&format!("{mark} {name}\n"));
-        }
-        Ok(out)
-    })?)
+    let deletes = args
+        .iter()
+        .any(|a| matches!(a.as_str(), "-d" | "-D" | "--delete"));
+    let flagged = args.iter().any(|a| a.starts_with('-'));
+    if deletes || (!flagged && !args.is_empty()) {
+        super::git_switch::branch_write(runner, argv, args, repo)
+    } else {
+        super::git_refs_list::branch_list(runner, argv, args, repo)
+    }
 }

@@ -141,27 +141,7 @@ fn number(text: &str) -> Result<usize, Usage> {
 
 /// `A..B`, `A...B`, `^A` or `A`.
 pub(super) fn revision(query: &mut LogQuery, rev: &str) -> Result<(), Usage> {
-    let or_head = |s: &str| {
-        if s.is_empty() {
-            "HEAD".to_owned()
-        } else {
-            s.to_owned()
-        }
-    };
-    if let Some((a, b)) = rev.split_once("...") {
-        if query.symmetric.is_some() {
-            return Err(usage("one symmetric range (A...B) at a time"));
-        }
-        query.symmetric = Some((or_head(a), or_head(b)));
-    } else if let Some((a, b)) = rev.split_once("..") {
-        query.hidden.push(or_head(a));
-        query.starts.push(or_head(b));
-    } else if let Some(hidden) = rev.strip_prefix('^') {
-        query.hidden.push(hidden.to_owned());
-    } else {
-        query.starts.push(rev.to_owned());
-    }
-    Ok(())
+    query.push_revision(rev).map_err(|e| usage(e.to_string()))
 }
 
 fn pretty(spec: &str) -> Result<Pretty, Usage> {

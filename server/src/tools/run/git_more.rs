@@ -1,4 +1,4 @@
-//! Smaller git commands of the run form: `merge-base`, `rev-list`, `shortlog`, `tag`,
+//! Smaller git commands of the run form: `merge-base`, `rev-list`, `shortlog`, `tag` (routed),
 //! `ls-files`. Each is a read decided and audited as a call of the JSON tool closest to it.
 
 use std::collections::BTreeMap;
@@ -197,41 +197,26 @@ pub(super) fn shortlog(
     })?)
 }
 
-/// `git tag` / `git tag -l [PATTERN]`: tag names in git's (byte) order.
+/// `git tag`: a listing (with its filters and `-n`), or a new tag.
 pub(super) fn tag(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let mut pattern: Option<String> = None;
-    for arg in args {
-        match arg.as_str() {
-            "-l" | "--list" => {}
-            a if a.starts_with('-') => {
-                return Err(unsupported(
-                    "tag",
-                    a,
-                    "-l/--list [PATTERN] (creating tags: git_* write tools)",
-                ));
-            }
-            p => pattern = Some(p.to_owned()),
-        }
+    let lists = args.is_empty()
+        || args.iter().any(|a| {
+            matches!(a.as_str(), "-l" | "--list")
+                || a.starts_with("-n")
+                || ["--contains", "--points-at", "--merged", "--no-merged"]
+                    .iter()
+                    .any(|f| a.starts_with(f))
+        });
+    if lists {
+        super::git_refs_list::tag_list(runner, argv, args, repo)
+    } else {
+        super::git_refs::tag(runner, argv, args, repo)
     }
-    Ok(runner.git_call("git_branches", argv, repo, |repo, _| {
-        let git = repo.lock();
-        let names = git
-            .tag_names(pattern.as_deref())
-            .map_err(crate::git::Error::from)?;
-        let mut names: Vec<String> = names
-            .iter()
-            .flatten()
-            .flatten()
-            .map(str::to_owned)
-            .collect();
-        names.sort();
-        Ok(names.into_iter().map(|n| format!("{n}\n")).collect())
-    })?)
 }
 
 /// `git ls-files [-- paths]`: the index's paths, as git prints them.

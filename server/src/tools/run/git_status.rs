@@ -62,6 +62,17 @@ pub(super) fn run(
     })?)
 }
 
+/// `git status`'s long form for the whole worktree, as `git stash apply` prints it.
+pub(super) fn long_status(repo: &crate::git::Repo) -> Result<String, crate::tools::ToolError> {
+    let args = crate::git::StatusArgs {
+        paths: Vec::new(),
+        limit: Some(ALL),
+    };
+    let output = crate::git::status(repo, &args)?;
+    let header = output.text.lines().next().unwrap_or_default().to_owned();
+    Ok(long(&header, &output.data))
+}
+
 /// The long form, from the short header (`## main...origin/main [ahead 1]`) and the records.
 fn long(header: &str, records: &Value) -> String {
     let records = records.as_array().map(Vec::as_slice).unwrap_or_default();

@@ -26,13 +26,35 @@
 //!    refused by name rather than approximated.
 //! 6. `git shortlog` without a revision summarises `HEAD`; git, its input not a terminal, reads
 //!    a log from standard input instead and (in an agent's shell) prints nothing.
+//! 7. `git blame FILE` blames the file as committed at HEAD: uncommitted lines are not shown
+//!    as git's `00000000 (Not Committed Yet ...)`. Renames are not followed across history.
+//! 8. Writes commit as the calling user, at the server's clock (or its pinned time); they run
+//!    no hooks, sign nothing, read no configuration (no `advice.*`: git's default advice is
+//!    printed), and failures are worded by gitgate (what to do instead), with git's status.
+//! 9. The similarity of an inexact rename in `git commit`'s summary is estimated from the
+//!    lines the two versions share; git hashes chunks of up to 64 bytes.
+//! 10. A `git merge` with conflicts is not left half done: git's report of the conflicting
+//!     paths (status 1) is followed by gitgate's note, and the worktree, index and HEAD are as
+//!     before (as after `git merge --abort`). `Auto-merging` is printed for conflicting paths
+//!     only, each as a content conflict.
+//! 11. `git rev-parse --show-toplevel` (and `--git-dir`) is refused: the server's paths are not
+//!     shown; a line already runs at the repository root.
 
 mod git;
+mod git_blame;
 mod git_diff;
+mod git_grep;
 mod git_log;
+mod git_merge;
 mod git_more;
+mod git_objects;
+mod git_refs;
+mod git_refs_list;
 mod git_show;
+mod git_stash;
 mod git_status;
+mod git_switch;
+mod git_write;
 mod xargs;
 
 use std::time::{Duration, Instant};
