@@ -175,12 +175,14 @@ pub(crate) fn issue_line(r: &Value) -> String {
     )
 }
 
-/// Runs `gh_issue_list`: issues only (GitHub's list includes pull requests; gh's does not).
-pub async fn issue_list(
+/// The REST records of the issues `gh_issue_list` lists: issues only (GitHub's list includes
+/// pull requests; gh's does not), newest first. The JSON tool and the run form's `gh issue
+/// list` both print from these.
+pub(crate) async fn issue_items(
     clients: &Clients,
     user: &str,
     args: &IssueListArgs,
-) -> Result<Output, Error> {
+) -> Result<(RepoName, Listed), Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let limit = limit_of(args.limit)?;
     let mut req = Req::get(repo.api("/issues"), format!("repository {repo}"))
@@ -197,6 +199,16 @@ pub async fn issue_list(
     let listed = clients
         .list(user, &req, limit, |v| v.get("pull_request").is_none())
         .await?;
+    Ok((repo, listed))
+}
+
+/// Runs `gh_issue_list`.
+pub async fn issue_list(
+    clients: &Clients,
+    user: &str,
+    args: &IssueListArgs,
+) -> Result<Output, Error> {
+    let (repo, listed) = issue_items(clients, user, args).await?;
     let records: Vec<Value> = listed.items.iter().map(issue_record).collect();
     let lines = records.iter().map(issue_line).collect();
     Ok(list_output(
@@ -209,16 +221,16 @@ pub async fn issue_list(
     ))
 }
 
-/// Runs `gh_issue_view` with the issue's comments.
-pub async fn issue_view(
+/// The REST record of issue `number` and, when it has any, its comments (at most `limit`).
+pub(crate) async fn issue_with_comments(
     clients: &Clients,
     user: &str,
-    args: &IssueViewArgs,
-) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let limit = limit_of(args.limit)?;
-    let what = format!("issue #{} in {repo}", args.number);
-    let path = repo.api(&format!("/issues/{}", args.number));
+    repo: &RepoName,
+    number: u64,
+    limit: usize,
+) -> Result<(Value, Option<Listed>), Error> {
+    let what = format!("issue #{number} in {repo}");
+    let path = repo.api(&format!("/issues/{number}"));
     let v = clients
         .json(user, &Req::get(path.clone(), what.clone()))
         .await?;
@@ -231,6 +243,18 @@ pub async fn issue_view(
                 .await?,
         )
     };
+    Ok((v, comments))
+}
+
+/// Runs `gh_issue_view` with the issue's comments.
+pub async fn issue_view(
+    clients: &Clients,
+    user: &str,
+    args: &IssueViewArgs,
+) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let limit = limit_of(args.limit)?;
+    let (v, comments) = issue_with_comments(clients, user, &repo, args.number, limit).await?;
     let mut data = issue_record(&v);
     let mut text = view_header(&v, &data);
     let (records, more) = match comments {

@@ -19,6 +19,7 @@ mod search;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod users;
 
 pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource};
 pub use contents::{CommitsArgs, FileArgs, commits, file};
@@ -36,6 +37,17 @@ pub use search::{SearchCodeArgs, SearchIssuesArgs, search_code, search_issues};
 pub use tokens::{SharedToken, StoreTokens};
 
 use serde_json::Value;
+
+/// The REST records behind the gh-shaped operations, for a front end that prints them in its
+/// own shape (the run form prints gh's): one request path per operation, two printers.
+pub(crate) mod records {
+    pub(crate) use super::RepoName;
+    pub(crate) use super::issues::{StateFilter, issue_items, issue_with_comments};
+    pub(crate) use super::pulls::{PrState, pr_diff_text, pr_items, pr_with_reviews};
+    pub(crate) use super::repo::{readme_text, repo_record};
+    pub(crate) use super::search::search_issue_items;
+    pub(crate) use super::users::{users_by_login, viewer};
+}
 
 /// The fields each listing tool offers to `json: [...]`.
 pub(crate) mod fields {

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::issues::written as created_output;
+use super::pages::Listed;
 use super::request::Req;
 use super::{
     Clients, Error, Output, RepoName, assignee_logins, cut_lines, day, label_names, limit_of,
@@ -207,8 +208,13 @@ fn pr_line(r: &Value) -> String {
     )
 }
 
-/// Runs `gh_pr_list`.
-pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result<Output, Error> {
+/// The REST records of the pull requests `gh_pr_list` lists, newest first. The JSON tool and
+/// the run form's `gh pr list` both print from these.
+pub(crate) async fn pr_items(
+    clients: &Clients,
+    user: &str,
+    args: &PrListArgs,
+) -> Result<(RepoName, Listed), Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let limit = limit_of(args.limit)?;
     let state = match args.state {
@@ -237,6 +243,12 @@ pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result
     } else {
         clients.list_all(user, &req, limit).await?
     };
+    Ok((repo, listed))
+}
+
+/// Runs `gh_pr_list`.
+pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result<Output, Error> {
+    let (repo, listed) = pr_items(clients, user, args).await?;
     let records: Vec<Value> = listed.items.iter().map(pr_record).collect();
     let lines = records.iter().map(pr_line).collect();
     Ok(list_output(
@@ -249,17 +261,28 @@ pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result
     ))
 }
 
-/// Runs `gh_pr_view`, with the latest review of each reviewer.
-pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let what = format!("pull request #{} in {repo}", args.number);
-    let path = repo.api(&format!("/pulls/{}", args.number));
+/// The REST record of pull request `number` and its reviews (the first hundred).
+pub(crate) async fn pr_with_reviews(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<(Value, Listed), Error> {
+    let what = format!("pull request #{number} in {repo}");
+    let path = repo.api(&format!("/pulls/{number}"));
     let v = clients
         .json(user, &Req::get(path.clone(), what.clone()))
         .await?;
     let reviews = clients
         .list_all(user, &Req::get(format!("{path}/reviews"), what), 100)
         .await?;
+    Ok((v, reviews))
+}
+
+/// Runs `gh_pr_view`, with the latest review of each reviewer.
+pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let (v, reviews) = pr_with_reviews(clients, user, &repo, args.number).await?;
     // The latest verdict per reviewer, in order of first review, as gh summarises them.
     let mut latest: Vec<(String, String)> = Vec::new();
     for r in &reviews.items {
@@ -331,6 +354,21 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
     })
 }
 
+/// The whole unified diff of pull request `number`, as GitHub serves it.
+pub(crate) async fn pr_diff_text(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<String, Error> {
+    let mut req = Req::get(
+        repo.api(&format!("/pulls/{number}")),
+        format!("pull request #{number} in {repo}"),
+    );
+    req.accept = Some("application/vnd.github.diff");
+    Ok(clients.send(user, &req).await?.body)
+}
+
 /// Runs `gh_pr_diff`: the unified diff, cut at `limit` lines.
 pub async fn pr_diff(clients: &Clients, user: &str, args: &PrDiffArgs) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
@@ -339,12 +377,7 @@ pub async fn pr_diff(clients: &Clients, user: &str, args: &PrDiffArgs) -> Result
         Some(n) => n,
         None => DIFF_LINES,
     };
-    let mut req = Req::get(
-        repo.api(&format!("/pulls/{}", args.number)),
-        format!("pull request #{} in {repo}", args.number),
-    );
-    req.accept = Some("application/vnd.github.diff");
-    let mut text = clients.send(user, &req).await?.body;
+    let mut text = pr_diff_text(clients, user, &repo, args.number).await?;
     let more = cut_lines(&mut text, max, "diff lines");
     Ok(Output {
         data: json!({ "diff": text }),

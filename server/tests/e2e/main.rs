@@ -20,5 +20,6 @@ mod memory;
 mod protocol;
 mod replicas;
 mod run_form;
+mod run_gh;
 mod shutdown;
 mod stdio;

@@ -27,6 +27,10 @@
 //! 6. `git shortlog` without a revision summarises `HEAD`; git, its input not a terminal, reads
 //!    a log from standard input instead and (in an agent's shell) prints nothing.
 
+mod gh;
+mod gh_issue;
+mod gh_json;
+mod gh_pr;
 mod git;
 mod git_diff;
 mod git_log;
@@ -164,10 +168,7 @@ impl Runner<'_, '_> {
         match command.program() {
             // git and gh read no input here (none of the supported commands does).
             "git" => self.operation(|runner| git::run(runner, &argv[1..])),
-            "gh" => Done::failed(
-                1,
-                "gh: not available in the run form yet; use the gh_* tools ({\"tool\": \"help\", \"query\": \"gh\"})",
-            ),
+            "gh" => self.operation(|runner| gh::run(runner, argv)),
             "xargs" => self.xargs(&argv[1..], input),
             program if filters::PROGRAMS.contains(&program) => self.filter(argv, input),
             program => unknown_program(program),
