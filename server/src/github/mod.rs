@@ -28,8 +28,9 @@ pub use issues::{
     issue_create, issue_edit, issue_list, issue_view,
 };
 pub use pulls::{
-    PrCreateArgs, PrDiffArgs, PrFilesArgs, PrListArgs, PrMergeArgs, PrReviewArgs, PrViewArgs,
-    pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
+    PrCommitsArgs, PrCreateArgs, PrDiffArgs, PrEditArgs, PrFilesArgs, PrListArgs, PrMergeArgs,
+    PrReviewArgs, PrViewArgs, pr_commits, pr_create, pr_diff, pr_edit, pr_files, pr_list, pr_merge,
+    pr_review, pr_view,
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use request_ids::with_request_ids;
@@ -42,8 +43,14 @@ use serde_json::Value;
 /// own shape (the run form prints gh's): one request path per operation, two printers.
 pub(crate) mod records {
     pub(crate) use super::RepoName;
-    pub(crate) use super::issues::{StateFilter, issue_items, issue_with_comments};
-    pub(crate) use super::pulls::{PrState, pr_diff_text, pr_items, pr_with_reviews};
+    pub(crate) use super::issues::{
+        Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
+        issue_items, issue_with_comments,
+    };
+    pub(crate) use super::pulls::{
+        MergeMethod, PrState, ReviewEvent, create_pr, edit_pr, get_pr, merge_pr, pr_commit_items,
+        pr_diff_text, pr_file_items, pr_items, pr_with_reviews, review_pr,
+    };
     pub(crate) use super::repo::{readme_text, repo_record};
     pub(crate) use super::search::search_issue_items;
     pub(crate) use super::users::{users_by_login, viewer};
@@ -54,7 +61,8 @@ pub(crate) mod fields {
     pub(crate) use super::contents::COMMIT_FIELDS as COMMITS;
     pub(crate) use super::issues::{LIST_FIELDS as ISSUE_LIST, VIEW_FIELDS as ISSUE_VIEW};
     pub(crate) use super::pulls::{
-        FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST, VIEW_FIELDS as PR_VIEW,
+        COMMIT_FIELDS as PR_COMMITS, FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST,
+        VIEW_FIELDS as PR_VIEW,
     };
     pub(crate) use super::repo::FIELDS as REPO_VIEW;
     pub(crate) use super::search::{CODE_FIELDS as SEARCH_CODE, ISSUE_FIELDS as SEARCH_ISSUES};

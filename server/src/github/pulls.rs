@@ -4,7 +4,7 @@ use http::Method;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::issues::written as created_output;
+use super::issues::{IssueEditArgs, State, edit_issue, written as created_output};
 use super::pages::Listed;
 use super::request::Req;
 use super::{
@@ -122,6 +122,28 @@ pub struct PrReviewArgs {
     pub body: Option<String>,
 }
 
+/// Arguments of `gh_pr_edit`.
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrEditArgs {
+    pub repo: Option<String>,
+    pub number: u64,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    /// New base branch.
+    pub base: Option<String>,
+    #[serde(default)]
+    pub add_label: Vec<String>,
+    #[serde(default)]
+    pub remove_label: Vec<String>,
+    #[serde(default)]
+    pub add_assignee: Vec<String>,
+    #[serde(default)]
+    pub remove_assignee: Vec<String>,
+    /// Close or reopen.
+    pub state: Option<State>,
+}
+
 pub(crate) const LIST_FIELDS: &[&str] = &[
     "number",
     "title",
@@ -134,6 +156,7 @@ pub(crate) const LIST_FIELDS: &[&str] = &[
     "createdAt",
     "mergedAt",
     "url",
+    "body",
 ];
 
 pub(crate) const VIEW_FIELDS: &[&str] = &[
@@ -188,6 +211,7 @@ fn pr_record(v: &Value) -> Value {
         "createdAt": v["created_at"],
         "mergedAt": v["merged_at"],
         "url": s(v, "html_url"),
+        "body": s(v, "body"),
     })
 }
 
@@ -261,6 +285,20 @@ pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result
     ))
 }
 
+/// The REST record of pull request `number`.
+pub(crate) async fn get_pr(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<Value, Error> {
+    let req = Req::get(
+        repo.api(&format!("/pulls/{number}")),
+        format!("pull request #{number} in {repo}"),
+    );
+    clients.json(user, &req).await
+}
+
 /// The REST record of pull request `number` and its reviews (the first hundred).
 pub(crate) async fn pr_with_reviews(
     clients: &Clients,
@@ -311,7 +349,7 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
         d.extend(e);
     }
     let mut text = format!(
-        "{} #{}\n{}{} · {} wants to merge {} commits into {} from {} · +{} -{} · {} files · opened {}",
+        "{} #{}\n{}{} · {} wants to merge {} into {} from {} · +{} -{} · {} files · opened {}",
         s(&v, "title"),
         v["number"],
         pr_state(&v),
@@ -321,7 +359,10 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
             ""
         },
         login(&v, "user"),
-        v["commits"],
+        match v["commits"].as_u64() {
+            Some(1) => "1 commit".to_owned(),
+            n => format!("{} commits", n.unwrap_or(0)),
+        },
         s(&v["base"], "ref"),
         s(&v["head"], "ref"),
         v["additions"],
@@ -387,15 +428,26 @@ pub async fn pr_diff(clients: &Clients, user: &str, args: &PrDiffArgs) -> Result
     })
 }
 
+/// The REST records of the files pull request `number` changes (at most `limit`).
+pub(crate) async fn pr_file_items(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+    limit: usize,
+) -> Result<Listed, Error> {
+    let req = Req::get(
+        repo.api(&format!("/pulls/{number}/files")),
+        format!("pull request #{number} in {repo}"),
+    );
+    clients.list_all(user, &req, limit).await
+}
+
 /// Runs `gh_pr_files`: `M  path  +3 -1` per changed file.
 pub async fn pr_files(clients: &Clients, user: &str, args: &PrFilesArgs) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let limit = limit_of(args.limit)?;
-    let req = Req::get(
-        repo.api(&format!("/pulls/{}/files", args.number)),
-        format!("pull request #{} in {repo}", args.number),
-    );
-    let listed = clients.list_all(user, &req, limit).await?;
+    let listed = pr_file_items(clients, user, &repo, args.number, limit).await?;
     let mut lines = Vec::new();
     let mut records = Vec::new();
     for f in &listed.items {
@@ -440,6 +492,15 @@ pub async fn pr_create(
     user: &str,
     args: &PrCreateArgs,
 ) -> Result<Output, Error> {
+    Ok(created_output(&create_pr(clients, user, args).await?))
+}
+
+/// Opens a pull request; its REST record.
+pub(crate) async fn create_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrCreateArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     if args.title.trim().is_empty() {
         return Err(Error::invalid("title must not be empty"));
@@ -467,12 +528,28 @@ pub async fn pr_create(
         Value::Object(body),
         format!("repository {repo}"),
     );
-    let v = clients.json(user, &req).await?;
-    Ok(created_output(&v))
+    clients.json(user, &req).await
 }
 
 /// Runs `gh_pr_merge`.
 pub async fn pr_merge(clients: &Clients, user: &str, args: &PrMergeArgs) -> Result<Output, Error> {
+    let (method, v) = merge_pr(clients, user, args).await?;
+    let sha = s(&v, "sha").to_owned();
+    Ok(Output {
+        // The caller sent the number and method; what it learns is the commit (full id in data).
+        text: format!("merged as {}", sha.get(..7).unwrap_or(&sha)),
+        data: json!({ "number": args.number, "method": method, "sha": sha }),
+        fields: &["number", "method", "sha"],
+        more: None,
+    })
+}
+
+/// Merges a pull request; the method's name and GitHub's answer (`sha`, `merged`).
+pub(crate) async fn merge_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrMergeArgs,
+) -> Result<(&'static str, Value), Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let method = match args.method {
         MergeMethod::Merge => "merge",
@@ -493,15 +570,7 @@ pub async fn pr_merge(clients: &Clients, user: &str, args: &PrMergeArgs) -> Resu
         Value::Object(body),
         format!("pull request #{} in {repo}", args.number),
     );
-    let v = clients.json(user, &req).await?;
-    let sha = s(&v, "sha").to_owned();
-    Ok(Output {
-        // The caller sent the number and method; what it learns is the commit (full id in data).
-        text: format!("merged as {}", sha.get(..7).unwrap_or(&sha)),
-        data: json!({ "number": args.number, "method": method, "sha": sha }),
-        fields: &["number", "method", "sha"],
-        more: None,
-    })
+    Ok((method, clients.json(user, &req).await?))
 }
 
 /// Runs `gh_pr_review`.
@@ -510,6 +579,23 @@ pub async fn pr_review(
     user: &str,
     args: &PrReviewArgs,
 ) -> Result<Output, Error> {
+    let v = review_pr(clients, user, args).await?;
+    Ok(Output {
+        // Terse, as gh's own writes: the review's URL names the pull request; the caller knows
+        // what it sent.
+        text: s(&v, "html_url").to_owned(),
+        data: json!({ "id": v["id"], "state": s(&v, "state"), "author": login(&v, "user"), "url": s(&v, "html_url") }),
+        fields: &["id", "state", "author", "url"],
+        more: None,
+    })
+}
+
+/// Reviews a pull request; the review's REST record.
+pub(crate) async fn review_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrReviewArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let event = match args.event {
         ReviewEvent::Approve => "APPROVE",
@@ -528,13 +614,138 @@ pub async fn pr_review(
         json!({ "event": event, "body": body }),
         format!("pull request #{} in {repo}", args.number),
     );
-    let v = clients.json(user, &req).await?;
+    clients.json(user, &req).await
+}
+
+/// Runs `gh_pr_edit`: title, body, base, labels and assignees; close or reopen. The text is
+/// the pull request's URL, as `gh pr edit` prints it.
+pub async fn pr_edit(clients: &Clients, user: &str, args: &PrEditArgs) -> Result<Output, Error> {
+    let v = edit_pr(clients, user, args).await?;
     Ok(Output {
-        // Terse, as gh's own writes: the review's URL names the pull request; the caller knows
-        // what it sent.
         text: s(&v, "html_url").to_owned(),
-        data: json!({ "id": v["id"], "state": s(&v, "state"), "author": login(&v, "user"), "url": s(&v, "html_url") }),
-        fields: &["id", "state", "author", "url"],
+        data: pr_record(&v),
+        fields: LIST_FIELDS,
         more: None,
     })
+}
+
+/// Edits a pull request; its REST record after the edit. Labels and assignees are the issue
+/// side of a pull request (GitHub edits them only there); the rest is the pull request's own.
+pub(crate) async fn edit_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrEditArgs,
+) -> Result<Value, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let lists = !args.add_label.is_empty()
+        || !args.remove_label.is_empty()
+        || !args.add_assignee.is_empty()
+        || !args.remove_assignee.is_empty();
+    if lists {
+        let issue_side = IssueEditArgs {
+            repo: args.repo.clone(),
+            number: args.number,
+            add_label: args.add_label.clone(),
+            remove_label: args.remove_label.clone(),
+            add_assignee: args.add_assignee.clone(),
+            remove_assignee: args.remove_assignee.clone(),
+            ..IssueEditArgs::default()
+        };
+        edit_issue(clients, user, &issue_side).await?;
+    }
+    let mut patch = Map::new();
+    if let Some(t) = &args.title {
+        if t.trim().is_empty() {
+            return Err(Error::invalid("title must not be empty"));
+        }
+        patch.insert("title".into(), json!(t));
+    }
+    if let Some(b) = &args.body {
+        patch.insert("body".into(), json!(b));
+    }
+    if let Some(b) = &args.base {
+        patch.insert("base".into(), json!(b));
+    }
+    match args.state {
+        Some(State::Closed) => {
+            patch.insert("state".into(), json!("closed"));
+        }
+        Some(State::Open) => {
+            patch.insert("state".into(), json!("open"));
+        }
+        None => {}
+    }
+    let what = format!("pull request #{} in {repo}", args.number);
+    let path = repo.api(&format!("/pulls/{}", args.number));
+    if patch.is_empty() {
+        if !lists {
+            return Err(Error::invalid("nothing to edit"));
+        }
+        return clients.json(user, &Req::get(path, what)).await;
+    }
+    clients
+        .json(
+            user,
+            &Req::with_body(Method::PATCH, path, Value::Object(patch), what),
+        )
+        .await
+}
+
+/// Arguments of `gh_pr_commits`.
+#[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrCommitsArgs {
+    pub repo: Option<String>,
+    pub number: u64,
+    pub limit: Option<usize>,
+}
+
+pub(crate) const COMMIT_FIELDS: &[&str] = &["oid", "messageHeadline", "authorName", "authoredDate"];
+
+/// The REST records of a pull request's commits, oldest first (at most `limit`).
+pub(crate) async fn pr_commit_items(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+    limit: usize,
+) -> Result<Listed, Error> {
+    let req = Req::get(
+        repo.api(&format!("/pulls/{number}/commits")),
+        format!("pull request #{number} in {repo}"),
+    );
+    clients.list_all(user, &req, limit).await
+}
+
+/// Runs `gh_pr_commits`: `abc1234 subject` per commit, oldest first.
+pub async fn pr_commits(
+    clients: &Clients,
+    user: &str,
+    args: &PrCommitsArgs,
+) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let limit = limit_of(args.limit)?;
+    let listed = pr_commit_items(clients, user, &repo, args.number, limit).await?;
+    let mut lines = Vec::new();
+    let mut records = Vec::new();
+    for c in &listed.items {
+        let sha = s(c, "sha");
+        let message = s(&c["commit"], "message");
+        let headline = message.lines().next().unwrap_or("");
+        lines.push(format!("{} {headline}", sha.get(..7).unwrap_or(sha)));
+        records.push(json!({
+            "oid": sha,
+            "messageHeadline": headline,
+            "authorName": s(&c["commit"]["author"], "name"),
+            "authoredDate": c["commit"]["author"]["date"],
+        }));
+    }
+    Ok(list_output(
+        lines,
+        records,
+        COMMIT_FIELDS,
+        listed.more,
+        "commits",
+        "no commits",
+    ))
 }

@@ -107,7 +107,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_issue_edit",
-            "Edit an issue: title, body, labels, assignees; close or reopen with state.",
+            "Edit an issue: title, body, labels, assignees; close or reopen with state (pull requests: gh_pr_edit).",
             Write,
             W,
             github::IssueEditArgs,
@@ -183,6 +183,26 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::PrReviewArgs,
             github::pr_review,
             None
+        )
+        .audit_number("number"),
+        gh_tool!(
+            "gh_pr_edit",
+            "Edit a pull request: title, body, base, labels, assignees; close or reopen with state (gh pr edit, close, reopen).",
+            Write,
+            W,
+            github::PrEditArgs,
+            github::pr_edit,
+            None
+        )
+        .audit_number("number"),
+        gh_tool!(
+            "gh_pr_commits",
+            "A pull request's commits, oldest first (gh pr view --json commits).",
+            Read,
+            R,
+            github::PrCommitsArgs,
+            github::pr_commits,
+            Some(fields::PR_COMMITS)
         )
         .audit_number("number"),
         gh_tool!(

@@ -10,14 +10,26 @@ use std::future::Future;
 use serde_json::{Map, Value};
 
 use super::gh_json::{self, Export};
+use super::gh_write;
 use super::{Done, Runner};
 use crate::github::{self, Clients};
 use crate::tools::ToolError;
 
 /// The command groups and their subcommands supported so far, for "unknown command" messages.
 const COMMANDS: &[(&str, &[&str])] = &[
-    ("issue", &["list", "view"]),
-    ("pr", &["list", "view", "diff"]),
+    (
+        "issue",
+        &[
+            "list", "view", "create", "comment", "close", "reopen", "edit",
+        ],
+    ),
+    (
+        "pr",
+        &[
+            "list", "view", "diff", "create", "comment", "close", "reopen", "edit", "merge",
+            "review",
+        ],
+    ),
     ("repo", &["view"]),
 ];
 
@@ -178,6 +190,39 @@ impl From<ToolError> for Failed {
     }
 }
 
+/// What a gh command printed: its output, and the notes gh writes to standard error
+/// (`✓ Closed issue #3 (...)`), which a pipeline does not pass on.
+#[derive(Debug, Default)]
+pub(super) struct Printed {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<String> for Printed {
+    fn from(stdout: String) -> Self {
+        Printed {
+            stdout,
+            stderr: String::new(),
+        }
+    }
+}
+
+impl FromIterator<String> for Printed {
+    fn from_iter<I: IntoIterator<Item = String>>(lines: I) -> Self {
+        lines.into_iter().collect::<String>().into()
+    }
+}
+
+impl Printed {
+    /// Only a note on standard error.
+    pub(super) fn note(stderr: String) -> Self {
+        Printed {
+            stdout: String::new(),
+            stderr,
+        }
+    }
+}
+
 /// What an operation gets: the user's GitHub client and a way to wait for it.
 pub(super) struct Gh<'a> {
     pub clients: &'a Clients,
@@ -213,8 +258,8 @@ impl Runner<'_, '_> {
         argv: &[String],
         repo: Option<String>,
         number: Option<u64>,
-        op: impl FnOnce(&Gh<'_>) -> Result<String, Failed>,
-    ) -> Result<String, Failed> {
+        op: impl FnOnce(&Gh<'_>) -> Result<Printed, Failed>,
+    ) -> Result<Printed, Failed> {
         let mut args = Map::new();
         args.insert(
             "argv".into(),
@@ -229,6 +274,7 @@ impl Runner<'_, '_> {
         let runtime = self.call.runtime;
         // The operation's own failure keeps gh's wording; the tool error only carries it.
         let mut failed = None;
+        let mut printed = None;
         let done =
             self.services
                 .call_operation(self.call, tool, args, repo, |backends, caller, _| {
@@ -243,15 +289,24 @@ impl Runner<'_, '_> {
                         user: caller.user(),
                         runtime,
                     };
-                    op(&gh).map_err(|Failed(message)| {
-                        failed = Some(message.clone());
-                        ToolError::new(message)
-                    })
+                    match op(&gh) {
+                        Ok(p) => {
+                            // The event counts what the command printed, both streams.
+                            let text = format!("{}{}", p.stdout, p.stderr);
+                            printed = Some(p);
+                            Ok(text)
+                        }
+                        Err(Failed(message)) => {
+                            failed = Some(message.clone());
+                            Err(ToolError::new(message))
+                        }
+                    }
                 });
-        match (done, failed) {
-            (Ok(text), _) => Ok(text),
-            (Err(_), Some(message)) => Err(Failed(message)),
-            (Err(e), None) => Err(e.into()),
+        match (done, failed, printed) {
+            (Ok(_), _, Some(p)) => Ok(p),
+            (Ok(text), _, None) => Ok(text.into()),
+            (Err(_), Some(message), _) => Err(Failed(message)),
+            (Err(e), None, _) => Err(e.into()),
         }
     }
 
@@ -260,12 +315,12 @@ impl Runner<'_, '_> {
         &self,
         export: &Export,
         data: serde_json::Value,
-    ) -> Result<String, Failed> {
+    ) -> Result<Printed, Failed> {
         let mut out = String::new();
         let Some(filter) = &export.jq else {
             gh_json::encode(&mut out, &data, gh_json::Style::Export);
             out.push('\n');
-            return Ok(out);
+            return Ok(out.into());
         };
         let remaining = self
             .deadline
@@ -287,7 +342,7 @@ impl Runner<'_, '_> {
                 gh_json::jq_line(&mut out, value);
             }
         }
-        Ok(out)
+        Ok(out.into())
     }
 }
 
@@ -297,19 +352,32 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, argv: &[String]) -> Done {
     let group = args.first().map(String::as_str).unwrap_or("");
     let sub = args.get(1).map(String::as_str).unwrap_or("");
     let rest = args.get(2..).unwrap_or(&[]);
-    let result = match (group, sub) {
+    let result: Result<Printed, Failed> = match (group, sub) {
         ("issue", "list") => super::gh_issue::list(runner, argv, rest),
         ("issue", "view") => super::gh_issue::view(runner, argv, rest),
         ("pr", "list") => super::gh_pr::list(runner, argv, rest),
         ("pr", "view") => super::gh_pr::view(runner, argv, rest),
         ("pr", "diff") => super::gh_pr::diff(runner, argv, rest),
         ("repo", "view") => super::gh_pr::repo_view(runner, argv, rest),
+        ("issue", "create") => gh_write::issue_create(runner, argv, rest),
+        ("issue", "comment") => gh_write::comment(runner, argv, rest, "gh issue comment"),
+        ("issue", "close") => gh_write::issue_state(runner, argv, rest, true),
+        ("issue", "reopen") => gh_write::issue_state(runner, argv, rest, false),
+        ("issue", "edit") => gh_write::issue_edit(runner, argv, rest),
+        ("pr", "create") => gh_write::pr_create(runner, argv, rest),
+        ("pr", "comment") => gh_write::comment(runner, argv, rest, "gh pr comment"),
+        ("pr", "close") => gh_write::pr_state(runner, argv, rest, true),
+        ("pr", "reopen") => gh_write::pr_state(runner, argv, rest, false),
+        ("pr", "edit") => gh_write::pr_edit(runner, argv, rest),
+        ("pr", "merge") => gh_write::pr_merge(runner, argv, rest),
+        ("pr", "review") => gh_write::pr_review(runner, argv, rest),
         _ => Err(unknown(group, sub)),
     };
     match result {
-        Ok(stdout) => Done {
+        Ok(Printed { stdout, stderr }) => Done {
             stdout,
-            ..Done::default()
+            stderr,
+            status: 0,
         },
         Err(Failed(message)) => Done::failed(1, message),
     }

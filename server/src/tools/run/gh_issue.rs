@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Runner;
-use super::gh::{self, Failed, Flag, Gh, JQ, JSON, REPO, switch, value};
+use super::gh::{self, Failed, Flag, Gh, JQ, JSON, Printed, REPO, switch, value};
 use super::gh_json::{self, Export, Extra, ISSUE_LIST_FIELDS, ISSUE_VIEW_FIELDS};
 use crate::github::records::{self, StateFilter};
 use crate::github::{IssueListArgs, SearchIssuesArgs};
@@ -39,7 +39,7 @@ pub(super) fn list(
     runner: &Runner<'_, '_>,
     argv: &[String],
     rest: &[String],
-) -> Result<String, Failed> {
+) -> Result<Printed, Failed> {
     let p = gh::parse("gh issue list", LIST_FLAGS, rest)?;
     if let Some(extra) = p.args.first() {
         return Err(Failed(format!(
@@ -157,6 +157,7 @@ pub(super) fn extra_for(
         users,
         comments: comments.to_vec(),
         viewer,
+        ..Extra::default()
     })
 }
 
@@ -168,7 +169,7 @@ pub(super) fn view(
     runner: &Runner<'_, '_>,
     argv: &[String],
     rest: &[String],
-) -> Result<String, Failed> {
+) -> Result<Printed, Failed> {
     let p = gh::parse("gh issue view", VIEW_FLAGS, rest)?;
     let export = p.export(ISSUE_VIEW_FIELDS)?;
     let n = gh::number("gh issue view", &p)?;
@@ -192,7 +193,7 @@ pub(super) fn view(
         if p.on("comments") {
             return Ok(comments.iter().map(raw_comment).collect());
         }
-        Ok(preview(&v))
+        Ok(preview(&v).into())
     })
 }
 

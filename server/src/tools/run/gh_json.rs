@@ -79,8 +79,10 @@ pub(super) const PR_VIEW_FIELDS: &[&str] = &[
     "changedFiles",
     "closed",
     "closedAt",
+    "commits",
     "createdAt",
     "deletions",
+    "files",
     "headRefName",
     "headRefOid",
     "id",
@@ -156,6 +158,10 @@ pub(super) struct Extra {
     pub comments: Vec<Value>,
     /// The login of the user the calls run as, for `viewerDidAuthor`.
     pub viewer: String,
+    /// A pull request's commits (REST), for `commits`.
+    pub commits: Vec<Value>,
+    /// A pull request's files (REST), for `files`.
+    pub files: Vec<Value>,
 }
 
 /// Logins whose display names the fields of `records` need.
@@ -245,6 +251,14 @@ fn field_value(field: &str, v: &Value, extra: &Extra) -> Value {
         "mergedAt" => v["merged_at"].clone(),
         "additions" | "deletions" => json!(v[field].as_u64().unwrap_or(0)),
         "changedFiles" => json!(v["changed_files"].as_u64().unwrap_or(0)),
+        "commits" => Value::Array(extra.commits.iter().map(commit).collect()),
+        "files" => Value::Array(
+            extra
+                .files
+                .iter()
+                .map(|f| json!({"path": f["filename"], "additions": f["additions"], "deletions": f["deletions"]}))
+                .collect(),
+        ),
         "mergeable" => json!(match v["mergeable"] {
             Value::Bool(true) => "MERGEABLE",
             Value::Bool(false) => "CONFLICTING",
@@ -252,6 +266,28 @@ fn field_value(field: &str, v: &Value, extra: &Extra) -> Value {
         }),
         _ => Value::Null,
     }
+}
+
+/// A pull request's commit as gh exports it: its authors linked to accounts where GitHub knows
+/// them, the message split into headline and body.
+fn commit(c: &Value) -> Value {
+    let message = c["commit"]["message"].as_str().unwrap_or("");
+    let headline = message.lines().next().unwrap_or("");
+    let body = message.split_once("\n\n").map_or("", |(_, b)| b).trim_end();
+    let author = &c["commit"]["author"];
+    json!({
+        "authoredDate": author["date"],
+        "authors": [{
+            "email": author["email"],
+            "id": c["author"]["node_id"].as_str().unwrap_or(""),
+            "login": c["author"]["login"].as_str().unwrap_or(""),
+            "name": author["name"],
+        }],
+        "committedDate": c["commit"]["committer"]["date"],
+        "messageBody": body,
+        "messageHeadline": headline,
+        "oid": c["sha"],
+    })
 }
 
 /// gh's state: OPEN or CLOSED, MERGED for a merged pull request.
@@ -294,6 +330,7 @@ const STRUCT_ORDERS: &[(&str, &[&str])] = &[
     ("includesCreatedEdit", COMMENT_ORDER),
     ("color", &["id", "name", "description", "color"]),
     ("dueOn", &["number", "title", "description", "dueOn"]),
+    ("path", &["path", "additions", "deletions"]),
 ];
 
 const COMMENT_ORDER: &[&str] = &[

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::Runner;
-use super::gh::{self, Failed, Flag, JQ, JSON, REPO, switch, value};
+use super::gh::{self, Failed, Flag, JQ, JSON, Printed, REPO, switch, value};
 use super::gh_issue::{extra_for, label_list, limit, names, not_found, raw_comment};
 use super::gh_json::{self, Export, PR_LIST_FIELDS, PR_VIEW_FIELDS};
 use crate::github::PrListArgs;
@@ -63,7 +63,7 @@ pub(super) fn list(
     runner: &Runner<'_, '_>,
     argv: &[String],
     rest: &[String],
-) -> Result<String, Failed> {
+) -> Result<Printed, Failed> {
     let p = gh::parse("gh pr list", LIST_FLAGS, rest)?;
     if let Some(extra) = p.args.first() {
         return Err(Failed(format!(
@@ -141,12 +141,15 @@ fn state_with_draft(v: &Value) -> &'static str {
     }
 }
 
+/// Most commits and files `gh pr view --json` lists (gh's own queries ask for a hundred).
+const MAX_LISTED: usize = 100;
+
 /// `gh pr view N`.
 pub(super) fn view(
     runner: &Runner<'_, '_>,
     argv: &[String],
     rest: &[String],
-) -> Result<String, Failed> {
+) -> Result<Printed, Failed> {
     let p = gh::parse("gh pr view", VIEW_FLAGS, rest)?;
     let export = p.export(PR_VIEW_FIELDS)?;
     let n = gh::number("gh pr view", &p)?;
@@ -157,7 +160,19 @@ pub(super) fn view(
             .wait_raw(records::pr_with_reviews(gh.clients, gh.user, &repo, n))
             .map_err(|e| not_found(e, n, "a PullRequest", "repository.pullRequest"))?;
         if let Some(export) = &export {
-            let extra = extra_for(gh, export, std::slice::from_ref(&v), &[])?;
+            let mut extra = extra_for(gh, export, std::slice::from_ref(&v), &[])?;
+            if export.wants(&["commits"]) {
+                let listed = gh.wait(records::pr_commit_items(
+                    gh.clients, gh.user, &repo, n, MAX_LISTED,
+                ))?;
+                extra.commits = listed.items;
+            }
+            if export.wants(&["files"]) {
+                let listed = gh.wait(records::pr_file_items(
+                    gh.clients, gh.user, &repo, n, MAX_LISTED,
+                ))?;
+                extra.files = listed.items;
+            }
             return runner.export(export, gh_json::object(export, &v, &extra));
         }
         if p.on("comments") {
@@ -167,9 +182,10 @@ pub(super) fn view(
             return Ok(timeline(
                 &comments.map(|c| c.items).unwrap_or_default(),
                 &reviews.items,
-            ));
+            )
+            .into());
         }
-        Ok(preview(&v, &reviews.items))
+        Ok(preview(&v, &reviews.items).into())
     })
 }
 
@@ -263,7 +279,7 @@ pub(super) fn diff(
     runner: &Runner<'_, '_>,
     argv: &[String],
     rest: &[String],
-) -> Result<String, Failed> {
+) -> Result<Printed, Failed> {
     let p = gh::parse("gh pr diff", DIFF_FLAGS, rest)?;
     if p.on("patch") {
         return Err(Failed(
@@ -283,7 +299,7 @@ pub(super) fn diff(
                 e => Failed(crate::tools::ToolError::from(e).message),
             })?;
         if !p.on("name-only") {
-            return Ok(text);
+            return Ok(text.into());
         }
         Ok(text
             .lines()
@@ -299,7 +315,7 @@ pub(super) fn repo_view(
     runner: &Runner<'_, '_>,
     argv: &[String],
     rest: &[String],
-) -> Result<String, Failed> {
+) -> Result<Printed, Failed> {
     let p = gh::parse("gh repo view", REPO_FLAGS, rest)?;
     let export = p.export(REPO_FIELDS)?;
     let named = match p.args.as_slice() {
@@ -325,7 +341,7 @@ pub(super) fn repo_view(
             out.push_str(&readme);
             out.push('\n');
         }
-        Ok(out)
+        Ok(out.into())
     })
 }
 

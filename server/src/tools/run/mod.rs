@@ -26,11 +26,26 @@
 //!    refused by name rather than approximated.
 //! 6. `git shortlog` without a revision summarises `HEAD`; git, its input not a terminal, reads
 //!    a log from standard input instead and (in an agent's shell) prints nothing.
+//!
+//! Intended differences from gh (each command otherwise prints gh 2.23's bytes without a
+//! terminal; `server/tests/e2e/run_gh.rs` holds the rest equal, against the real gh on the same
+//! forge, and tests 1 and 2 by name):
+//! 1. Without `-R`, a command acts on the server's configured default repository (gh reads the
+//!    current checkout's remote or `GH_REPO`); `gh pr create` needs `--head` (no checkout).
+//! 2. `--json` serves the fields listed in `gh_json.rs` (gh's shapes, built from REST records);
+//!    others gh has (`projectCards`, `reactionGroups`, `statusCheckRollup`, ...) are refused,
+//!    naming the served ones. `--jq` runs on gitgate's jaq (as `| jq` does), not gojq.
+//! 3. Comment listings print `edited: false` (REST does not say whether a comment was edited
+//!    when it was created); "not found" reads as gh's GraphQL error, other upstream errors
+//!    (a refused merge or review) carry gitgate's message, status 1 as gh's.
+//! 4. Interactive forms, `--web`, `--template`, `--body-file` are not supported: the flags name
+//!    what is.
 
 mod gh;
 mod gh_issue;
 mod gh_json;
 mod gh_pr;
+mod gh_write;
 mod git;
 mod git_diff;
 mod git_log;
