@@ -31,6 +31,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("repo", &["view"]),
+    ("search", &["issues", "prs"]),
 ];
 
 /// One flag a subcommand takes: its long name, its one-letter form, and whether it takes a
@@ -316,9 +317,19 @@ impl Runner<'_, '_> {
         export: &Export,
         data: serde_json::Value,
     ) -> Result<Printed, Failed> {
+        self.export_as(export, data, gh_json::Style::Export)
+    }
+
+    /// [`Runner::export`] with the `--json` output written in `style`.
+    pub(super) fn export_as(
+        &self,
+        export: &Export,
+        data: serde_json::Value,
+        style: gh_json::Style,
+    ) -> Result<Printed, Failed> {
         let mut out = String::new();
         let Some(filter) = &export.jq else {
-            gh_json::encode(&mut out, &data, gh_json::Style::Export);
+            gh_json::encode(&mut out, &data, style);
             out.push('\n');
             return Ok(out.into());
         };
@@ -371,6 +382,8 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, argv: &[String]) -> Done {
         ("pr", "edit") => gh_write::pr_edit(runner, argv, rest),
         ("pr", "merge") => gh_write::pr_merge(runner, argv, rest),
         ("pr", "review") => gh_write::pr_review(runner, argv, rest),
+        ("search", "issues") => super::gh_search::run(runner, argv, rest, false),
+        ("search", "prs") => super::gh_search::run(runner, argv, rest, true),
         _ => Err(unknown(group, sub)),
     };
     match result {

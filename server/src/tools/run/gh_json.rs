@@ -354,6 +354,8 @@ const COMMENT_ORDER: &[&str] = &[
 pub(super) enum Style {
     Export,
     Marshal,
+    /// The `--json` export of `gh search`, whose records are maps: keys sorted, HTML as is.
+    SearchExport,
 }
 
 /// `value` as Go's encoder writes it in `style`: compact; U+2028 and U+2029 always escaped;

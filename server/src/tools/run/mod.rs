@@ -45,6 +45,7 @@ mod gh;
 mod gh_issue;
 mod gh_json;
 mod gh_pr;
+mod gh_search;
 mod gh_write;
 mod git;
 mod git_diff;
