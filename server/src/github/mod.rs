@@ -5,6 +5,7 @@
 //! backend's [`Output`]: compact text shaped like gh's, the same records as JSON for `json:
 //! [fields]` projection, and a "N more" line when a list was cut.
 
+mod api;
 mod client;
 mod contents;
 mod failure;
@@ -21,6 +22,7 @@ mod tests;
 mod tokens;
 mod users;
 
+pub use api::{ApiArgs, api};
 pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource};
 pub use contents::{CommitsArgs, FileArgs, commits, file};
 pub use issues::{
@@ -43,6 +45,7 @@ use serde_json::Value;
 /// own shape (the run form prints gh's): one request path per operation, two printers.
 pub(crate) mod records {
     pub(crate) use super::RepoName;
+    pub(crate) use super::api::api_get;
     pub(crate) use super::issues::{
         Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
         issue_items, issue_with_comments,

@@ -224,6 +224,15 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             Some(fields::SEARCH_CODE)
         ),
         gh_tool!(
+            "gh_api",
+            "GET a GitHub REST path inside one repository (gh api repos/OWNER/NAME/PATH).",
+            Read,
+            R,
+            github::ApiArgs,
+            github::api,
+            None
+        ),
+        gh_tool!(
             "gh_file",
             "A file's contents, or a directory listing, at a ref on GitHub.",
             Read,

@@ -327,7 +327,19 @@ async fn each_gh_operation_is_decided_and_audited_under_the_run_call() {
             "gh issue list --web",
             "unknown flag: --web\ngitgate supports for gh issue list: -L/--limit VALUE",
         ),
-        ("gh api /user", "{\"tool\": \"help\"}"),
+        ("gh api /user", "'user' is outside them"),
+        (
+            "gh api repos/acme/widgets/issues -X POST",
+            "gitgate runs GET only, not POST",
+        ),
+        (
+            "gh api repos/acme/widgets/issues -f title=x",
+            "fields and --input",
+        ),
+        (
+            "gh api repos/other/repo",
+            "carol has no grant for repository other/repo (gh_api)",
+        ),
     ] {
         let (failed, said) = run(line).await;
         assert!(failed && said.contains(says), "{line}: {said}");

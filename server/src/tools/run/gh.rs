@@ -32,6 +32,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
     ),
     ("repo", &["view"]),
     ("search", &["issues", "prs"]),
+    ("api", &[]),
 ];
 
 /// One flag a subcommand takes: its long name, its one-letter form, and whether it takes a
@@ -364,6 +365,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, argv: &[String]) -> Done {
     let sub = args.get(1).map(String::as_str).unwrap_or("");
     let rest = args.get(2..).unwrap_or(&[]);
     let result: Result<Printed, Failed> = match (group, sub) {
+        ("api", _) => super::gh_api::run(runner, argv, &args[1..]),
         ("issue", "list") => super::gh_issue::list(runner, argv, rest),
         ("issue", "view") => super::gh_issue::view(runner, argv, rest),
         ("pr", "list") => super::gh_pr::list(runner, argv, rest),

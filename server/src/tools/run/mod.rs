@@ -42,6 +42,7 @@
 //!    what is.
 
 mod gh;
+mod gh_api;
 mod gh_issue;
 mod gh_json;
 mod gh_pr;
