@@ -11,6 +11,8 @@ mod contents;
 mod failure;
 mod issues;
 mod pages;
+mod pull_commits;
+mod pull_edit;
 mod pulls;
 mod query;
 mod repo;
@@ -29,10 +31,11 @@ pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
     issue_create, issue_edit, issue_list, issue_view,
 };
+pub use pull_commits::{PrCommitsArgs, pr_commits};
+pub use pull_edit::{PrEditArgs, pr_edit};
 pub use pulls::{
-    PrCommitsArgs, PrCreateArgs, PrDiffArgs, PrEditArgs, PrFilesArgs, PrListArgs, PrMergeArgs,
-    PrReviewArgs, PrViewArgs, pr_commits, pr_create, pr_diff, pr_edit, pr_files, pr_list, pr_merge,
-    pr_review, pr_view,
+    PrCreateArgs, PrDiffArgs, PrFilesArgs, PrListArgs, PrMergeArgs, PrReviewArgs, PrViewArgs,
+    pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use request_ids::with_request_ids;
@@ -50,9 +53,11 @@ pub(crate) mod records {
         Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
         issue_items, issue_with_comments,
     };
+    pub(crate) use super::pull_commits::pr_commit_items;
+    pub(crate) use super::pull_edit::edit_pr;
     pub(crate) use super::pulls::{
-        MergeMethod, PrState, ReviewEvent, create_pr, edit_pr, get_pr, merge_pr, pr_commit_items,
-        pr_diff_text, pr_file_items, pr_items, pr_with_reviews, review_pr,
+        MergeMethod, PrState, ReviewEvent, create_pr, get_pr, merge_pr, pr_diff_text,
+        pr_file_items, pr_items, pr_with_reviews, review_pr,
     };
     pub(crate) use super::repo::{readme_text, repo_record};
     pub(crate) use super::search::search_issue_items;
@@ -63,9 +68,9 @@ pub(crate) mod records {
 pub(crate) mod fields {
     pub(crate) use super::contents::COMMIT_FIELDS as COMMITS;
     pub(crate) use super::issues::{LIST_FIELDS as ISSUE_LIST, VIEW_FIELDS as ISSUE_VIEW};
+    pub(crate) use super::pull_commits::COMMIT_FIELDS as PR_COMMITS;
     pub(crate) use super::pulls::{
-        COMMIT_FIELDS as PR_COMMITS, FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST,
-        VIEW_FIELDS as PR_VIEW,
+        FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST, VIEW_FIELDS as PR_VIEW,
     };
     pub(crate) use super::repo::FIELDS as REPO_VIEW;
     pub(crate) use super::search::{CODE_FIELDS as SEARCH_CODE, ISSUE_FIELDS as SEARCH_ISSUES};
