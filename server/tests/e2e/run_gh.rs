@@ -346,3 +346,70 @@ async fn each_gh_operation_is_decided_and_audited_under_the_run_call() {
         assert!(said.ends_with("[exit status 1]"), "{line}: {said}");
     }
 }
+
+/// The JSON tools the issue asked for: a pull request edited, closed and reopened by a tool
+/// named for pull requests; its commits as a list; a GET inside a granted repository, with
+/// paths out of it refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pull_request_edit_commits_and_api_tools() {
+    let w = World::start_with(Some("[github]\ndefault_repo = \"acme/widgets\"\n"), None).await;
+    let alice = w.client("alice").await;
+    let edited = crate::github::ok(
+        &alice,
+        "gh_pr_edit",
+        json!({"number": 40, "title": "Gasket, renamed", "add_label": ["bug"], "state": "closed"}),
+    )
+    .await;
+    assert!(edited.ends_with("/acme/widgets/pull/40"), "{edited}");
+    let back = w.oracle("/repos/acme/widgets/pulls/40").await;
+    assert_eq!(
+        (
+            back["title"].as_str(),
+            back["state"].as_str(),
+            back["labels"][0]["name"].as_str()
+        ),
+        (Some("Gasket, renamed"), Some("closed"), Some("bug"))
+    );
+    crate::github::ok(&alice, "gh_pr_edit", json!({"number": 40, "state": "open"})).await;
+    assert_eq!(
+        w.oracle("/repos/acme/widgets/pulls/40").await["state"],
+        "open"
+    );
+
+    let commits = crate::github::ok(&alice, "gh_pr_commits", json!({"number": 45})).await;
+    let oracle = w.oracle("/repos/acme/widgets/pulls/45/commits").await;
+    let expected: Vec<String> = oracle
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                &c["sha"].as_str().unwrap()[..7],
+                c["commit"]["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(commits, expected.join("\n"));
+
+    let body = crate::github::ok(&alice, "gh_api", json!({"path": "issues/1"})).await;
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["number"], 1);
+    for (args, says) in [
+        (
+            json!({"path": "../../users/alice"}),
+            "'.' and '..' are not accepted",
+        ),
+        (
+            json!({"path": "issues", "query": {"q": "x"}}),
+            "query parameter 'q' is not passed on",
+        ),
+        (
+            json!({"repo": "other/repo", "path": ""}),
+            "no grant for repository other/repo",
+        ),
+    ] {
+        let said = crate::github::err(&alice, "gh_api", args.clone()).await;
+        assert!(said.contains(says), "{args}: {said}");
+    }
+}
