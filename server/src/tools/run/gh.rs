@@ -488,6 +488,25 @@ mod tests {
         assert!(parse("gh x", FLAGS, &words("-L")).is_err());
     }
 
+    /// Hostile words never panic the reader: every sequence of three from a set of awkward
+    /// ones (empty, lone dashes, `=` forms, multibyte, a flag without its value) is read or
+    /// refused.
+    #[test]
+    fn awkward_words_are_read_or_refused() {
+        let words = [
+            "", "-", "--", "---", "-L", "-L=", "--limit=", "--=x", "-é", "--é", "-Rx/y", "-w5",
+            "--web=1", "x", "-\u{0}",
+        ];
+        for a in words {
+            for b in words {
+                for c in words {
+                    let args: Vec<String> = [a, b, c].iter().map(|w| (*w).to_owned()).collect();
+                    let _ = parse("gh x", FLAGS, &args);
+                }
+            }
+        }
+    }
+
     #[test]
     fn times_print_as_go_prints_them() {
         assert_eq!(
