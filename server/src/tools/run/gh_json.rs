@@ -90,10 +90,13 @@ pub(super) const PR_VIEW_FIELDS: &[&str] = &[
     "isDraft",
     "labels",
     "maintainerCanModify",
+    "mergeCommit",
     "mergeable",
     "mergedAt",
+    "mergedBy",
     "milestone",
     "number",
+    "reviews",
     "state",
     "title",
     "updatedAt",
@@ -162,6 +165,8 @@ pub(super) struct Extra {
     pub commits: Vec<Value>,
     /// A pull request's files (REST), for `files`.
     pub files: Vec<Value>,
+    /// A pull request's reviews (REST), for `reviews`.
+    pub reviews: Vec<Value>,
 }
 
 /// Logins whose display names the fields of `records` need.
@@ -170,6 +175,9 @@ pub(super) fn logins_needed(export: &Export, records: &[Value]) -> Vec<String> {
     for v in records {
         if export.wants(&["author"]) {
             logins.push(login(&v["user"]));
+        }
+        if export.wants(&["mergedBy"]) && !v["merged_by"].is_null() {
+            logins.push(login(&v["merged_by"]));
         }
         if export.wants(&["assignees"]) {
             for a in v["assignees"].as_array().into_iter().flatten() {
@@ -259,6 +267,17 @@ fn field_value(field: &str, v: &Value, extra: &Extra) -> Value {
                 .map(|f| json!({"path": f["filename"], "additions": f["additions"], "deletions": f["deletions"]}))
                 .collect(),
         ),
+        "reviews" => Value::Array(extra.reviews.iter().map(review).collect()),
+        "mergedBy" => match &v["merged_by"] {
+            Value::Null => Value::Null,
+            u => {
+                json!({"id": u["node_id"], "is_bot": u["type"] == "Bot", "login": u["login"], "name": name_of(extra, u)})
+            }
+        },
+        "mergeCommit" => match (&v["merged_at"], &v["merge_commit_sha"]) {
+            (Value::Null, _) | (_, Value::Null) => Value::Null,
+            (_, sha) => json!({"oid": sha}),
+        },
         "mergeable" => json!(match v["mergeable"] {
             Value::Bool(true) => "MERGEABLE",
             Value::Bool(false) => "CONFLICTING",
@@ -287,6 +306,21 @@ fn commit(c: &Value) -> Value {
         "messageBody": body,
         "messageHeadline": headline,
         "oid": c["sha"],
+    })
+}
+
+/// A review as gh exports it (gh's struct order, kept by [`encode`]).
+fn review(r: &Value) -> Value {
+    json!({
+        "id": r["node_id"],
+        "author": {"login": r["user"]["login"]},
+        "authorAssociation": r["author_association"],
+        "body": r["body"].as_str().unwrap_or(""),
+        "submittedAt": r["submitted_at"],
+        "includesCreatedEdit": false,
+        "reactionGroups": [],
+        "state": r["state"],
+        "commit": {"oid": r["commit_id"]},
     })
 }
 
@@ -327,10 +361,23 @@ fn comment(c: &Value, extra: &Extra) -> Value {
 /// gh exports comments, labels and milestones as Go structs, so their keys come in declaration
 /// order, not sorted as a map's; each is known by a key only it has.
 const STRUCT_ORDERS: &[(&str, &[&str])] = &[
+    ("submittedAt", REVIEW_ORDER),
     ("includesCreatedEdit", COMMENT_ORDER),
     ("color", &["id", "name", "description", "color"]),
     ("dueOn", &["number", "title", "description", "dueOn"]),
     ("path", &["path", "additions", "deletions"]),
+];
+
+const REVIEW_ORDER: &[&str] = &[
+    "id",
+    "author",
+    "authorAssociation",
+    "body",
+    "submittedAt",
+    "includesCreatedEdit",
+    "reactionGroups",
+    "state",
+    "commit",
 ];
 
 const COMMENT_ORDER: &[&str] = &[

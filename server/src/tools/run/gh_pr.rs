@@ -161,6 +161,7 @@ pub(super) fn view(
             .map_err(|e| not_found(e, n, "a PullRequest", "repository.pullRequest"))?;
         if let Some(export) = &export {
             let mut extra = extra_for(gh, export, std::slice::from_ref(&v), &[])?;
+            extra.reviews = reviews.items;
             if export.wants(&["commits"]) {
                 let listed = gh.wait(records::pr_commit_items(
                     gh.clients, gh.user, &repo, n, MAX_LISTED,
