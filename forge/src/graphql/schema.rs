@@ -1021,6 +1021,17 @@ impl IssueObj {
                     _ => Vec::new(),
                 };
                 let rollups = status_rollups(ctx, r)?;
+                // Authors are linked to accounts by email, as REST links them (and GitHub both).
+                let users = ctx.app.store().users()?;
+                let account = |email: &str| {
+                    users
+                        .iter()
+                        .find(|u| u.email.eq_ignore_ascii_case(email))
+                        .map_or(
+                            Json::Null,
+                            |u| json!({"id": render::node_id("U", u.id), "login": u.login}),
+                        )
+                };
                 let objs = list
                     .iter()
                     .map(|c| {
@@ -1036,7 +1047,7 @@ impl IssueObj {
                                 "message": c.message,
                                 "committedDate": time(c.committer.time),
                                 "authoredDate": time(c.author.time),
-                                "authors": {"nodes": [{"name": c.author.name, "email": c.author.email, "user": null}]},
+                                "authors": {"nodes": [{"name": c.author.name, "email": c.author.email, "user": account(&c.author.email)}]},
                                 "statusCheckRollup": rollups.get(&c.sha).cloned().unwrap_or(serde_json::Value::Null),
                             },
                         }))
@@ -1294,17 +1305,23 @@ impl Object for Mutation {
                 let (repo, issue) =
                     issue_by_node(ctx, istr(&inp, "labelableId").unwrap_or_default())?;
                 let names = label_names(ctx, &ids(&inp, "labelIds").unwrap_or_default())?;
-                let mut all: Vec<String> = issue.labels.iter().map(|l| l.name.clone()).collect();
-                if name == "addLabelsToLabelable" {
-                    all.extend(names);
-                } else {
-                    all.retain(|l| !names.contains(l));
-                }
-                let patch = IssuePatch {
-                    labels: Some(all),
-                    ..Default::default()
-                };
+                // Read and write in one transaction: gh sends its add and remove mutations at
+                // once, and a list read before the other's write would undo it.
                 let updated = ctx.write(|s, now| {
+                    let current = s
+                        .issue(&repo, issue.number)?
+                        .ok_or_else(crate::rest::ApiError::not_found)?;
+                    let mut all: Vec<String> =
+                        current.labels.iter().map(|l| l.name.clone()).collect();
+                    if name == "addLabelsToLabelable" {
+                        all.extend(names);
+                    } else {
+                        all.retain(|l| !names.contains(l));
+                    }
+                    let patch = IssuePatch {
+                        labels: Some(all),
+                        ..Default::default()
+                    };
                     s.update_issue(&repo, issue.number, &ctx.user, &patch, now)?
                         .ok_or_else(crate::rest::ApiError::not_found)
                 })?;
@@ -1319,18 +1336,22 @@ impl Object for Mutation {
                 let (repo, issue) =
                     issue_by_node(ctx, istr(&inp, "assignableId").unwrap_or_default())?;
                 let logins = user_logins(ctx, &ids(&inp, "assigneeIds").unwrap_or_default())?;
-                let mut all: Vec<String> =
-                    issue.assignees.iter().map(|u| u.login.clone()).collect();
-                if name == "addAssigneesToAssignable" {
-                    all.extend(logins);
-                } else {
-                    all.retain(|l| !logins.contains(l));
-                }
-                let patch = IssuePatch {
-                    assignees: Some(all),
-                    ..Default::default()
-                };
+                // One transaction, as for labels above.
                 let updated = ctx.write(|s, now| {
+                    let current = s
+                        .issue(&repo, issue.number)?
+                        .ok_or_else(crate::rest::ApiError::not_found)?;
+                    let mut all: Vec<String> =
+                        current.assignees.iter().map(|u| u.login.clone()).collect();
+                    if name == "addAssigneesToAssignable" {
+                        all.extend(logins);
+                    } else {
+                        all.retain(|l| !logins.contains(l));
+                    }
+                    let patch = IssuePatch {
+                        assignees: Some(all),
+                        ..Default::default()
+                    };
                     s.update_issue(&repo, issue.number, &ctx.user, &patch, now)?
                         .ok_or_else(crate::rest::ApiError::not_found)
                 })?;

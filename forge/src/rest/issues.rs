@@ -202,9 +202,10 @@ fn since_filter(ctx: &Ctx<'_>, items: &mut Vec<crate::store::Comment>) -> Result
 pub fn comments(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
     let repo = ctx.repo(o, r)?;
     let store = ctx.app.store();
-    if store.issue(&repo, n)?.is_none() {
+    let Some(issue) = store.issue(&repo, n)? else {
         return Err(ApiError::not_found());
-    }
+    };
+    let is_pull = issue.pull.is_some();
     let mut items = store.comments(&repo, Some(n))?;
     drop(store);
     since_filter(ctx, &mut items)?;
@@ -212,7 +213,7 @@ pub fn comments(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
         ctx,
         items
             .iter()
-            .map(|c| render::comment(&ctx.bases, &repo, c))
+            .map(|c| render::comment(&ctx.bases, &repo, c, is_pull))
             .collect(),
     ))
 }
@@ -225,13 +226,24 @@ pub fn repo_comments(ctx: &Ctx<'_>, o: &str, r: &str) -> ApiResult {
     if ctx.q("direction") == Some("desc") {
         items.reverse();
     }
-    Ok(paginate(
-        ctx,
-        items
-            .iter()
-            .map(|c| render::comment(&ctx.bases, &repo, c))
-            .collect(),
-    ))
+    let mut pulls = std::collections::BTreeMap::new();
+    let mut rendered = Vec::with_capacity(items.len());
+    for c in &items {
+        let is_pull = match pulls.get(&c.issue_number) {
+            Some(p) => *p,
+            None => {
+                let p = ctx
+                    .app
+                    .store()
+                    .issue(&repo, c.issue_number)?
+                    .is_some_and(|i| i.pull.is_some());
+                pulls.insert(c.issue_number, p);
+                p
+            }
+        };
+        rendered.push(render::comment(&ctx.bases, &repo, c, is_pull));
+    }
+    Ok(paginate(ctx, rendered))
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,7 +262,12 @@ pub fn create_comment(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
         s.add_comment(&repo, n, &ctx.user, &text, now)?
             .ok_or_else(ApiError::not_found)
     })?;
-    Ok(created(&render::comment(&ctx.bases, &repo, &c)))
+    let is_pull = ctx
+        .app
+        .store()
+        .issue(&repo, n)?
+        .is_some_and(|i| i.pull.is_some());
+    Ok(created(&render::comment(&ctx.bases, &repo, &c, is_pull)))
 }
 
 /// `GET /repos/{o}/{r}/labels`.

@@ -429,13 +429,15 @@ pub fn pull(b: &Bases, r: &Repo, i: &Issue, refs: &PullRefs, counts: Option<&Pul
     v
 }
 
-/// An issue comment.
-pub fn comment(b: &Bases, r: &Repo, c: &Comment) -> Value {
+/// An issue comment; on a pull request (`is_pull`) its page is the pull request's, as GitHub
+/// links it.
+pub fn comment(b: &Bases, r: &Repo, c: &Comment, is_pull: bool) -> Value {
     let full = r.full_name();
     let url = format!("{}/repos/{full}/issues/comments/{}", b.api, c.id);
+    let kind = if is_pull { "pull" } else { "issues" };
     json!({
         "url": url,
-        "html_url": format!("{}/{full}/issues/{}#issuecomment-{}", b.html, c.issue_number, c.id),
+        "html_url": format!("{}/{full}/{kind}/{}#issuecomment-{}", b.html, c.issue_number, c.id),
         "issue_url": format!("{}/repos/{full}/issues/{}", b.api, c.issue_number),
         "id": c.id,
         "node_id": node_id("IC", c.id),

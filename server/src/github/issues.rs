@@ -175,12 +175,14 @@ pub(crate) fn issue_line(r: &Value) -> String {
     )
 }
 
-/// Runs `gh_issue_list`: issues only (GitHub's list includes pull requests; gh's does not).
-pub async fn issue_list(
+/// The REST records of the issues `gh_issue_list` lists: issues only (GitHub's list includes
+/// pull requests; gh's does not), newest first. The JSON tool and the run form's `gh issue
+/// list` both print from these.
+pub(crate) async fn issue_items(
     clients: &Clients,
     user: &str,
     args: &IssueListArgs,
-) -> Result<Output, Error> {
+) -> Result<(RepoName, Listed), Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let limit = limit_of(args.limit)?;
     let mut req = Req::get(repo.api("/issues"), format!("repository {repo}"))
@@ -197,6 +199,16 @@ pub async fn issue_list(
     let listed = clients
         .list(user, &req, limit, |v| v.get("pull_request").is_none())
         .await?;
+    Ok((repo, listed))
+}
+
+/// Runs `gh_issue_list`.
+pub async fn issue_list(
+    clients: &Clients,
+    user: &str,
+    args: &IssueListArgs,
+) -> Result<Output, Error> {
+    let (repo, listed) = issue_items(clients, user, args).await?;
     let records: Vec<Value> = listed.items.iter().map(issue_record).collect();
     let lines = records.iter().map(issue_line).collect();
     Ok(list_output(
@@ -209,16 +221,16 @@ pub async fn issue_list(
     ))
 }
 
-/// Runs `gh_issue_view` with the issue's comments.
-pub async fn issue_view(
+/// The REST record of issue `number` and, when it has any, its comments (at most `limit`).
+pub(crate) async fn issue_with_comments(
     clients: &Clients,
     user: &str,
-    args: &IssueViewArgs,
-) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let limit = limit_of(args.limit)?;
-    let what = format!("issue #{} in {repo}", args.number);
-    let path = repo.api(&format!("/issues/{}", args.number));
+    repo: &RepoName,
+    number: u64,
+    limit: usize,
+) -> Result<(Value, Option<Listed>), Error> {
+    let what = format!("issue #{number} in {repo}");
+    let path = repo.api(&format!("/issues/{number}"));
     let v = clients
         .json(user, &Req::get(path.clone(), what.clone()))
         .await?;
@@ -231,6 +243,18 @@ pub async fn issue_view(
                 .await?,
         )
     };
+    Ok((v, comments))
+}
+
+/// Runs `gh_issue_view` with the issue's comments.
+pub async fn issue_view(
+    clients: &Clients,
+    user: &str,
+    args: &IssueViewArgs,
+) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let limit = limit_of(args.limit)?;
+    let (v, comments) = issue_with_comments(clients, user, &repo, args.number, limit).await?;
     let mut data = issue_record(&v);
     let mut text = view_header(&v, &data);
     let (records, more) = match comments {
@@ -314,6 +338,15 @@ pub async fn issue_create(
     user: &str,
     args: &IssueCreateArgs,
 ) -> Result<Output, Error> {
+    Ok(written(&create_issue(clients, user, args).await?))
+}
+
+/// Opens an issue; its REST record.
+pub(crate) async fn create_issue(
+    clients: &Clients,
+    user: &str,
+    args: &IssueCreateArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     if args.title.trim().is_empty() {
         return Err(Error::invalid("title must not be empty"));
@@ -335,8 +368,7 @@ pub async fn issue_create(
         Value::Object(body),
         format!("repository {repo}"),
     );
-    let v = clients.json(user, &req).await?;
-    Ok(written(&v))
+    clients.json(user, &req).await
 }
 
 /// Runs `gh_issue_comment`; the text is the comment's URL.
@@ -345,6 +377,22 @@ pub async fn issue_comment(
     user: &str,
     args: &IssueCommentArgs,
 ) -> Result<Output, Error> {
+    let v = comment_on(clients, user, args).await?;
+    let url = s(&v, "html_url").to_owned();
+    Ok(Output {
+        text: url.clone(),
+        data: json!({ "id": v["id"], "url": url, "author": login(&v, "user") }),
+        fields: &["id", "url", "author"],
+        more: None,
+    })
+}
+
+/// Comments on an issue or pull request; the comment's REST record.
+pub(crate) async fn comment_on(
+    clients: &Clients,
+    user: &str,
+    args: &IssueCommentArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     if args.body.trim().is_empty() {
         return Err(Error::invalid("body must not be empty"));
@@ -355,22 +403,45 @@ pub async fn issue_comment(
         json!({ "body": args.body }),
         format!("issue #{} in {repo}", args.number),
     );
-    let v = clients.json(user, &req).await?;
-    let url = s(&v, "html_url").to_owned();
-    Ok(Output {
-        text: url.clone(),
-        data: json!({ "id": v["id"], "url": url, "author": login(&v, "user") }),
-        fields: &["id", "url", "author"],
-        more: None,
-    })
+    clients.json(user, &req).await
 }
 
 /// Runs `gh_issue_edit`: title, body, labels and assignees added or removed, close or reopen.
+/// The text is the issue's URL, as `gh issue edit` prints it.
 pub async fn issue_edit(
     clients: &Clients,
     user: &str,
     args: &IssueEditArgs,
 ) -> Result<Output, Error> {
+    let v = edit_issue(clients, user, args).await?;
+    Ok(Output {
+        text: s(&v, "html_url").to_owned(),
+        data: issue_record(&v),
+        fields: LIST_FIELDS,
+        more: None,
+    })
+}
+
+/// The REST record of issue (or pull request) `number`.
+pub(crate) async fn get_issue(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<Value, Error> {
+    let req = Req::get(
+        repo.api(&format!("/issues/{number}")),
+        format!("issue #{number} in {repo}"),
+    );
+    clients.json(user, &req).await
+}
+
+/// Edits an issue (or a pull request's issue side); its REST record after the edit.
+pub(crate) async fn edit_issue(
+    clients: &Clients,
+    user: &str,
+    args: &IssueEditArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let what = format!("issue #{} in {repo}", args.number);
     let path = repo.api(&format!("/issues/{}", args.number));
@@ -397,19 +468,12 @@ pub async fn issue_edit(
     if patch.is_empty() {
         return Err(Error::invalid("nothing to edit"));
     }
-    let v = clients
+    clients
         .json(
             user,
             &Req::with_body(Method::PATCH, path, Value::Object(patch), what),
         )
-        .await?;
-    let record = issue_record(&v);
-    Ok(Output {
-        text: format!("{}\n{}", issue_line(&record), s(&v, "html_url")),
-        data: record,
-        fields: LIST_FIELDS,
-        more: None,
-    })
+        .await
 }
 
 /// The labels and assignees `args` change, as whole lists over `current`'s.

@@ -6,11 +6,14 @@
 //! [fields]` projection, and a "N more" line when a list was cut.
 
 pub mod actions;
+mod api;
 mod client;
 mod contents;
 mod failure;
 mod issues;
 mod pages;
+mod pull_commits;
+mod pull_edit;
 mod pulls;
 mod query;
 mod repo;
@@ -20,13 +23,17 @@ mod search;
 #[cfg(test)]
 mod tests;
 mod tokens;
+mod users;
 
+pub use api::{ApiArgs, api};
 pub use client::{Clients, Error, GithubConfig, TokenFuture, TokenSource};
 pub use contents::{CommitsArgs, FileArgs, commits, file};
 pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
     issue_create, issue_edit, issue_list, issue_view,
 };
+pub use pull_commits::{PrCommitsArgs, pr_commits};
+pub use pull_edit::{PrEditArgs, pr_edit};
 pub use pulls::{
     PrCreateArgs, PrDiffArgs, PrFilesArgs, PrListArgs, PrMergeArgs, PrReviewArgs, PrViewArgs,
     pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
@@ -38,10 +45,31 @@ pub use tokens::{SharedToken, StoreTokens};
 
 use serde_json::Value;
 
+/// The REST records behind the gh-shaped operations, for a front end that prints them in its
+/// own shape (the run form prints gh's): one request path per operation, two printers.
+pub(crate) mod records {
+    pub(crate) use super::RepoName;
+    pub(crate) use super::api::api_get;
+    pub(crate) use super::issues::{
+        Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
+        issue_items, issue_with_comments,
+    };
+    pub(crate) use super::pull_commits::pr_commit_items;
+    pub(crate) use super::pull_edit::edit_pr;
+    pub(crate) use super::pulls::{
+        MergeMethod, PrState, ReviewEvent, create_pr, get_pr, merge_pr, pr_diff_text,
+        pr_file_items, pr_items, pr_with_reviews, review_pr,
+    };
+    pub(crate) use super::repo::{readme_text, repo_record};
+    pub(crate) use super::search::search_issue_items;
+    pub(crate) use super::users::{users_by_login, viewer};
+}
+
 /// The fields each listing tool offers to `json: [...]`.
 pub(crate) mod fields {
     pub(crate) use super::contents::COMMIT_FIELDS as COMMITS;
     pub(crate) use super::issues::{LIST_FIELDS as ISSUE_LIST, VIEW_FIELDS as ISSUE_VIEW};
+    pub(crate) use super::pull_commits::COMMIT_FIELDS as PR_COMMITS;
     pub(crate) use super::pulls::{
         FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST, VIEW_FIELDS as PR_VIEW,
     };

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::issues::written as created_output;
+use super::pages::Listed;
 use super::request::Req;
 use super::{
     Clients, Error, Output, RepoName, assignee_logins, cut_lines, day, label_names, limit_of,
@@ -133,6 +134,7 @@ pub(crate) const LIST_FIELDS: &[&str] = &[
     "createdAt",
     "mergedAt",
     "url",
+    "body",
 ];
 
 pub(crate) const VIEW_FIELDS: &[&str] = &[
@@ -174,7 +176,7 @@ fn pr_state(v: &Value) -> &'static str {
     }
 }
 
-fn pr_record(v: &Value) -> Value {
+pub(super) fn pr_record(v: &Value) -> Value {
     json!({
         "number": v["number"],
         "title": s(v, "title"),
@@ -187,6 +189,7 @@ fn pr_record(v: &Value) -> Value {
         "createdAt": v["created_at"],
         "mergedAt": v["merged_at"],
         "url": s(v, "html_url"),
+        "body": s(v, "body"),
     })
 }
 
@@ -207,8 +210,13 @@ fn pr_line(r: &Value) -> String {
     )
 }
 
-/// Runs `gh_pr_list`.
-pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result<Output, Error> {
+/// The REST records of the pull requests `gh_pr_list` lists, newest first. The JSON tool and
+/// the run form's `gh pr list` both print from these.
+pub(crate) async fn pr_items(
+    clients: &Clients,
+    user: &str,
+    args: &PrListArgs,
+) -> Result<(RepoName, Listed), Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let limit = limit_of(args.limit)?;
     let state = match args.state {
@@ -237,6 +245,12 @@ pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result
     } else {
         clients.list_all(user, &req, limit).await?
     };
+    Ok((repo, listed))
+}
+
+/// Runs `gh_pr_list`.
+pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result<Output, Error> {
+    let (repo, listed) = pr_items(clients, user, args).await?;
     let records: Vec<Value> = listed.items.iter().map(pr_record).collect();
     let lines = records.iter().map(pr_line).collect();
     Ok(list_output(
@@ -249,17 +263,42 @@ pub async fn pr_list(clients: &Clients, user: &str, args: &PrListArgs) -> Result
     ))
 }
 
-/// Runs `gh_pr_view`, with the latest review of each reviewer.
-pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let what = format!("pull request #{} in {repo}", args.number);
-    let path = repo.api(&format!("/pulls/{}", args.number));
+/// The REST record of pull request `number`.
+pub(crate) async fn get_pr(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<Value, Error> {
+    let req = Req::get(
+        repo.api(&format!("/pulls/{number}")),
+        format!("pull request #{number} in {repo}"),
+    );
+    clients.json(user, &req).await
+}
+
+/// The REST record of pull request `number` and its reviews (the first hundred).
+pub(crate) async fn pr_with_reviews(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<(Value, Listed), Error> {
+    let what = format!("pull request #{number} in {repo}");
+    let path = repo.api(&format!("/pulls/{number}"));
     let v = clients
         .json(user, &Req::get(path.clone(), what.clone()))
         .await?;
     let reviews = clients
         .list_all(user, &Req::get(format!("{path}/reviews"), what), 100)
         .await?;
+    Ok((v, reviews))
+}
+
+/// Runs `gh_pr_view`, with the latest review of each reviewer.
+pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let (v, reviews) = pr_with_reviews(clients, user, &repo, args.number).await?;
     // The latest verdict per reviewer, in order of first review, as gh summarises them.
     let mut latest: Vec<(String, String)> = Vec::new();
     for r in &reviews.items {
@@ -288,7 +327,7 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
         d.extend(e);
     }
     let mut text = format!(
-        "{} #{}\n{}{} · {} wants to merge {} commits into {} from {} · +{} -{} · {} files · opened {}",
+        "{} #{}\n{}{} · {} wants to merge {} into {} from {} · +{} -{} · {} files · opened {}",
         s(&v, "title"),
         v["number"],
         pr_state(&v),
@@ -298,7 +337,10 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
             ""
         },
         login(&v, "user"),
-        v["commits"],
+        match v["commits"].as_u64() {
+            Some(1) => "1 commit".to_owned(),
+            n => format!("{} commits", n.unwrap_or(0)),
+        },
         s(&v["base"], "ref"),
         s(&v["head"], "ref"),
         v["additions"],
@@ -331,6 +373,21 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
     })
 }
 
+/// The whole unified diff of pull request `number`, as GitHub serves it.
+pub(crate) async fn pr_diff_text(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+) -> Result<String, Error> {
+    let mut req = Req::get(
+        repo.api(&format!("/pulls/{number}")),
+        format!("pull request #{number} in {repo}"),
+    );
+    req.accept = Some("application/vnd.github.diff");
+    Ok(clients.send(user, &req).await?.body)
+}
+
 /// Runs `gh_pr_diff`: the unified diff, cut at `limit` lines.
 pub async fn pr_diff(clients: &Clients, user: &str, args: &PrDiffArgs) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
@@ -339,12 +396,7 @@ pub async fn pr_diff(clients: &Clients, user: &str, args: &PrDiffArgs) -> Result
         Some(n) => n,
         None => DIFF_LINES,
     };
-    let mut req = Req::get(
-        repo.api(&format!("/pulls/{}", args.number)),
-        format!("pull request #{} in {repo}", args.number),
-    );
-    req.accept = Some("application/vnd.github.diff");
-    let mut text = clients.send(user, &req).await?.body;
+    let mut text = pr_diff_text(clients, user, &repo, args.number).await?;
     let more = cut_lines(&mut text, max, "diff lines");
     Ok(Output {
         data: json!({ "diff": text }),
@@ -354,15 +406,26 @@ pub async fn pr_diff(clients: &Clients, user: &str, args: &PrDiffArgs) -> Result
     })
 }
 
+/// The REST records of the files pull request `number` changes (at most `limit`).
+pub(crate) async fn pr_file_items(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    number: u64,
+    limit: usize,
+) -> Result<Listed, Error> {
+    let req = Req::get(
+        repo.api(&format!("/pulls/{number}/files")),
+        format!("pull request #{number} in {repo}"),
+    );
+    clients.list_all(user, &req, limit).await
+}
+
 /// Runs `gh_pr_files`: `M  path  +3 -1` per changed file.
 pub async fn pr_files(clients: &Clients, user: &str, args: &PrFilesArgs) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let limit = limit_of(args.limit)?;
-    let req = Req::get(
-        repo.api(&format!("/pulls/{}/files", args.number)),
-        format!("pull request #{} in {repo}", args.number),
-    );
-    let listed = clients.list_all(user, &req, limit).await?;
+    let listed = pr_file_items(clients, user, &repo, args.number, limit).await?;
     let mut lines = Vec::new();
     let mut records = Vec::new();
     for f in &listed.items {
@@ -407,6 +470,15 @@ pub async fn pr_create(
     user: &str,
     args: &PrCreateArgs,
 ) -> Result<Output, Error> {
+    Ok(created_output(&create_pr(clients, user, args).await?))
+}
+
+/// Opens a pull request; its REST record.
+pub(crate) async fn create_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrCreateArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     if args.title.trim().is_empty() {
         return Err(Error::invalid("title must not be empty"));
@@ -434,12 +506,28 @@ pub async fn pr_create(
         Value::Object(body),
         format!("repository {repo}"),
     );
-    let v = clients.json(user, &req).await?;
-    Ok(created_output(&v))
+    clients.json(user, &req).await
 }
 
 /// Runs `gh_pr_merge`.
 pub async fn pr_merge(clients: &Clients, user: &str, args: &PrMergeArgs) -> Result<Output, Error> {
+    let (method, v) = merge_pr(clients, user, args).await?;
+    let sha = s(&v, "sha").to_owned();
+    Ok(Output {
+        // The caller sent the number and method; what it learns is the commit (full id in data).
+        text: format!("merged as {}", sha.get(..7).unwrap_or(&sha)),
+        data: json!({ "number": args.number, "method": method, "sha": sha }),
+        fields: &["number", "method", "sha"],
+        more: None,
+    })
+}
+
+/// Merges a pull request; the method's name and GitHub's answer (`sha`, `merged`).
+pub(crate) async fn merge_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrMergeArgs,
+) -> Result<(&'static str, Value), Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let method = match args.method {
         MergeMethod::Merge => "merge",
@@ -460,15 +548,7 @@ pub async fn pr_merge(clients: &Clients, user: &str, args: &PrMergeArgs) -> Resu
         Value::Object(body),
         format!("pull request #{} in {repo}", args.number),
     );
-    let v = clients.json(user, &req).await?;
-    let sha = s(&v, "sha").to_owned();
-    Ok(Output {
-        // The caller sent the number and method; what it learns is the commit (full id in data).
-        text: format!("merged as {}", sha.get(..7).unwrap_or(&sha)),
-        data: json!({ "number": args.number, "method": method, "sha": sha }),
-        fields: &["number", "method", "sha"],
-        more: None,
-    })
+    Ok((method, clients.json(user, &req).await?))
 }
 
 /// Runs `gh_pr_review`.
@@ -477,6 +557,23 @@ pub async fn pr_review(
     user: &str,
     args: &PrReviewArgs,
 ) -> Result<Output, Error> {
+    let v = review_pr(clients, user, args).await?;
+    Ok(Output {
+        // Terse, as gh's own writes: the review's URL names the pull request; the caller knows
+        // what it sent.
+        text: s(&v, "html_url").to_owned(),
+        data: json!({ "id": v["id"], "state": s(&v, "state"), "author": login(&v, "user"), "url": s(&v, "html_url") }),
+        fields: &["id", "state", "author", "url"],
+        more: None,
+    })
+}
+
+/// Reviews a pull request; the review's REST record.
+pub(crate) async fn review_pr(
+    clients: &Clients,
+    user: &str,
+    args: &PrReviewArgs,
+) -> Result<Value, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let event = match args.event {
         ReviewEvent::Approve => "APPROVE",
@@ -495,13 +592,5 @@ pub async fn pr_review(
         json!({ "event": event, "body": body }),
         format!("pull request #{} in {repo}", args.number),
     );
-    let v = clients.json(user, &req).await?;
-    Ok(Output {
-        // Terse, as gh's own writes: the review's URL names the pull request; the caller knows
-        // what it sent.
-        text: s(&v, "html_url").to_owned(),
-        data: json!({ "id": v["id"], "state": s(&v, "state"), "author": login(&v, "user"), "url": s(&v, "html_url") }),
-        fields: &["id", "state", "author", "url"],
-        more: None,
-    })
+    clients.json(user, &req).await
 }

@@ -28,6 +28,32 @@ pub(crate) const FIELDS: &[&str] = &[
     "url",
 ];
 
+/// The REST record of `repo`.
+pub(crate) async fn repo_record(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+) -> Result<Value, Error> {
+    clients
+        .json(user, &Req::get(repo.api(""), format!("repository {repo}")))
+        .await
+}
+
+/// The text of `repo`'s README, or `None` when it has none.
+pub(crate) async fn readme_text(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+) -> Result<Option<String>, Error> {
+    let mut req = Req::get(repo.api("/readme"), format!("the README of {repo}"));
+    req.accept = Some("application/vnd.github.raw");
+    match clients.send(user, &req).await {
+        Ok(reply) => Ok(Some(reply.body)),
+        Err(Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs `gh_repo_view`.
 pub async fn repo_view(
     clients: &Clients,
@@ -35,9 +61,7 @@ pub async fn repo_view(
     args: &RepoViewArgs,
 ) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let v = clients
-        .json(user, &Req::get(repo.api(""), format!("repository {repo}")))
-        .await?;
+    let v = repo_record(clients, user, &repo).await?;
     let data = json!({
         "nameWithOwner": s(&v, "full_name"),
         "description": v["description"],

@@ -77,12 +77,13 @@ const MAX_LABELS: usize = 20;
 
 pub(crate) const CODE_FIELDS: &[&str] = &["repository", "path", "sha", "url"];
 
-/// Runs `gh_search_issues`: the flags become qualifiers, as gh adds them.
-pub async fn search_issues(
+/// The REST records `gh_search_issues` finds: the flags become qualifiers, as gh adds them.
+/// The JSON tool and the run form both print from these.
+pub(crate) async fn search_issue_items(
     clients: &Clients,
     user: &str,
     args: &SearchIssuesArgs,
-) -> Result<Output, Error> {
+) -> Result<(Vec<Value>, More), Error> {
     let limit = limit_of(args.limit)?;
     let mut q = scoped_query(clients, Kind::Issues, &args.query, args.repo.as_deref())?;
     match args.state.as_deref() {
@@ -113,7 +114,16 @@ pub async fn search_issues(
         q.fixed("type", "issue");
     }
     let q = q.build();
-    let (items, more) = search(clients, user, "/search/issues", &q, limit).await?;
+    search(clients, user, "/search/issues", &q, limit).await
+}
+
+/// Runs `gh_search_issues`.
+pub async fn search_issues(
+    clients: &Clients,
+    user: &str,
+    args: &SearchIssuesArgs,
+) -> Result<Output, Error> {
+    let (items, more) = search_issue_items(clients, user, args).await?;
     let records: Vec<Value> = items
         .iter()
         .map(|v| {

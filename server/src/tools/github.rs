@@ -110,7 +110,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_issue_edit",
-            "Edit an issue: title, body, labels, assignees; close or reopen with state.",
+            "Edit an issue: title, body, labels, assignees; close or reopen with state (pull requests: gh_pr_edit).",
             Write,
             W,
             github::IssueEditArgs,
@@ -189,6 +189,26 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         )
         .audit_number("number"),
         gh_tool!(
+            "gh_pr_edit",
+            "Edit a pull request: title, body, base, labels, assignees; close or reopen with state (gh pr edit, close, reopen).",
+            Write,
+            W,
+            github::PrEditArgs,
+            github::pr_edit,
+            None
+        )
+        .audit_number("number"),
+        gh_tool!(
+            "gh_pr_commits",
+            "A pull request's commits, oldest first (gh pr view --json commits).",
+            Read,
+            R,
+            github::PrCommitsArgs,
+            github::pr_commits,
+            Some(fields::PR_COMMITS)
+        )
+        .audit_number("number"),
+        gh_tool!(
             "gh_search_issues",
             "Search issues and pull requests with GitHub search syntax (gh search issues).",
             Read,
@@ -205,6 +225,15 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             github::SearchCodeArgs,
             github::search_code,
             Some(fields::SEARCH_CODE)
+        ),
+        gh_tool!(
+            "gh_api",
+            "GET a GitHub REST path inside one repository (gh api repos/OWNER/NAME/PATH).",
+            Read,
+            R,
+            github::ApiArgs,
+            github::api,
+            None
         ),
         gh_tool!(
             "gh_file",

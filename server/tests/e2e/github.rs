@@ -24,10 +24,20 @@ pub struct World {
 
 impl World {
     pub async fn start(config: Option<&str>) -> Self {
+        Self::start_with(config, None).await
+    }
+
+    /// [`World::start`] with the forge answering URLs under `public_url` (as it does for the
+    /// real gh, which names `github.localhost`), so both see the same URLs.
+    pub async fn start_with(config: Option<&str>, public_url: Option<&str>) -> Self {
         let forge_dir = tempfile::tempdir().unwrap();
-        let forge = gitgate_forge::start_ephemeral(forge_dir.path())
-            .await
-            .unwrap();
+        let forge = gitgate_forge::start(gitgate_forge::Config {
+            data_dir: forge_dir.path().to_path_buf(),
+            seed: Some("demo".into()),
+            public_url: public_url.map(str::to_owned),
+        })
+        .await
+        .unwrap();
         let env = Env::new();
         let key = Command::new(BIN).arg("keygen").output().unwrap();
         assert!(key.status.success());

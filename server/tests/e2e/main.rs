@@ -22,6 +22,7 @@ mod protocol;
 mod remote;
 mod replicas;
 mod run_form;
+mod run_gh;
 mod run_writes;
 mod shutdown;
 mod stdio;

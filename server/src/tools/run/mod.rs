@@ -39,7 +39,28 @@
 //!     only, each as a content conflict.
 //! 11. `git rev-parse --show-toplevel` (and `--git-dir`) is refused: the server's paths are not
 //!     shown; a line already runs at the repository root.
+//!
+//! Intended differences from gh (each command otherwise prints gh 2.23's bytes without a
+//! terminal; `server/tests/e2e/run_gh.rs` holds the rest equal, against the real gh on the same
+//! forge, and tests 1 and 2 by name):
+//! 1. Without `-R`, a command acts on the server's configured default repository (gh reads the
+//!    current checkout's remote or `GH_REPO`); `gh pr create` needs `--head` (no checkout).
+//! 2. `--json` serves the fields listed in `gh_json.rs` (gh's shapes, built from REST records);
+//!    others gh has (`projectCards`, `reactionGroups`, `statusCheckRollup`, ...) are refused,
+//!    naming the served ones. `--jq` runs on gitgate's jaq (as `| jq` does), not gojq.
+//! 3. Comment listings print `edited: false` (REST does not say whether a comment was edited
+//!    when it was created); "not found" reads as gh's GraphQL error, other upstream errors
+//!    (a refused merge or review) carry gitgate's message, status 1 as gh's.
+//! 4. Interactive forms, `--web`, `--template`, `--body-file` are not supported: the flags name
+//!    what is.
 
+mod gh;
+mod gh_api;
+mod gh_issue;
+mod gh_json;
+mod gh_pr;
+mod gh_search;
+mod gh_write;
 mod git;
 mod git_blame;
 mod git_diff;
@@ -186,10 +207,7 @@ impl Runner<'_, '_> {
         match command.program() {
             // git and gh read no input here (none of the supported commands does).
             "git" => self.operation(|runner| git::run(runner, &argv[1..])),
-            "gh" => Done::failed(
-                1,
-                "gh: not available in the run form yet; use the gh_* tools ({\"tool\": \"help\", \"query\": \"gh\"})",
-            ),
+            "gh" => self.operation(|runner| gh::run(runner, argv)),
             "xargs" => self.xargs(&argv[1..], input),
             program if filters::PROGRAMS.contains(&program) => self.filter(argv, input),
             program => unknown_program(program),
