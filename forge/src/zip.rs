@@ -110,7 +110,7 @@ mod tests {
         );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout).trim_end(),
-            "test/1_Set up job.txt=one\n|0_test.txt=two\nlines\n"
+            "test/1_Set up job.txt=one\n|0_test.txt=two\nlines"
         );
     }
 }

@@ -71,6 +71,9 @@ pub struct GithubSection {
     pub default_repo: Option<String>,
     /// Seconds one request may take (default 20).
     pub timeout_secs: Option<u64>,
+    /// Where git is served, when not derived from `base_url` (`api.github.com` → `github.com`,
+    /// `HOST/api/v3` → `HOST`).
+    pub git_url: Option<String>,
 }
 
 /// One served repository.

@@ -190,6 +190,12 @@ struct ServeArgs {
     /// OWNER/NAME used by GitHub tools called without `repo`.
     #[arg(long, value_name = "OWNER/NAME", env = "GITGATE_GITHUB_REPO")]
     github_repo: Option<String>,
+    /// Where git is served for git_fetch, git_pull and git_push, when not derived from
+    /// --github-url (api.github.com serves git at https://github.com, HOST/api/v3 at
+    /// https://HOST). Remotes must point here.
+    #[arg(long, value_name = "URL", env = "GITGATE_GITHUB_GIT_URL")]
+    github_git_url: Option<String>,
+
     /// Toolsets to offer: git, github, actions, meta (comma-separated). Default: git, plus github
     /// and actions (CI checks, workflow runs and logs) when a GitHub URL is configured.
     /// `--toolsets github` alone talks to api.github.com; meta adds the `gitgate` tool (jq
@@ -586,6 +592,7 @@ impl ToolChoice {
                 config.timeout = std::time::Duration::from_secs(secs.max(1));
             }
             config.default_repo = args.github_repo.clone().or(section.default_repo);
+            config.git_url = args.github_git_url.clone().or(section.git_url);
             if let Some(repo) = &config.default_repo {
                 gitgate::github::check_repo_name(repo)?;
             }

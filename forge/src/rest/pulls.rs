@@ -183,7 +183,10 @@ pub fn open_pull(
                 errors: Some(json!([{"resource": "PullRequest", "code": "custom", "message": format!("A pull request already exists for {}:{head}.", repo.owner.login)}])),
             });
         }
-        Ok(s.create_issue(repo, &ctx.user, &new, now)?)
+        let issue = s.create_issue(repo, &ctx.user, &new, now)?;
+        // Opening a pull request runs CI on its head, as a `pull_request` workflow does.
+        crate::ci::start(s, &g, repo, &head, h, "pull_request", ctx.user.id, now)?;
+        Ok(issue)
     })
 }
 

@@ -39,6 +39,8 @@ pub struct GithubConfig {
     pub default_repo: Option<String>,
     /// Largest answer body read, in bytes; a larger one fails the call (see [`MAX_BODY`]).
     pub max_body: usize,
+    /// Where git is served (`https://github.com`), when not derived from `base_url`.
+    pub git_url: Option<String>,
 }
 
 /// Default cap on one answer body. GitHub's largest JSON pages (100 issues with long bodies, a
@@ -56,6 +58,7 @@ impl Default for GithubConfig {
             max_wait: Duration::from_secs(10),
             default_repo: None,
             max_body: MAX_BODY,
+            git_url: None,
         }
     }
 }

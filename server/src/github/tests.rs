@@ -37,6 +37,7 @@ impl Fixture {
             max_wait: Duration::from_secs(2),
             default_repo: None,
             max_body: client::MAX_BODY,
+            git_url: None,
         };
         tweak(&mut config);
         let mut tokens = forge.tokens.clone();

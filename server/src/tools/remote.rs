@@ -24,7 +24,7 @@ fn with_access(
             "GitHub is not configured on this server (--github-url); fetch, pull and push reach only its host",
         ));
     };
-    let endpoint = Endpoint::from_api_base(&clients.config().base_url)?;
+    let endpoint = Endpoint::from_config(clients.config())?;
     // Git tools run on a blocking thread of the runtime: waiting for the token here is fine.
     let token = tokio::runtime::Handle::current()
         .block_on(clients.git_token(caller.user()))

@@ -127,6 +127,25 @@ async fn a_failing_check_its_log_a_fix_and_a_green_run() {
         .await;
     assert_eq!(again["run_attempt"], 2);
     assert_eq!(again["conclusion"], "failure");
+    // Opening a pull request runs CI on its head (a pull_request event).
+    let created = ok(
+        &bob,
+        "gh_pr_create",
+        json!({"repo": REPO, "head": "feature/dial-2", "base": "main", "title": "Dial again"}),
+    )
+    .await;
+    let number: u64 = created
+        .rsplit('/')
+        .next()
+        .and_then(|n| n.trim().parse().ok())
+        .expect("a pull request URL");
+    let fresh = ok(
+        &alice,
+        "gh_pr_checks",
+        json!({"repo": REPO, "number": number}),
+    )
+    .await;
+    assert!(fresh.starts_with("test\tpass\t"), "{fresh}");
     // Unknown runs are not found, said as such.
     let missing = err(
         &alice,

@@ -336,6 +336,16 @@ async fn a_remote_anywhere_else_is_refused_before_connecting() {
             "git@github.com:acme/widgets.git".to_owned(),
             "not an http(s) URL",
         ),
+        // git's ext:: transport runs a program; libgit2 has none, and the check refuses it first.
+        (
+            "ext::sh -c touch% /tmp/gitgate-ext-pwned".to_owned(),
+            "refused",
+        ),
+        (
+            "ssh://git@127.0.0.1/acme/widgets.git".to_owned(),
+            "another scheme",
+        ),
+        ("/srv/git/acme/widgets.git".to_owned(), "not an http(s) URL"),
         (
             format!("http://x-access-token:stolen@127.0.0.1:{port}/acme/widgets.git"),
             "credentials in the URL",
@@ -357,6 +367,7 @@ async fn a_remote_anywhere_else_is_refused_before_connecting() {
             assert!(!out.contains("stolen"), "{out}");
         }
     }
+    assert!(!Path::new("/tmp/gitgate-ext-pwned").exists());
     // A rewrite in the repository's own configuration is judged by where it leads.
     git(w.clone.path(), &["remote", "set-url", "origin", &origin]);
     git(
@@ -518,4 +529,41 @@ async fn push_needs_git_push_and_a_bad_token_says_what_to_do() {
     assert!(!ok);
     assert!(out.contains("refused your token"), "{out}");
     assert_eq!(w.remote_branch("nope"), None);
+}
+
+/// With git served under its own name (`--github-git-url`, as a GitHub Enterprise host or the
+/// forge's public `github.localhost`): a remote must name that host, and naming the API address
+/// instead is another host. (github.localhost does not resolve here, so the allowed push gets as
+/// far as the name lookup, after the check.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remotes_must_name_the_configured_git_host() {
+    let w = World::start().await;
+    git(w.clone.path(), &["switch", "-q", "-c", "named"]);
+    w.commit("n.txt", "named host\n");
+    let c = w
+        .client(
+            "alice",
+            PUSHER,
+            "\n[github]\ngit_url = \"http://github.localhost\"\n",
+        )
+        .await;
+    // The API address is not where git is served now.
+    let (ok, out) = call(&c, "git_push", json!({})).await;
+    assert!(!ok);
+    assert!(out.contains("another host"), "{out}");
+    assert!(out.contains("http://github.localhost/OWNER/REPO"), "{out}");
+    git(
+        w.clone.path(),
+        &[
+            "remote",
+            "set-url",
+            "origin",
+            "http://github.localhost/acme/widgets.git",
+        ],
+    );
+    let (ok, out) = call(&c, "git_push", json!({})).await;
+    assert!(!ok);
+    assert!(!out.contains("refused"), "{out}");
+    assert!(out.contains("github.localhost"), "{out}");
+    assert_eq!(w.remote_branch("named"), None);
 }
