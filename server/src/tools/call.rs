@@ -171,7 +171,33 @@ impl Services {
             Option<String>,
         ) -> Result<String, ToolError>,
     ) -> Result<String, ToolError> {
+        self.call_operation_output(call, name, args, repo, |backends, caller, repo| {
+            op(backends, caller, repo).map(|text| Output {
+                text,
+                data: Value::Null,
+                fields: &[],
+                more: None,
+            })
+        })
+    }
+
+    /// [`Self::call_operation`] for an operation whose backend answer carries data the audit
+    /// event records (a push's `ref_updates`); returns the text.
+    pub(crate) fn call_operation_output(
+        &self,
+        call: &MetaCall<'_>,
+        name: &str,
+        args: Map<String, Value>,
+        repo: Option<String>,
+        op: impl FnOnce(
+            &super::Backends,
+            &crate::identity::Caller,
+            Option<String>,
+        ) -> Result<Output, ToolError>,
+    ) -> Result<String, ToolError> {
         let (runtime, ctx) = (call.runtime, call.ctx);
+        // A flag among the operation's arguments may raise its class (`git push --force`).
+        let class = self.catalogue.get(name).map(|s| s.class_for(&args));
         let mut outcome: Option<Result<String, ToolError>> = None;
         let (result, _) = self.record(
             runtime,
@@ -189,25 +215,18 @@ impl Services {
                     (None, Handler::Github(_)) => Target::AllRepos,
                     (None, _) => Target::Nothing,
                 };
-                let (decision, refusal) = this.decide(ctx, spec.class, name, judged);
+                let (decision, refusal) =
+                    this.decide(ctx, class.unwrap_or(spec.class), name, judged);
                 if let Some(e) = refusal {
                     outcome = Some(Err(e.clone()));
                     return Ran::failed(e, decision, target);
                 }
                 let done = op(&this.backends, &ctx.caller, repo);
                 let ran = match &done {
-                    Ok(text) => {
-                        let output = Output {
-                            text: text.clone(),
-                            data: Value::Null,
-                            fields: &[],
-                            more: None,
-                        };
-                        Ran::ok(&output, None, decision, target)
-                    }
+                    Ok(output) => Ran::ok(output, None, decision, target),
                     Err(e) => Ran::failed(e.clone(), decision, target),
                 };
-                outcome = Some(done);
+                outcome = Some(done.map(|o| o.text));
                 ran
             },
         );

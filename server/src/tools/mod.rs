@@ -10,7 +10,7 @@ mod github_ci;
 mod meta;
 mod output;
 mod pipeline;
-mod remote;
+pub(crate) mod remote;
 mod run;
 mod schema;
 

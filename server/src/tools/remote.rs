@@ -41,23 +41,53 @@ fn with_access(
 }
 
 fn fetch(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
-    let repo = b.repos.get(call.repo.as_deref())?;
     let args: remote::FetchArgs = parse_args(call.args)?;
-    with_access(b, caller, |access| remote::fetch(repo, &args, access))
+    fetch_with(b, caller, call.repo.as_deref(), &args)
 }
 
 fn pull(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
-    let repo = b.repos.get(call.repo.as_deref())?;
     let args: remote::PullArgs = parse_args(call.args)?;
-    with_access(b, caller, |access| {
-        remote::pull(repo, &args, access, &caller.identity)
-    })
+    pull_with(b, caller, call.repo.as_deref(), &args)
 }
 
 fn push(b: &Backends, caller: &Caller, call: GitCall) -> Result<Output, ToolError> {
-    let repo = b.repos.get(call.repo.as_deref())?;
     let args: remote::PushArgs = parse_args(call.args)?;
-    with_access(b, caller, |access| remote::push(repo, &args, access))
+    push_with(b, caller, call.repo.as_deref(), &args)
+}
+
+/// `git_fetch` on parsed arguments (the JSON tool and the run form's `git fetch`).
+pub(crate) fn fetch_with(
+    b: &Backends,
+    caller: &Caller,
+    repo: Option<&str>,
+    args: &remote::FetchArgs,
+) -> Result<Output, ToolError> {
+    let repo = b.repos.get(repo)?;
+    with_access(b, caller, |access| remote::fetch(repo, args, access))
+}
+
+/// `git_pull` on parsed arguments.
+pub(crate) fn pull_with(
+    b: &Backends,
+    caller: &Caller,
+    repo: Option<&str>,
+    args: &remote::PullArgs,
+) -> Result<Output, ToolError> {
+    let repo = b.repos.get(repo)?;
+    with_access(b, caller, |access| {
+        remote::pull(repo, args, access, &caller.identity)
+    })
+}
+
+/// `git_push` on parsed arguments.
+pub(crate) fn push_with(
+    b: &Backends,
+    caller: &Caller,
+    repo: Option<&str>,
+    args: &remote::PushArgs,
+) -> Result<Output, ToolError> {
+    let repo = b.repos.get(repo)?;
+    with_access(b, caller, |access| remote::push(repo, args, access))
 }
 
 fn spec(

@@ -83,9 +83,9 @@ impl World {
         std::fs::write(
             &config,
             format!(
-                "[[repos]]\nname = \"widgets\"\npath = {:?}\n\n[user]\nname = \"{login}\"\n\
+                "{extra}\n[[repos]]\nname = \"widgets\"\npath = {:?}\n\n[user]\nname = \"{login}\"\n\
                  scopes = [{}]\nrepos = [\"widgets\", \"acme/*\"]\ngit_name = \"{login}\"\n\
-                 git_email = \"{login}@example.com\"\n{extra}",
+                 git_email = \"{login}@example.com\"\n",
                 self.clone.path().display().to_string(),
                 scopes.join(", ")
             ),
@@ -566,4 +566,57 @@ async fn remotes_must_name_the_configured_git_host() {
     assert!(!out.contains("refused"), "{out}");
     assert!(out.contains("github.localhost"), "{out}");
     assert_eq!(w.remote_branch("named"), None);
+}
+
+/// The run form's `git push`, `git fetch` and `git pull` are the same operations under the same
+/// policy: audited as `git_push` (parent: the run call), `--force` judged as `git:force`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_lines_push_fetch_and_pull_under_the_same_policy() {
+    let w = World::start().await;
+    git(w.clone.path(), &["switch", "-q", "-c", "lined"]);
+    let id = w.commit("l.txt", "by a line\n");
+    let c = w.client("alice", PUSHER, "lean = true\n").await;
+    let (ok, out) = call(&c, "gitgate", json!({"run": "git push -u origin lined"})).await;
+    assert!(ok, "{out}");
+    assert!(out.contains(" * [new branch]      lined -> lined"), "{out}");
+    assert_eq!(w.remote_branch("lined").as_deref(), Some(id.as_str()));
+    let (ok, out) = call(
+        &c,
+        "gitgate",
+        json!({"run": "git push -q && git fetch -q && git pull -q"}),
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(out, "");
+    git(
+        w.clone.path(),
+        &["commit", "-q", "--amend", "-m", "amended"],
+    );
+    let (ok, out) = call(&c, "gitgate", json!({"run": "git push --force"})).await;
+    assert!(!ok);
+    assert!(out.contains("git:force"), "{out}");
+    assert!(out.ends_with("[exit status 128]"), "{out}");
+    let (ok, out) = call(&c, "gitgate", json!({"run": "git push --mirror"})).await;
+    assert!(!ok);
+    assert!(out.contains("supported: -u/--set-upstream"), "{out}");
+    drop(c);
+    let events = w.audit().await;
+    let run = events
+        .iter()
+        .find(|e| e.tool == "gitgate" && e.arguments["run"] == "git push -u origin lined")
+        .expect("the run call audited");
+    let push = events
+        .iter()
+        .find(|e| e.tool == "git_push" && e.parent.as_deref() == Some(run.id.as_str()))
+        .expect("its push audited under it");
+    assert_eq!(
+        push.ref_updates,
+        [format!("refs/heads/lined {} {id}", "0".repeat(40))]
+    );
+    let forced = events
+        .iter()
+        .rfind(|e| e.tool == "git_push")
+        .expect("the forced push audited");
+    assert!(!forced.decision.allowed);
+    assert_eq!(forced.arguments["force"], true);
 }

@@ -34,6 +34,9 @@ const SUBCOMMANDS: &[&str] = &[
     "ls-tree",
     "cat-file",
     "stash",
+    "push",
+    "fetch",
+    "pull",
 ];
 
 /// A command line git would refuse as a usage error (status 129).
@@ -101,6 +104,11 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
             stderr: String::new(),
             status,
         },
+        Err(Failure::Stderr(stderr)) => Done {
+            stdout: String::new(),
+            stderr,
+            status: 0,
+        },
     }
 }
 
@@ -139,6 +147,9 @@ fn dispatch(
         "ls-tree" => Some(super::git_objects::ls_tree(runner, args, rest, repo)),
         "cat-file" => Some(super::git_objects::cat_file(runner, args, rest, repo)),
         "stash" => Some(super::git_stash::stash(runner, args, rest, repo)),
+        "push" => Some(super::git_remote::push(runner, args, rest, repo)),
+        "fetch" => Some(super::git_remote::fetch(runner, args, rest, repo)),
+        "pull" => Some(super::git_remote::pull(runner, args, rest, repo)),
         _ => None,
     }
 }
@@ -149,6 +160,8 @@ pub(super) enum Failure {
     /// Not an error, only a status other than 0 (as `git grep` finding nothing): what was
     /// printed and the status.
     Exit(String, i32),
+    /// Success whose report git writes to standard error (`git push`, `git fetch`).
+    Stderr(String),
 }
 
 impl From<Usage> for Failure {

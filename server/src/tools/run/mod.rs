@@ -39,6 +39,10 @@
 //!     only, each as a content conflict.
 //! 11. `git rev-parse --show-toplevel` (and `--git-dir`) is refused: the server's paths are not
 //!     shown; a line already runs at the repository root.
+//! 12. `git push`, `git fetch` and `git pull` are gitgate's remote operations (the configured
+//!     GitHub host only, as the caller): their reports have git's shape (`To URL`, one line per
+//!     reference) without progress or `remote:` lines; pull's `From` lines are left out; a
+//!     refused push is `fatal:` with status 128 where git prints `! [rejected]` with 1.
 //!
 //! Intended differences from gh (each command otherwise prints gh 2.23's bytes without a
 //! terminal; `server/tests/e2e/run_gh.rs` holds the rest equal, against the real gh on the same
@@ -71,6 +75,7 @@ mod git_more;
 mod git_objects;
 mod git_refs;
 mod git_refs_list;
+mod git_remote;
 mod git_show;
 mod git_stash;
 mod git_status;
@@ -299,6 +304,26 @@ impl Runner<'_, '_> {
                 let repo = backends.repos.get(repo.as_deref())?;
                 op(repo, caller)
             })
+    }
+}
+
+impl Runner<'_, '_> {
+    /// Runs one remote git operation (push, fetch, pull) as a call of the JSON tool `tool`,
+    /// with the backends (it needs the GitHub host and the caller's token, not only the
+    /// repository); `args` are what the event records.
+    pub(super) fn remote_call(
+        &self,
+        tool: &str,
+        args: serde_json::Map<String, serde_json::Value>,
+        repo: Option<String>,
+        op: impl FnOnce(
+            &super::Backends,
+            &crate::identity::Caller,
+            Option<String>,
+        ) -> Result<Output, ToolError>,
+    ) -> Result<String, ToolError> {
+        self.services
+            .call_operation_output(self.call, tool, args, repo, op)
     }
 }
 
