@@ -77,6 +77,10 @@ pub struct Arm {
     /// then sent unchanged as `{"run": LINE}`, as the model would type it to a shell.
     #[serde(default)]
     pub run_programs: Vec<String>,
+    /// Where the working clone's `origin` points for this arm (placeholders expanded); default
+    /// the forge's public URL, as gh finds the repository. A server that pushes and fetches
+    /// itself is given the address it was configured with (`{forge_url}/acme/widgets.git`).
+    pub origin: Option<String>,
     /// MCP arms: extra environment of the server.
     #[serde(default)]
     pub env: BTreeMap<String, String>,

@@ -188,12 +188,14 @@ struct RawToolStep {
 }
 
 /// The categories the README defines; a task must name one.
-pub const CATEGORIES: [&str; 5] = [
+pub const CATEGORIES: [&str; 6] = [
     "git-read",
     "git-write",
     "github-read",
     "github-write",
     "compose",
+    // The whole agent loop: push, pull requests, CI checks and logs, releases.
+    "loop",
 ];
 
 /// Parses one task file's text; `file` names it in errors.

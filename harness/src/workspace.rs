@@ -129,3 +129,8 @@ impl Workspace {
         }
     }
 }
+
+/// Points the clone's `origin` at `url` (an arm that reaches the forge by its own address).
+pub fn set_origin(clone: &Path, url: &str) -> Result<()> {
+    git(clone, &["remote", "set-url", "origin", url]).map(drop)
+}

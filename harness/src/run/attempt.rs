@@ -84,6 +84,9 @@ async fn attempt_in(
         github_token: forge::demo_token(arm.arm.github_login.as_deref().unwrap_or_default()),
         state: arm.state.display().to_string(),
     };
+    if let Some(origin) = &arm.arm.origin {
+        crate::workspace::set_origin(&ws.clone, &vars.expand(origin))?;
+    }
     let start = Start {
         arm: &arm.arm,
         vars: &vars,
