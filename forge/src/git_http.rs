@@ -84,6 +84,23 @@ pub async fn serve(
     if !repo_dir.is_dir() {
         return plain(StatusCode::NOT_FOUND, "Repository not found.");
     }
+    if target.service == "git-receive-pack" {
+        let default_branch = app
+            .store()
+            .repo(&target.owner, &target.name)
+            .ok()
+            .flatten()
+            .map(|r| r.default_branch);
+        if let Some(branch) = default_branch
+            && let Err(e) = protect(&repo_dir, &branch)
+        {
+            tracing::error!(error = %e, "installing the branch protection hook");
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "branch protection unavailable",
+            );
+        }
+    }
     let header = |name: &str| {
         parts
             .headers
@@ -150,6 +167,43 @@ pub async fn serve(
         record_pushes(app, &target, &ident, &repo_dir, &pushed);
     }
     cgi_response(&out.stdout)
+}
+
+/// GitHub's default protection of a repository's default branch (no force pushes, no
+/// deletion), as a `pre-receive` hook `git receive-pack` runs: a refused update reads as
+/// GitHub's (`remote: error: GH006: Protected branch update failed for refs/heads/main.`,
+/// `! [remote rejected] main -> main (protected branch hook declined)`).
+fn protect(repo_dir: &std::path::Path, branch: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let valid = !branch.is_empty()
+        && branch
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if !valid {
+        return Err(std::io::Error::other(format!(
+            "unusual default branch {branch:?}"
+        )));
+    }
+    let hook = format!(
+        "#!/bin/sh\n\
+         # gitgate-forge: the default branch takes no force push and no deletion.\n\
+         zero=0000000000000000000000000000000000000000\n\
+         while read old new ref; do\n\
+         \x20 [ \"$ref\" = refs/heads/{branch} ] || continue\n\
+         \x20 if [ \"$new\" = \"$zero\" ] || {{ [ \"$old\" != \"$zero\" ] && ! git merge-base --is-ancestor \"$old\" \"$new\"; }}; then\n\
+         \x20   echo \"error: GH006: Protected branch update failed for $ref.\" >&2\n\
+         \x20   echo \"error: Cannot force-push to this branch\" >&2\n\
+         \x20   exit 1\n\
+         \x20 fi\n\
+         done\n"
+    );
+    let path = repo_dir.join("hooks").join("pre-receive");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(hook.as_str()) {
+        std::fs::create_dir_all(repo_dir.join("hooks"))?;
+        std::fs::write(&path, &hook)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
 }
 
 /// Records, as `ident`'s, the updates of a push that the repository now shows.

@@ -620,3 +620,50 @@ async fn command_lines_push_fetch_and_pull_under_the_same_policy() {
     assert!(!forced.decision.allowed);
     assert_eq!(forced.arguments["force"], true);
 }
+
+/// The forge protects the default branch as GitHub does by default: the real git's force push
+/// or deletion of main is rejected (GH006), a fast-forward is not, and other branches take both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_forge_refuses_force_pushes_to_its_default_branch() {
+    let w = World::start().await;
+    let other = tempfile::tempdir().unwrap();
+    let url = w.forge.clone_url("acme", "widgets", "bob");
+    git(other.path(), &["clone", "-q", &url, "."]);
+    let before = w.remote_branch("main").unwrap();
+    let push = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(other.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    git(other.path(), &["reset", "-q", "--hard", "HEAD~1"]);
+    let (ok, err) = push(&["push", "-f", "origin", "main"]);
+    assert!(!ok);
+    assert!(
+        err.contains("GH006: Protected branch update failed for refs/heads/main."),
+        "{err}"
+    );
+    assert!(err.contains("[remote rejected] main -> main"), "{err}");
+    let (ok, err) = push(&["push", "origin", "--delete", "main"]);
+    assert!(!ok, "{err}");
+    assert_eq!(w.remote_branch("main").as_deref(), Some(before.as_str()));
+    // A fast-forward of main, and a force push elsewhere, go through.
+    git(other.path(), &["reset", "-q", "--hard", "origin/main"]);
+    std::fs::write(other.path().join("ff.txt"), "ff\n").unwrap();
+    git(other.path(), &["add", "ff.txt"]);
+    git(other.path(), &["commit", "-q", "-m", "ff"]);
+    assert!(push(&["push", "-q", "origin", "main"]).0);
+    git(
+        other.path(),
+        &["push", "-q", "origin", "HEAD:refs/heads/scratch"],
+    );
+    git(other.path(), &["reset", "-q", "--hard", "HEAD~1"]);
+    assert!(push(&["push", "-q", "-f", "origin", "HEAD:scratch"]).0);
+}
