@@ -96,8 +96,8 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
          All GitHub tools (the github toolset: gh_* and git_fetch, git_pull, git_push): \
          {github_total} tokens (budget 2,700; the official GitHub MCP server's \
          default tools take about 14,000).\n\
-         CI tools (the actions toolset: gh_pr_checks, gh_run_*): {actions_total} tokens \
-         (budget 600).\n\
+         CI and release tools (the actions toolset: gh_pr_checks, gh_run_*, gh_release_*): \
+         {actions_total} tokens (budget 700).\n\
          Whole `tools/list` result ({} tools): {total} tokens.\n\
          Lean mode (`--lean`: the one `gitgate` tool, every other tool called through it): \
          {lean_total} tokens.\n",
@@ -217,10 +217,12 @@ mod tests {
     #[test]
     fn actions_tools_fit_the_token_budget() {
         let (n, tokens) = list_tokens(crate::tools::Toolset::Actions);
-        assert_eq!(n, 4);
+        assert_eq!(n, 7);
+        // 600 for the four CI tools; the three release tools (issue 16) took it to 662: they
+        // live here because the GitHub toolset is at its 2700.
         assert!(
-            tokens <= 600,
-            "Actions tools take {tokens} o200k tokens in tools/list; budget 600"
+            tokens <= 700,
+            "Actions tools take {tokens} o200k tokens in tools/list; budget 700"
         );
     }
 

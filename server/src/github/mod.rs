@@ -16,6 +16,7 @@ mod pull_commits;
 mod pull_edit;
 mod pulls;
 mod query;
+mod releases;
 mod repo;
 mod request;
 mod request_ids;
@@ -37,6 +38,9 @@ pub use pull_edit::{PrEditArgs, pr_edit};
 pub use pulls::{
     PrCreateArgs, PrDiffArgs, PrFilesArgs, PrListArgs, PrMergeArgs, PrReviewArgs, PrViewArgs,
     pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
+};
+pub use releases::{
+    ReleaseCreateArgs, ReleaseListArgs, ReleaseViewArgs, release_create, release_list, release_view,
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use request_ids::with_request_ids;
@@ -73,6 +77,7 @@ pub(crate) mod fields {
     pub(crate) use super::pulls::{
         FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST, VIEW_FIELDS as PR_VIEW,
     };
+    pub(crate) use super::releases::RELEASE_FIELDS as RELEASES;
     pub(crate) use super::repo::FIELDS as REPO_VIEW;
     pub(crate) use super::search::{CODE_FIELDS as SEARCH_CODE, ISSUE_FIELDS as SEARCH_ISSUES};
 }

@@ -19,6 +19,7 @@ mod jsonrpc_screen;
 mod lean;
 mod memory;
 mod protocol;
+mod releases;
 mod remote;
 mod replicas;
 mod run_form;
