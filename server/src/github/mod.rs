@@ -53,6 +53,7 @@ use serde_json::Value;
 /// own shape (the run form prints gh's): one request path per operation, two printers.
 pub(crate) mod records {
     pub(crate) use super::RepoName;
+    pub(crate) use super::actions::{check_items, check_row, rerun, run_page, run_with_jobs};
     pub(crate) use super::api::api_get;
     pub(crate) use super::issues::{
         Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
@@ -63,6 +64,10 @@ pub(crate) mod records {
     pub(crate) use super::pulls::{
         MergeMethod, PrState, ReviewEvent, create_pr, get_pr, merge_pr, pr_diff_text,
         pr_file_items, pr_items, pr_with_reviews, review_pr,
+    };
+    pub(crate) use super::releases::{
+        create_release, get_release, list_row as release_row, release_items,
+        view_text as release_text,
     };
     pub(crate) use super::repo::{readme_text, repo_record};
     pub(crate) use super::search::search_issue_items;

@@ -93,3 +93,44 @@ async fn releases_list_view_and_create() {
         "{again}"
     );
 }
+
+/// The run form's release and rerun commands are decided as their JSON tools: carol, who
+/// only reads, is refused each write on its own, and reads go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_form_release_and_rerun_writes_need_github_write() {
+    let w = World::start(Some(crate::run_gh::CONFIG)).await;
+    let carol = w.client("carol").await;
+    let r = crate::github::call(
+        &carol,
+        "gitgate",
+        json!({"run": "gh release list -L 1; gh release create v9 -n x; gh run rerun 4 --failed"}),
+    )
+    .await;
+    let said = crate::harness::text(&r);
+    assert_eq!(r.is_error, Some(true), "{said}");
+    assert!(
+        said.starts_with("Widgets v1.0.0\tLatest\tv1.0.0\t"),
+        "{said}"
+    );
+    assert_eq!(
+        said.matches("lacks scope github:write").count(),
+        2,
+        "{said}"
+    );
+    let events = w.env.audit().await;
+    let inner: Vec<_> = events
+        .iter()
+        .filter(|e| e.parent.is_some() && e.user == "carol")
+        .map(|e| (e.tool.as_str(), e.decision.allowed))
+        .collect();
+    assert_eq!(
+        inner,
+        [
+            ("gh_release_list", true),
+            ("gh_release_create", false),
+            ("gh_run_rerun", false)
+        ]
+    );
+    let run = w.oracle("/repos/acme/widgets/actions/runs/4").await;
+    assert_eq!(run["run_attempt"], 1, "a refused rerun changed nothing");
+}
