@@ -51,7 +51,7 @@ pub fn counts(g: &git2::Repository, i: &Issue, refs: &PullRefs) -> Result<PullCo
     })
 }
 
-fn pull_issue(ctx: &Ctx<'_>, repo: &Repo, n: i64) -> Result<Issue, ApiError> {
+pub(crate) fn pull_issue(ctx: &Ctx<'_>, repo: &Repo, n: i64) -> Result<Issue, ApiError> {
     ctx.app
         .store()
         .issue(repo, n)?
