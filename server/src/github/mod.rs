@@ -12,6 +12,7 @@ mod contents;
 mod failure;
 mod issues;
 mod pages;
+mod pull_comments;
 mod pull_commits;
 mod pull_edit;
 mod pulls;
@@ -33,6 +34,7 @@ pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
     issue_create, issue_edit, issue_list, issue_view,
 };
+pub use pull_comments::{PrCommentArgs, pr_comment};
 pub use pull_commits::{PrCommitsArgs, pr_commits};
 pub use pull_edit::{PrEditArgs, pr_edit};
 pub use pulls::{

@@ -44,6 +44,8 @@ pub struct PrListArgs {
 pub struct PrViewArgs {
     pub repo: Option<String>,
     pub number: u64,
+    /// With review comments (path:line).
+    pub comments: Option<bool>,
 }
 
 /// Arguments of `gh_pr_diff`.
@@ -365,11 +367,19 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
     } else {
         body
     });
+    let mut more = None;
+    if args.comments.unwrap_or(false) {
+        let (issue, review) =
+            super::pull_comments::conversation(clients, user, &repo, args.number).await?;
+        let (records, cut) = super::pull_comments::append_conversation(&mut text, &issue, &review);
+        data["comments"] = Value::Array(records);
+        more = cut;
+    }
     Ok(Output {
         text,
         data,
         fields: VIEW_FIELDS,
-        more: None,
+        more,
     })
 }
 

@@ -376,6 +376,7 @@ async fn reads_match_the_forge() {
         &PrViewArgs {
             repo: repo(),
             number: 20,
+            comments: None,
         },
     )
     .await

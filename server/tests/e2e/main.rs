@@ -22,6 +22,7 @@ mod protocol;
 mod releases;
 mod remote;
 mod replicas;
+mod review_threads;
 mod run_form;
 mod run_gh;
 mod run_writes;
