@@ -110,7 +110,8 @@ pub fn get(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
             diff(&g, &refs)?,
         ));
     }
-    let counts = counts(&g, &issue, &refs)?;
+    let mut counts = counts(&g, &issue, &refs)?;
+    counts.review_comments = crate::review_comments::list(&ctx.app.store(), &issue)?.len();
     Ok(Reply::json(&render::pull(
         &ctx.bases,
         &repo,
@@ -211,7 +212,8 @@ pub fn create(ctx: &Ctx<'_>, o: &str, r: &str) -> ApiResult {
     )?;
     let g = ctx.git(&repo)?;
     let refs = refs(&g, &issue);
-    let counts = counts(&g, &issue, &refs)?;
+    let mut counts = counts(&g, &issue, &refs)?;
+    counts.review_comments = crate::review_comments::list(&ctx.app.store(), &issue)?.len();
     let v = render::pull(&ctx.bases, &repo, &issue, &refs, Some(&counts));
     let mut reply = Reply::json_status(StatusCode::CREATED, &v);
     if let Some(url) = v.get("url").and_then(Value::as_str) {
@@ -283,7 +285,8 @@ pub fn update(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
     }
     let g = ctx.git(&repo)?;
     let refs = refs(&g, &issue);
-    let counts = counts(&g, &issue, &refs)?;
+    let mut counts = counts(&g, &issue, &refs)?;
+    counts.review_comments = crate::review_comments::list(&ctx.app.store(), &issue)?.len();
     Ok(Reply::json(&render::pull(
         &ctx.bases,
         &repo,

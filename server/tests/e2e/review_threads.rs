@@ -63,6 +63,11 @@ async fn review_comments_are_read_and_answered() {
     )
     .await;
     assert!(top.contains("/acme/widgets/pull/20#issuecomment-"), "{top}");
+    let pull = w.oracle("/repos/acme/widgets/pulls/20").await;
+    assert_eq!(
+        pull["review_comments"], 3,
+        "the pull request counts its review comments"
+    );
     let review = w.oracle("/repos/acme/widgets/pulls/20/comments").await;
     let review = review.as_array().unwrap();
     assert_eq!(review.len(), 3);
