@@ -17,6 +17,7 @@ mod http_server;
 pub mod pushes;
 pub mod releases;
 pub mod rest;
+pub mod review_comments;
 pub mod seed;
 pub mod stats;
 pub mod store;

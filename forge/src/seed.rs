@@ -499,8 +499,50 @@ fn demo(data: &Path, store: &Store) -> Result<()> {
             main_commit_time(i) + HOUR,
         )?;
     }
+    review_thread(store, &repo, &repo_row, &users)?;
     store.advance_to(EPOCH + 240 * HOUR)?;
     store.set_meta("seed", "demo")?;
+    Ok(())
+}
+
+/// A review thread on open pull request #20: bob asks about a line, alice answers.
+fn review_thread(
+    store: &Store,
+    repo: &Repository,
+    repo_row: &crate::store::Repo,
+    users: &BTreeMap<&str, User>,
+) -> Result<()> {
+    use crate::review_comments::{Anchor, create};
+    let Some(pull) = store.issue(repo_row, 20)? else {
+        return Ok(());
+    };
+    let head = repo
+        .refname_to_id("refs/heads/feature/spring-4")?
+        .to_string();
+    // Two hours after the pull request was opened (day 4, 08:15).
+    let at = EPOCH + 3 * 24 * HOUR + 10 * HOUR;
+    let anchor = Anchor::Line {
+        path: "src/spring.rs".into(),
+        line: 3,
+        side: "RIGHT".into(),
+        commit_id: head,
+    };
+    let root = create(
+        store,
+        &pull,
+        &users["bob"],
+        "Should `Spring` derive `Debug`?",
+        &anchor,
+        at,
+    )?;
+    create(
+        store,
+        &pull,
+        &users["alice"],
+        "Yes, in a follow-up.",
+        &Anchor::Reply(root),
+        at + HOUR,
+    )?;
     Ok(())
 }
 

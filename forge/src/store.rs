@@ -291,6 +291,7 @@ impl Store {
         conn.execute_batch(SCHEMA)?;
         conn.execute_batch(crate::ci::SCHEMA)?;
         conn.execute_batch(crate::releases::SCHEMA)?;
+        conn.execute_batch(crate::review_comments::SCHEMA)?;
         Ok(Self { conn })
     }
 

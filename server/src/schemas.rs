@@ -94,10 +94,10 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
         md,
         "\nAll git tools (the git toolset): {git_total} tokens (budget 2,100).\n\
          All GitHub tools (the github toolset: gh_* and git_fetch, git_pull, git_push): \
-         {github_total} tokens (budget 2,700; the official GitHub MCP server's \
+         {github_total} tokens (budget 2,750; the official GitHub MCP server's \
          default tools take about 14,000).\n\
-         CI tools (the actions toolset: gh_pr_checks, gh_run_*): {actions_total} tokens \
-         (budget 600).\n\
+         CI and release tools (the actions toolset: gh_pr_checks, gh_run_*, gh_release_*): \
+         {actions_total} tokens (budget 700).\n\
          Whole `tools/list` result ({} tools): {total} tokens.\n\
          Lean mode (`--lean`: the one `gitgate` tool, every other tool called through it): \
          {lean_total} tokens.\n",
@@ -205,22 +205,25 @@ mod tests {
     fn github_tools_fit_the_token_budget() {
         // gh_* and the remote git tools (fetch, pull, push), which need the GitHub host. 2500
         // for the first 17 gh tools; PR edit, PR commits, the read-only API and the three
-        // remote tools took it to 2615 (issues 15 and 16). Lean mode lists none of them.
+        // remote tools took it to 2615 (issues 15 and 16); review threads (gh_pr_comment and
+        // gh_pr_view's comments, issue 16 item 2) to 2720. Lean mode lists none of them.
         let (n, tokens) = list_tokens(crate::tools::Toolset::Github);
-        assert_eq!(n, 23);
+        assert_eq!(n, 24);
         assert!(
-            tokens <= 2700,
-            "GitHub tools take {tokens} o200k tokens in tools/list; budget 2700"
+            tokens <= 2750,
+            "GitHub tools take {tokens} o200k tokens in tools/list; budget 2750"
         );
     }
 
     #[test]
     fn actions_tools_fit_the_token_budget() {
         let (n, tokens) = list_tokens(crate::tools::Toolset::Actions);
-        assert_eq!(n, 4);
+        assert_eq!(n, 7);
+        // 600 for the four CI tools; the three release tools (issue 16) took it to 662: they
+        // live here because the GitHub toolset is at its 2700.
         assert!(
-            tokens <= 600,
-            "Actions tools take {tokens} o200k tokens in tools/list; budget 600"
+            tokens <= 700,
+            "Actions tools take {tokens} o200k tokens in tools/list; budget 700"
         );
     }
 

@@ -8,6 +8,7 @@ pub mod refs;
 pub mod releases;
 pub mod render;
 pub mod repos;
+pub mod review_comments;
 pub mod search;
 pub mod users;
 
@@ -468,6 +469,15 @@ pub fn route(ctx: &Ctx<'_>) -> ApiResult {
         ["repos", o, r, "pulls", n] if get => pulls::get(ctx, o, r, number(n)?),
         ["repos", o, r, "pulls", n] if patch => pulls::update(ctx, o, r, number(n)?),
         ["repos", o, r, "pulls", n, "files"] if get => pulls::files(ctx, o, r, number(n)?),
+        ["repos", o, r, "pulls", n, "comments"] if get => {
+            review_comments::list(ctx, o, r, number(n)?)
+        }
+        ["repos", o, r, "pulls", n, "comments"] if post => {
+            review_comments::create(ctx, o, r, number(n)?)
+        }
+        ["repos", o, r, "pulls", n, "comments", id, "replies"] if post => {
+            review_comments::reply(ctx, o, r, number(n)?, number(id)?)
+        }
         ["repos", o, r, "pulls", n, "commits"] if get => pulls::commits(ctx, o, r, number(n)?),
         ["repos", o, r, "pulls", n, "merge"] if get => pulls::is_merged(ctx, o, r, number(n)?),
         ["repos", o, r, "pulls", n, "merge"] if put => pulls::merge(ctx, o, r, number(n)?),

@@ -51,7 +51,7 @@ pub fn counts(g: &git2::Repository, i: &Issue, refs: &PullRefs) -> Result<PullCo
     })
 }
 
-fn pull_issue(ctx: &Ctx<'_>, repo: &Repo, n: i64) -> Result<Issue, ApiError> {
+pub(crate) fn pull_issue(ctx: &Ctx<'_>, repo: &Repo, n: i64) -> Result<Issue, ApiError> {
     ctx.app
         .store()
         .issue(repo, n)?
@@ -110,7 +110,8 @@ pub fn get(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
             diff(&g, &refs)?,
         ));
     }
-    let counts = counts(&g, &issue, &refs)?;
+    let mut counts = counts(&g, &issue, &refs)?;
+    counts.review_comments = crate::review_comments::list(&ctx.app.store(), &issue)?.len();
     Ok(Reply::json(&render::pull(
         &ctx.bases,
         &repo,
@@ -214,7 +215,8 @@ pub fn create(ctx: &Ctx<'_>, o: &str, r: &str) -> ApiResult {
     )?;
     let g = ctx.git(&repo)?;
     let refs = refs(&g, &issue);
-    let counts = counts(&g, &issue, &refs)?;
+    let mut counts = counts(&g, &issue, &refs)?;
+    counts.review_comments = crate::review_comments::list(&ctx.app.store(), &issue)?.len();
     let v = render::pull(&ctx.bases, &repo, &issue, &refs, Some(&counts));
     let mut reply = Reply::json_status(StatusCode::CREATED, &v);
     if let Some(url) = v.get("url").and_then(Value::as_str) {
@@ -286,7 +288,8 @@ pub fn update(ctx: &Ctx<'_>, o: &str, r: &str, n: i64) -> ApiResult {
     }
     let g = ctx.git(&repo)?;
     let refs = refs(&g, &issue);
-    let counts = counts(&g, &issue, &refs)?;
+    let mut counts = counts(&g, &issue, &refs)?;
+    counts.review_comments = crate::review_comments::list(&ctx.app.store(), &issue)?.len();
     Ok(Reply::json(&render::pull(
         &ctx.bases,
         &repo,

@@ -110,20 +110,20 @@ fn elapsed(start: &str, end: &str) -> String {
     }
 }
 
-/// Runs `gh_pr_checks`: the check runs of the pull request's head commit, as gh lists them
-/// (`name  state  elapsed  link`), failing ones first.
-pub async fn pr_checks(
+/// The check runs of pull request `number`'s head commit as gh records them, failing ones
+/// first, and the head branch's name.
+pub(crate) async fn check_items(
     clients: &Clients,
     user: &str,
-    args: &PrChecksArgs,
-) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    repo: &RepoName,
+    number: u64,
+) -> Result<(Vec<Value>, String), Error> {
     let pr = clients
         .json(
             user,
             &Req::get(
-                repo.api(&format!("/pulls/{}", args.number)),
-                format!("pull request #{} in {repo}", args.number),
+                repo.api(&format!("/pulls/{number}")),
+                format!("pull request #{number} in {repo}"),
             ),
         )
         .await?;
@@ -155,11 +155,31 @@ pub async fn pr_checks(
         })
         .collect();
     checks.sort_by_key(|c| c["bucket"] != "fail");
+    Ok((checks, s(&pr["head"], "ref").to_owned()))
+}
+
+/// One line of `gh pr checks`: name, bucket, elapsed time, link.
+pub(crate) fn check_row(c: &Value) -> String {
+    format!(
+        "{}\t{}\t{}\t{}\n",
+        c["name"].as_str().unwrap_or(""),
+        c["bucket"].as_str().unwrap_or(""),
+        c["elapsed"].as_str().unwrap_or(""),
+        c["link"].as_str().unwrap_or("")
+    )
+}
+
+/// Runs `gh_pr_checks`: the check runs of the pull request's head commit, as gh lists them
+/// (`name  state  elapsed  link`), failing ones first.
+pub async fn pr_checks(
+    clients: &Clients,
+    user: &str,
+    args: &PrChecksArgs,
+) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let (checks, head) = check_items(clients, user, &repo, args.number).await?;
     if checks.is_empty() {
-        let text = format!(
-            "no checks reported on the '{}' branch",
-            s(&pr["head"], "ref")
-        );
+        let text = format!("no checks reported on the '{head}' branch");
         return Ok(Output {
             text,
             data: Value::Array(Vec::new()),
@@ -167,19 +187,8 @@ pub async fn pr_checks(
             more: None,
         });
     }
-    let text = checks
-        .iter()
-        .map(|c| {
-            format!(
-                "{}\t{}\t{}\t{}",
-                c["name"].as_str().unwrap_or(""),
-                c["bucket"].as_str().unwrap_or(""),
-                c["elapsed"].as_str().unwrap_or(""),
-                c["link"].as_str().unwrap_or("")
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
+    let text = checks.iter().map(check_row).collect::<String>();
+    let text = text.trim_end().to_owned();
     Ok(Output {
         text,
         data: Value::Array(checks),
@@ -188,10 +197,13 @@ pub async fn pr_checks(
     })
 }
 
-/// Runs `gh_run_list`: recent workflow runs, newest first (gh's columns: status, conclusion,
-/// title, workflow, branch, event, id).
-pub async fn run_list(clients: &Clients, user: &str, args: &RunListArgs) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+/// The newest `limit` workflow runs as REST records (newest first), and how many there are.
+pub(crate) async fn run_page(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    args: &RunListArgs,
+) -> Result<(Vec<Value>, usize), Error> {
     let limit = limit_of(args.limit)?.min(100);
     let mut req = Req::get(
         repo.api("/actions/runs"),
@@ -211,9 +223,18 @@ pub async fn run_list(clients: &Clients, user: &str, args: &RunListArgs) -> Resu
         .unwrap_or_default()
         .iter()
         .take(limit)
-        .map(run_record)
+        .cloned()
         .collect();
-    let total = v["total_count"].as_u64().unwrap_or(runs.len() as u64) as usize;
+    let total = v["total_count"].as_u64().map_or(runs.len(), |n| n as usize);
+    Ok((runs, total))
+}
+
+/// Runs `gh_run_list`: recent workflow runs, newest first (gh's columns: status, conclusion,
+/// title, workflow, branch, event, id).
+pub async fn run_list(clients: &Clients, user: &str, args: &RunListArgs) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let (raw, total) = run_page(clients, user, &repo, args).await?;
+    let runs: Vec<Value> = raw.iter().map(run_record).collect();
     let text = if runs.is_empty() {
         "no runs found".to_owned()
     } else {
@@ -247,11 +268,13 @@ pub async fn run_list(clients: &Clients, user: &str, args: &RunListArgs) -> Resu
     })
 }
 
-/// Runs `gh_run_view`: the run, its jobs and their steps (`✓`/`X`), and with `log_failed` the
-/// last lines of each failed job's log.
-pub async fn run_view(clients: &Clients, user: &str, args: &RunViewArgs) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let id = args.run_id;
+/// Run `id` and its jobs, as REST records.
+pub(crate) async fn run_with_jobs(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    id: u64,
+) -> Result<(Value, Value), Error> {
     let run = clients
         .json(
             user,
@@ -270,6 +293,15 @@ pub async fn run_view(clients: &Clients, user: &str, args: &RunViewArgs) -> Resu
             ),
         )
         .await?;
+    Ok((run, jobs))
+}
+
+/// Runs `gh_run_view`: the run, its jobs and their steps (`✓`/`X`), and with `log_failed` the
+/// last lines of each failed job's log.
+pub async fn run_view(clients: &Clients, user: &str, args: &RunViewArgs) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let id = args.run_id;
+    let (run, jobs) = run_with_jobs(clients, user, &repo, id).await?;
     let record = run_record(&run);
     let mark = |c: &str| if c == "success" { "✓" } else { "X" };
     let conclusion = run["conclusion"].as_str().unwrap_or(s(&run, "status"));
@@ -361,6 +393,25 @@ fn log_tail(job: &str, log: &str, lines: usize) -> String {
     out
 }
 
+/// Asks for a new attempt of run `id` (only its failed jobs with `failed`).
+pub(crate) async fn rerun(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    id: u64,
+    failed: bool,
+) -> Result<(), Error> {
+    let what = if failed { "rerun-failed-jobs" } else { "rerun" };
+    let req = Req::with_body(
+        Method::POST,
+        repo.api(&format!("/actions/runs/{id}/{what}")),
+        json!({}),
+        format!("run {id} in {repo}"),
+    );
+    clients.send(user, &req).await?;
+    Ok(())
+}
+
 /// Runs `gh_run_rerun`: a new attempt of the run (only its failed jobs with `failed`).
 pub async fn run_rerun(
     clients: &Clients,
@@ -369,18 +420,7 @@ pub async fn run_rerun(
 ) -> Result<Output, Error> {
     let repo = RepoName::resolve(clients, args.repo.as_deref())?;
     let id = args.run_id;
-    let what = if args.failed.unwrap_or(false) {
-        "rerun-failed-jobs"
-    } else {
-        "rerun"
-    };
-    let req = Req::with_body(
-        Method::POST,
-        repo.api(&format!("/actions/runs/{id}/{what}")),
-        json!({}),
-        format!("run {id} in {repo}"),
-    );
-    clients.send(user, &req).await?;
+    rerun(clients, user, &repo, id, args.failed.unwrap_or(false)).await?;
     Ok(Output {
         text: format!("Requested rerun of run {id}"),
         data: json!({"run_id": id, "rerun": true}),

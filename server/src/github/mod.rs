@@ -12,10 +12,12 @@ mod contents;
 mod failure;
 mod issues;
 mod pages;
+mod pull_comments;
 mod pull_commits;
 mod pull_edit;
 mod pulls;
 mod query;
+mod releases;
 mod repo;
 mod request;
 mod request_ids;
@@ -32,11 +34,15 @@ pub use issues::{
     IssueCommentArgs, IssueCreateArgs, IssueEditArgs, IssueListArgs, IssueViewArgs, issue_comment,
     issue_create, issue_edit, issue_list, issue_view,
 };
+pub use pull_comments::{PrCommentArgs, pr_comment};
 pub use pull_commits::{PrCommitsArgs, pr_commits};
 pub use pull_edit::{PrEditArgs, pr_edit};
 pub use pulls::{
     PrCreateArgs, PrDiffArgs, PrFilesArgs, PrListArgs, PrMergeArgs, PrReviewArgs, PrViewArgs,
     pr_create, pr_diff, pr_files, pr_list, pr_merge, pr_review, pr_view,
+};
+pub use releases::{
+    ReleaseCreateArgs, ReleaseListArgs, ReleaseViewArgs, release_create, release_list, release_view,
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use request_ids::with_request_ids;
@@ -49,6 +55,7 @@ use serde_json::Value;
 /// own shape (the run form prints gh's): one request path per operation, two printers.
 pub(crate) mod records {
     pub(crate) use super::RepoName;
+    pub(crate) use super::actions::{check_items, check_row, rerun, run_page, run_with_jobs};
     pub(crate) use super::api::api_get;
     pub(crate) use super::issues::{
         Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
@@ -59,6 +66,10 @@ pub(crate) mod records {
     pub(crate) use super::pulls::{
         MergeMethod, PrState, ReviewEvent, create_pr, get_pr, merge_pr, pr_diff_text,
         pr_file_items, pr_items, pr_with_reviews, review_pr,
+    };
+    pub(crate) use super::releases::{
+        create_release, get_release, list_row as release_row, release_items,
+        view_text as release_text,
     };
     pub(crate) use super::repo::{readme_text, repo_record};
     pub(crate) use super::search::search_issue_items;
@@ -73,6 +84,7 @@ pub(crate) mod fields {
     pub(crate) use super::pulls::{
         FILE_FIELDS as PR_FILES, LIST_FIELDS as PR_LIST, VIEW_FIELDS as PR_VIEW,
     };
+    pub(crate) use super::releases::RELEASE_FIELDS as RELEASES;
     pub(crate) use super::repo::FIELDS as REPO_VIEW;
     pub(crate) use super::search::{CODE_FIELDS as SEARCH_CODE, ISSUE_FIELDS as SEARCH_ISSUES};
 }

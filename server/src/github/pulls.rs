@@ -44,6 +44,8 @@ pub struct PrListArgs {
 pub struct PrViewArgs {
     pub repo: Option<String>,
     pub number: u64,
+    /// With review comments (path:line).
+    pub comments: Option<bool>,
 }
 
 /// Arguments of `gh_pr_diff`.
@@ -295,13 +297,10 @@ pub(crate) async fn pr_with_reviews(
     Ok((v, reviews))
 }
 
-/// Runs `gh_pr_view`, with the latest review of each reviewer.
-pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result<Output, Error> {
-    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
-    let (v, reviews) = pr_with_reviews(clients, user, &repo, args.number).await?;
-    // The latest verdict per reviewer, in order of first review, as gh summarises them.
+/// The latest verdict per reviewer, in order of first review, as gh summarises them.
+fn latest_verdicts(reviews: &[Value]) -> Vec<(String, String)> {
     let mut latest: Vec<(String, String)> = Vec::new();
-    for r in &reviews.items {
+    for r in reviews {
         let (who, state) = (login(r, "user"), s(r, "state").to_owned());
         if state == "PENDING" {
             continue;
@@ -312,6 +311,14 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
             None => latest.push((who, state)),
         }
     }
+    latest
+}
+
+/// Runs `gh_pr_view`, with the latest review of each reviewer.
+pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result<Output, Error> {
+    let repo = RepoName::resolve(clients, args.repo.as_deref())?;
+    let (v, reviews) = pr_with_reviews(clients, user, &repo, args.number).await?;
+    let latest = latest_verdicts(&reviews.items);
     let mut data = pr_record(&v);
     let extra = json!({
         "assignees": assignee_logins(&v),
@@ -365,11 +372,19 @@ pub async fn pr_view(clients: &Clients, user: &str, args: &PrViewArgs) -> Result
     } else {
         body
     });
+    let mut more = None;
+    if args.comments.unwrap_or(false) {
+        let (issue, review) =
+            super::pull_comments::conversation(clients, user, &repo, args.number).await?;
+        let (records, cut) = super::pull_comments::append_conversation(&mut text, &issue, &review);
+        data["comments"] = Value::Array(records);
+        more = cut;
+    }
     Ok(Output {
         text,
         data,
         fields: VIEW_FIELDS,
-        more: None,
+        more,
     })
 }
 

@@ -377,6 +377,7 @@ async fn reads_match_the_forge() {
         &PrViewArgs {
             repo: repo(),
             number: 20,
+            comments: None,
         },
     )
     .await

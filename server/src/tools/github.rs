@@ -139,6 +139,16 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         )
         .audit_number("number"),
         gh_tool!(
+            "gh_pr_comment",
+            "Comment on a PR, or reply in a review thread (gh pr comment).",
+            Write,
+            W,
+            github::PrCommentArgs,
+            github::pr_comment,
+            None
+        )
+        .audit_number("number"),
+        gh_tool!(
             "gh_pr_diff",
             "A pull request's patch (gh pr diff).",
             Read,

@@ -7,7 +7,7 @@ use super::github::gh_tool;
 use super::{AuditTarget, Effect, GithubFuture, Handler, ToolSpec, Toolset, define, parse_args};
 
 /// The CI tools, as the `actions` toolset (GitHub's MCP server keeps Actions apart too).
-fn in_actions(mut spec: ToolSpec) -> ToolSpec {
+pub(super) fn in_actions(mut spec: ToolSpec) -> ToolSpec {
     spec.toolset = Toolset::Actions;
     spec
 }

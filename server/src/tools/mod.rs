@@ -7,6 +7,7 @@ mod error;
 mod git;
 mod github;
 mod github_ci;
+mod github_releases;
 mod meta;
 mod output;
 mod pipeline;
@@ -207,6 +208,7 @@ impl Catalogue {
         let mut specs = git::specs();
         specs.extend(github::specs());
         specs.extend(github_ci::specs());
+        specs.extend(github_releases::specs());
         specs.extend(remote::specs());
         specs.extend(meta::specs());
         Self { specs, lean: false }

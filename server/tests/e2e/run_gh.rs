@@ -131,6 +131,47 @@ async fn gh_errors_read_as_gh_errors() {
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
 }
 
+/// Lines gh finishes with a non-zero status after printing (`gh pr checks` with a failed
+/// check, `gh run view --exit-status` of a failed run) print the same, then that status.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gh_exit_statuses_are_gh_statuses() {
+    if !have_gh() {
+        return;
+    }
+    let w = World::start_with(Some(CONFIG), Some(PUBLIC_URL)).await;
+    let alice = w.client("alice").await;
+    let home = tempfile::tempdir().unwrap();
+    let mut mismatches = Vec::new();
+    for line in corpus("status") {
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!("{line}; echo \"[exit status $?]\""))
+            .current_dir(home.path())
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("GH_CONFIG_DIR", home.path())
+            .env("GH_REPO", "acme/widgets")
+            .env("LC_ALL", "C")
+            .env("TZ", "UTC")
+            .envs(w.forge.gh_env("alice"))
+            .output()
+            .unwrap();
+        let expected = String::from_utf8(out.stdout).unwrap();
+        let expected = expected.trim_end_matches('\n');
+        assert!(
+            !expected.ends_with("[exit status 0]"),
+            "gh should fail: {line}"
+        );
+        let result = call(&alice, "gitgate", json!({ "run": line })).await;
+        let got = text(&result);
+        if result.is_error != Some(true) || got != expected {
+            mismatches.push(format!("{line}\n--- gh\n{expected}\n--- gitgate\n{got}\n"));
+        }
+    }
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n"));
+}
+
 /// What a repository's issues and pull requests are, for comparing two forges after the same
 /// writes: every field a write can change, none that records when it happened.
 async fn state_of(forge: &gitgate_forge::Handle) -> Vec<serde_json::Value> {
@@ -166,6 +207,34 @@ async fn state_of(forge: &gitgate_forge::Handle) -> Vec<serde_json::Value> {
                 "merged": !v["merged_at"].is_null(), "base": v["base"]["ref"], "head": v["head"]["ref"],
             }));
         }
+    }
+    // Releases and run attempts, which release create and run rerun change.
+    let get = |path: &'static str| {
+        let http = http.clone();
+        async move {
+            http.get(format!("{}{path}", forge.base_url))
+                .header("Authorization", format!("token {}", forge.token("alice")))
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let releases = get("/repos/acme/widgets/releases?per_page=100").await;
+    for r in releases.as_array().unwrap() {
+        all.push(json!({
+            "tag": r["tag_name"], "name": r["name"], "body": r["body"], "draft": r["draft"],
+            "prerelease": r["prerelease"], "author": r["author"]["login"],
+            "target": r["target_commitish"],
+        }));
+    }
+    let runs = get("/repos/acme/widgets/actions/runs?per_page=100").await;
+    for r in runs["workflow_runs"].as_array().unwrap() {
+        all.push(
+            json!({"run": r["id"], "attempt": r["run_attempt"], "conclusion": r["conclusion"]}),
+        );
     }
     all
 }

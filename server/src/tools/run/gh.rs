@@ -27,12 +27,14 @@ const COMMANDS: &[(&str, &[&str])] = &[
         "pr",
         &[
             "list", "view", "diff", "create", "comment", "close", "reopen", "edit", "merge",
-            "review",
+            "review", "checks",
         ],
     ),
     ("repo", &["view"]),
     ("search", &["issues", "prs"]),
     ("api", &[]),
+    ("release", &["list", "view", "create"]),
+    ("run", &["list", "view", "rerun"]),
 ];
 
 /// One flag a subcommand takes: its long name, its one-letter form, and whether it takes a
@@ -198,13 +200,15 @@ impl From<ToolError> for Failed {
 pub(super) struct Printed {
     pub stdout: String,
     pub stderr: String,
+    /// gh's exit status after printing (`gh pr checks` exits 1 when a check failed).
+    pub status: i32,
 }
 
 impl From<String> for Printed {
     fn from(stdout: String) -> Self {
         Printed {
             stdout,
-            stderr: String::new(),
+            ..Printed::default()
         }
     }
 }
@@ -219,8 +223,8 @@ impl Printed {
     /// Only a note on standard error.
     pub(super) fn note(stderr: String) -> Self {
         Printed {
-            stdout: String::new(),
             stderr,
+            ..Printed::default()
         }
     }
 }
@@ -384,15 +388,26 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, argv: &[String]) -> Done {
         ("pr", "edit") => gh_write::pr_edit(runner, argv, rest),
         ("pr", "merge") => gh_write::pr_merge(runner, argv, rest),
         ("pr", "review") => gh_write::pr_review(runner, argv, rest),
+        ("pr", "checks") => super::gh_ci::pr_checks(runner, argv, rest),
+        ("run", "list") => super::gh_ci::run_list(runner, argv, rest),
+        ("run", "view") => super::gh_ci::run_view(runner, argv, rest),
+        ("run", "rerun") => super::gh_ci::run_rerun(runner, argv, rest),
+        ("release", "list") => super::gh_release::list(runner, argv, rest),
+        ("release", "view") => super::gh_release::view(runner, argv, rest),
+        ("release", "create") => super::gh_release::create(runner, argv, rest),
         ("search", "issues") => super::gh_search::run(runner, argv, rest, false),
         ("search", "prs") => super::gh_search::run(runner, argv, rest, true),
         _ => Err(unknown(group, sub)),
     };
     match result {
-        Ok(Printed { stdout, stderr }) => Done {
+        Ok(Printed {
             stdout,
             stderr,
-            status: 0,
+            status,
+        }) => Done {
+            stdout,
+            stderr,
+            status,
         },
         Err(Failed(message)) => Done::failed(1, message),
     }

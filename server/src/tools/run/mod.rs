@@ -60,9 +60,11 @@
 
 mod gh;
 mod gh_api;
+mod gh_ci;
 mod gh_issue;
 mod gh_json;
 mod gh_pr;
+mod gh_release;
 mod gh_search;
 mod gh_write;
 mod git;
