@@ -135,9 +135,9 @@ fn test_job(repo: &Repository, sha: Oid, branch: &str) -> (String, Vec<Step>, St
     );
     let mut tests = String::from(
         "##[group]Run cargo test --locked\ncargo test --locked\nshell: /usr/bin/bash -e {0}\n\
-         ##[endgroup]\n   Compiling widgets v1.0.0 (/home/runner/work/widgets/widgets)\n\
-         \u{20}   Finished `test` profile [unoptimized + debuginfo] target(s) in 4.21s\n\
-         \u{20}    Running unittests src/lib.rs (target/debug/deps/widgets-5f1c2a9e)\n\n\
+         ##[endgroup]\nCompiling widgets v1.0.0 (/home/runner/work/widgets/widgets)\n\
+         Finished `test` profile [unoptimized + debuginfo] target(s) in 4.21s\n\
+         Running unittests src/lib.rs (target/debug/deps/widgets-5f1c2a9e)\n\n\
          running 12 tests\n",
     );
     let outcome = match &failure {
@@ -390,7 +390,7 @@ mod tests {
         assert!(log.contains("test valve::open ... FAILED"), "{log}");
         assert!(log.contains("panicked at src/valve.rs:5:9:"), "{log}");
         assert!(log.contains("not yet implemented"), "{log}");
-        assert!(log.contains("Z     Finished `test`"), "{log}");
+        assert!(log.contains("Z Finished `test`"), "{log}");
 
         let mut b = crate::git::CommitBuilder::new(&repo, Some(failing)).unwrap();
         b.write("src/valve.rs", "pub struct Valve;\n");

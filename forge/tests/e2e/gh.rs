@@ -45,6 +45,8 @@ async fn gh_in(
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .env("HOME", config.path())
         .env("GH_CONFIG_DIR", config.path())
+        // gh caches run logs in $TMPDIR by run id and time, which the seed fixes.
+        .env("TMPDIR", config.path())
         .envs(f.handle.gh_env(login))
         .output()
         .await

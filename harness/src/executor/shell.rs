@@ -98,7 +98,9 @@ pub fn environment(home: &Path, forge_addr: &str, github_login: &str) -> Vec<(St
         ("HOME", home.clone()),
         ("LANG", "C.UTF-8".into()),
         ("TZ", "UTC".into()),
-        ("GH_CONFIG_DIR", home),
+        ("GH_CONFIG_DIR", home.clone()),
+        // gh caches run logs in $TMPDIR by run id and time (fixed by the seed): per attempt.
+        ("TMPDIR", home),
         ("GH_HOST", "github.localhost".into()),
         ("GH_TOKEN", demo_token(github_login)),
         ("HTTP_PROXY", proxy.clone()),

@@ -463,3 +463,76 @@ mod tests {
         assert!(!log_tail("test", &log, 50).contains("earlier"));
     }
 }
+
+/// The lines of a run's failed steps as `gh run view --log-failed` prints them
+/// (`JOB\tSTEP\tLINE`), from each failed job's log. A job's log is its steps' logs one after
+/// another; a step named `Run X` begins at its `##[group]Run X` line and ends where the next
+/// `##[group]Run ` step or the job's cleanup begins (what GitHub's log archive splits into one
+/// file per step). A failed step found nowhere in the log prints the job's whole log.
+pub(crate) async fn failed_step_lines(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    jobs: &Value,
+) -> Result<String, Error> {
+    let mut out = String::new();
+    for job in jobs["jobs"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        if job["conclusion"].as_str() == Some("success") {
+            continue;
+        }
+        let failed: Vec<&str> = job["steps"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter(|s| s["conclusion"].as_str() == Some("failure"))
+            .map(|s| s["name"].as_str().unwrap_or(""))
+            .collect();
+        if failed.is_empty() {
+            continue;
+        }
+        let id = &job["id"];
+        let log = clients
+            .send(
+                user,
+                &Req::get(
+                    repo.api(&format!("/actions/jobs/{id}/logs")),
+                    format!("log of job {id}"),
+                ),
+            )
+            .await?
+            .body;
+        let name = s(job, "name");
+        for step in failed {
+            for line in step_lines(&log, step) {
+                out.push_str(&format!("{name}\t{step}\t{line}\n"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The lines of `step` in a job's `log` (see [`failed_step_lines`]).
+fn step_lines<'l>(log: &'l str, step: &str) -> Vec<&'l str> {
+    let lines: Vec<&str> = log.lines().collect();
+    // The text after the timestamp that starts every line.
+    let body = |l: &str| l.split_once(' ').map_or(l, |(_, b)| b).to_owned();
+    let marker = format!("##[group]{step}");
+    let Some(start) = lines.iter().position(|l| body(l) == marker) else {
+        return lines;
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| {
+            let b = body(l);
+            b.starts_with("##[group]Run ")
+                || b.starts_with("Post job cleanup")
+                || b.starts_with("Cleaning up orphan processes")
+        })
+        .map_or(lines.len(), |i| start + 1 + i);
+    lines[start..end].to_vec()
+}

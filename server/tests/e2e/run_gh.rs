@@ -37,6 +37,7 @@ pub fn real_gh(
     home: &Path,
     line: &str,
 ) -> (bool, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
     let out = Command::new("bash")
         .arg("-c")
         .arg(line)
@@ -45,6 +46,10 @@ pub fn real_gh(
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("HOME", home)
         .env("GH_CONFIG_DIR", home)
+        // gh caches run logs in $TMPDIR/gh-cli-cache by run id and time, which the seed fixes:
+        // a shared /tmp would serve an earlier forge's logs (and inside the checkout the cache
+        // would be an uncommitted change gh warns about).
+        .env("TMPDIR", tmp.path())
         .env("GH_REPO", "acme/widgets")
         .env("LC_ALL", "C")
         .env("TZ", "UTC")
@@ -141,6 +146,7 @@ async fn gh_exit_statuses_are_gh_statuses() {
     let w = World::start_with(Some(CONFIG), Some(PUBLIC_URL)).await;
     let alice = w.client("alice").await;
     let home = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
     let mut mismatches = Vec::new();
     for line in corpus("status") {
         let out = Command::new("bash")
@@ -151,6 +157,7 @@ async fn gh_exit_statuses_are_gh_statuses() {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("HOME", home.path())
             .env("GH_CONFIG_DIR", home.path())
+            .env("TMPDIR", tmp.path())
             .env("GH_REPO", "acme/widgets")
             .env("LC_ALL", "C")
             .env("TZ", "UTC")

@@ -223,14 +223,7 @@ pub(super) fn run_view(
     rest: &[String],
 ) -> Result<Printed, Failed> {
     let p = gh::parse("gh run view", VIEW_FLAGS, rest)?;
-    if p.on("log-failed") {
-        return Err(Failed(
-            "gitgate does not read GitHub's log archive for --log-failed; call \
-             {\"tool\": \"gh_run_view\", \"args\": {\"run_id\": ID, \"log_failed\": true}} \
-             for the failed steps' log tail"
-                .into(),
-        ));
-    }
+    let log_failed = p.on("log-failed");
     let job: Option<u64> = match p.last("job") {
         None => None,
         Some(j) => Some(
@@ -270,6 +263,17 @@ pub(super) fn run_view(
             if jobs.is_empty() {
                 return Err(Failed(format!("job {job} not found in run {id}")));
             }
+        }
+        if log_failed {
+            let listed = serde_json::json!({ "jobs": jobs });
+            let stdout = gh.wait(crate::github::actions::failed_step_lines(
+                gh.clients, gh.user, &repo, &listed,
+            ))?;
+            return Ok(Printed {
+                stdout,
+                stderr: String::new(),
+                status: 0,
+            });
         }
         let pr = pr_for_run(gh, &repo, &run);
         let stdout = render_run(&run, &jobs, pr, job.is_some(), verbose, Utc::now());
