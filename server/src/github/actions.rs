@@ -429,41 +429,6 @@ pub async fn run_rerun(
     })
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_and_buckets_read_as_gh_prints_them() {
-        assert_eq!(
-            elapsed("2024-01-01T00:00:05Z", "2024-01-01T00:01:10Z"),
-            "1m5s"
-        );
-        assert_eq!(
-            elapsed("2024-01-01T00:00:05Z", "2024-01-01T00:00:47Z"),
-            "42s"
-        );
-        assert_eq!(elapsed("garbage", "2024-01-01T00:00:47Z"), "");
-        assert_eq!(bucket("completed", "success"), "pass");
-        assert_eq!(bucket("completed", "failure"), "fail");
-        assert_eq!(bucket("in_progress", ""), "pending");
-    }
-
-    #[test]
-    fn a_log_tail_says_how_to_see_more() {
-        let log: String = (1..=10).map(|i| format!("line {i}\n")).collect();
-        let tail = log_tail("test", &log, 3);
-        assert!(
-            tail.contains("... 7 earlier log lines of test; pass log_lines=12"),
-            "{tail}"
-        );
-        assert!(tail.ends_with("test\tline 10\n"), "{tail}");
-        assert_eq!(tail.matches("test\tline").count(), 3);
-        assert!(!log_tail("test", &log, 50).contains("earlier"));
-    }
-}
-
 /// The lines of a run's failed steps as `gh run view --log-failed` prints them
 /// (`JOB\tSTEP\tLINE`), from each failed job's log. A job's log is its steps' logs one after
 /// another; a step named `Run X` begins at its `##[group]Run X` line and ends where the next
@@ -535,4 +500,39 @@ fn step_lines<'l>(log: &'l str, step: &str) -> Vec<&'l str> {
         })
         .map_or(lines.len(), |i| start + 1 + i);
     lines[start..end].to_vec()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_buckets_read_as_gh_prints_them() {
+        assert_eq!(
+            elapsed("2024-01-01T00:00:05Z", "2024-01-01T00:01:10Z"),
+            "1m5s"
+        );
+        assert_eq!(
+            elapsed("2024-01-01T00:00:05Z", "2024-01-01T00:00:47Z"),
+            "42s"
+        );
+        assert_eq!(elapsed("garbage", "2024-01-01T00:00:47Z"), "");
+        assert_eq!(bucket("completed", "success"), "pass");
+        assert_eq!(bucket("completed", "failure"), "fail");
+        assert_eq!(bucket("in_progress", ""), "pending");
+    }
+
+    #[test]
+    fn a_log_tail_says_how_to_see_more() {
+        let log: String = (1..=10).map(|i| format!("line {i}\n")).collect();
+        let tail = log_tail("test", &log, 3);
+        assert!(
+            tail.contains("... 7 earlier log lines of test; pass log_lines=12"),
+            "{tail}"
+        );
+        assert!(tail.ends_with("test\tline 10\n"), "{tail}");
+        assert_eq!(tail.matches("test\tline").count(), 3);
+        assert!(!log_tail("test", &log, 50).contains("earlier"));
+    }
 }
