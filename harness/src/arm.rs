@@ -315,7 +315,7 @@ mod tests {
         );
         assert_eq!(arms[2].transport, Transport::Http);
         assert_eq!(arms[4].via.as_deref(), Some("gitgate"));
-        assert_eq!(arms[4].steps, ["cli", "mcp-lean", "mcp"]);
+        assert_eq!(arms[4].steps, ["mcp-lean", "cli", "mcp"]);
         assert!(arms[4].run_programs.iter().any(|p| p == "gh"));
         assert_eq!(arms[5].steps, ["mcp-lean", "mcp"]);
     }
