@@ -317,7 +317,7 @@ mod tests {
         assert_eq!(arms[4].via.as_deref(), Some("gitgate"));
         assert_eq!(arms[4].steps, ["mcp-lean", "cli", "mcp"]);
         assert!(arms[4].run_programs.iter().any(|p| p == "gh"));
-        assert_eq!(arms[5].steps, ["mcp-lean", "mcp"]);
+        assert_eq!(arms[5].steps, ["mcp-lean-json", "mcp-lean", "mcp"]);
     }
 
     fn list(steps: Vec<Step>) -> StepList {

@@ -109,6 +109,11 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, args: &[String]) -> Done {
             stderr,
             status: 0,
         },
+        Err(Failure::Printed(stdout, stderr)) => Done {
+            stdout,
+            stderr,
+            status: 0,
+        },
     }
 }
 
@@ -162,6 +167,9 @@ pub(super) enum Failure {
     Exit(String, i32),
     /// Success whose report git writes to standard error (`git push`, `git fetch`).
     Stderr(String),
+    /// Success printing on both streams (`git switch`: carried-over changes on stdout, the
+    /// "Switched to" line on stderr).
+    Printed(String, String),
 }
 
 impl From<Usage> for Failure {

@@ -53,31 +53,38 @@ pub(super) fn switch(
         _ => return Err(usage(format!("git switch takes: {flags}")).into()),
     }
     let overwrite = Cell::new(false);
+    let stderr = std::cell::RefCell::new(String::new());
     let result = runner.git_call("git_switch", argv, repo, |repo, _| {
-        run_switch(repo, &switch, quiet, "", &overwrite)
+        run_switch(repo, &switch, quiet, "", &overwrite, &stderr)
     });
-    refused_as_git(result, &overwrite)
+    refused_as_git(result, &overwrite, stderr.into_inner())
 }
 
-/// A switch that would overwrite local changes fails as git's does: status 1, not 128.
+/// A switch that would overwrite local changes fails as git's does: status 1, not 128. A
+/// switch that went through prints `stdout` and git's messages on standard error.
 fn refused_as_git(
     result: Result<String, ToolError>,
     overwrite: &Cell<bool>,
+    stderr: String,
 ) -> Result<String, Failure> {
     match result {
         Err(e) if overwrite.get() => Err(Failure::Exit(format!("error: {}\n", e.message), 1)),
-        other => Ok(other?),
+        Err(e) => Err(e.into()),
+        Ok(stdout) => Err(Failure::Printed(stdout, stderr)),
     }
 }
 
-/// Switches and prints git's lines: the local changes carried over, "Previous HEAD position
-/// was" when leaving a detached HEAD, then the backend's "Switched to ..." (after `note`).
+/// Switches and prints git's lines: on stdout the local changes carried over (none when a
+/// new branch starts at HEAD: nothing was checked out); on standard error (into `stderr`)
+/// "Previous HEAD position was" when leaving a detached HEAD, then the backend's
+/// "Switched to ..." (after `note`).
 fn run_switch(
     repo: &crate::git::Repo,
     switch: &SwitchArgs,
     quiet: bool,
     note: &str,
     overwrite: &Cell<bool>,
+    stderr: &std::cell::RefCell<String>,
 ) -> Result<String, ToolError> {
     let before = detached_head(repo);
     let done = crate::git::switch(repo, switch).inspect_err(|e| {
@@ -86,17 +93,23 @@ fn run_switch(
     if quiet {
         return Ok(String::new());
     }
-    let mut out = local_changes(repo)?;
+    let checked_out = !(switch.create == Some(true) && switch.start.is_none());
+    let changes = if checked_out {
+        local_changes(repo)?
+    } else {
+        String::new()
+    };
+    let mut err = stderr.borrow_mut();
     let now = repo.lock().head().ok().and_then(|h| h.target());
     if let Some((id, line)) = before
         && Some(id) != now
     {
-        out.push_str(&format!("Previous HEAD position was {line}\n"));
+        err.push_str(&format!("Previous HEAD position was {line}\n"));
     }
-    out.push_str(note);
-    out.push_str(&done.text);
-    out.push('\n');
-    Ok(out)
+    err.push_str(note);
+    err.push_str(&done.text);
+    err.push('\n');
+    Ok(changes)
 }
 
 /// HEAD's commit and `abbrev subject` when HEAD is detached.
@@ -195,6 +208,7 @@ pub(super) fn checkout(
     let target = switch.branch.clone();
     let not_a_revision = Cell::new(false);
     let overwrite = Cell::new(false);
+    let stderr = std::cell::RefCell::new(String::new());
     let result = runner.git_call("git_switch", argv, repo.clone(), |repo, _| {
         let mut note = String::new();
         if !create && !detach && !is_branch(repo, &target) {
@@ -209,12 +223,12 @@ pub(super) fn checkout(
             switch.detach = Some(true);
             note = format!("Note: switching to '{target}'.{DETACHED_ADVICE}");
         }
-        run_switch(repo, &switch, quiet, &note, &overwrite)
+        run_switch(repo, &switch, quiet, &note, &overwrite, &stderr)
     });
     if not_a_revision.get() {
         return checkout_paths(runner, argv, vec![target], repo, true);
     }
-    refused_as_git(result, &overwrite)
+    refused_as_git(result, &overwrite, stderr.into_inner())
 }
 
 fn is_branch(repo: &crate::git::Repo, name: &str) -> bool {
