@@ -1,6 +1,8 @@
 //! `grep`: the lines that match (`-v` that do not), counted (`-c`), numbered (`-n`), or only
 //! the matching parts (`-o`); patterns basic (default), extended (`-E`) or fixed (`-F`),
 //! several with `-e` or a newline, case-insensitive for ASCII (`-i`), as whole words (`-w`).
+//! Context lines around each selected one with `-A N`, `-B N`, `-C N` (`N-` where a selected
+//! line has `N:`, `--` between groups that do not touch), as GNU grep prints them.
 //! Exit status 0 when a line was selected, 1 when none was.
 
 mod matcher;
@@ -16,8 +18,8 @@ use posix::Syntax;
 const SPEC: Spec = Spec {
     program: "grep",
     flags: "vicEFown",
-    valued: "e",
-    supported: "-v -i -c -E -F -o -w -n -e PAT",
+    valued: "eABC",
+    supported: "-v -i -c -E -F -o -w -n -e PAT -A N -B N -C N",
     options_first: false,
 };
 
@@ -33,7 +35,15 @@ struct Options<'a> {
     extended: bool,
     fixed: bool,
     patterns: Vec<&'a str>,
+    /// Context lines after and before each selected line.
+    after: usize,
+    before: usize,
+    /// Whether any of -A, -B, -C was given (then groups are separated, even with 0).
+    context: bool,
 }
+
+/// Largest context GNU would print usefully here (input is bounded anyway).
+const MAX_CONTEXT: usize = 100_000;
 
 pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, FilterError> {
     let options = parse(args)?;
@@ -44,6 +54,9 @@ pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, F
         return Ok(1);
     }
     let mut matcher = compile(&options)?;
+    if options.context && !options.count && !options.only_matching {
+        return with_context(&options, &mut matcher, input, out);
+    }
     let mut selected = 0usize;
     for (n, line) in lines(input).enumerate() {
         out.tick()?;
@@ -89,6 +102,59 @@ pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, F
     Ok(if selected > 0 { 0 } else { 1 })
 }
 
+/// The selected lines with their context: before-lines not yet printed, the line, then up to
+/// `after` lines; a `--` line where a group does not continue the previous one.
+fn with_context(
+    o: &Options<'_>,
+    matcher: &mut Matcher,
+    input: &[u8],
+    out: &mut Out,
+) -> Result<i32, FilterError> {
+    let all: Vec<&[u8]> = lines(input).collect();
+    let mut printed: Option<usize> = None;
+    let mut after_left = 0usize;
+    let mut selected = 0usize;
+    let emit = |out: &mut Out, i: usize, sep: char| -> Result<(), FilterError> {
+        if o.numbers {
+            out.write(format!("{}{sep}", i + 1).as_bytes())?;
+        }
+        out.line(all[i])
+    };
+    for (i, line) in all.iter().enumerate() {
+        out.tick()?;
+        if matcher.is_match(line) != o.invert {
+            selected += 1;
+            let first = printed.map_or(0, |p| p + 1).max(i.saturating_sub(o.before));
+            if printed.is_some_and(|p| first > p + 1) {
+                out.line(b"--")?;
+            }
+            for j in first..i {
+                emit(out, j, '-')?;
+            }
+            emit(out, i, ':')?;
+            printed = Some(i);
+            after_left = o.after;
+        } else if after_left > 0 {
+            emit(out, i, '-')?;
+            printed = Some(i);
+            after_left -= 1;
+        }
+    }
+    Ok(if selected > 0 { 0 } else { 1 })
+}
+
+/// A context count (`-A 2`), as GNU reads it.
+fn context(flag: char, value: &str) -> Result<usize, FilterError> {
+    value
+        .parse::<usize>()
+        .map(|n| n.min(MAX_CONTEXT))
+        .map_err(|_| {
+            SPEC.bad(format!(
+                "{value}: invalid context length argument (-{flag})"
+            ))
+        })
+}
+
 fn parse(args: &[String]) -> Result<Options<'_>, FilterError> {
     let mut o = Options::default();
     let mut operands = Vec::new();
@@ -103,6 +169,12 @@ fn parse(args: &[String]) -> Result<Options<'_>, FilterError> {
             Arg::Flag('n') => o.numbers = true,
             Arg::Flag('E') => o.extended = true,
             Arg::Flag(_) => o.fixed = true,
+            Arg::Value('A', n) => (o.after, o.context) = (context('A', n)?, true),
+            Arg::Value('B', n) => (o.before, o.context) = (context('B', n)?, true),
+            Arg::Value('C', n) => {
+                let n = context('C', n)?;
+                (o.after, o.before, o.context) = (n, n, true);
+            }
             Arg::Value(_, pattern) => {
                 o.patterns.extend(pattern.split('\n'));
                 given = true;
