@@ -83,18 +83,7 @@ pub fn create(
         ],
     )?;
     let id = store.conn().last_insert_rowid();
-    Ok(by_id(store, repo, id)?.unwrap_or_else(|| Release {
-        id,
-        tag_name: new.tag_name.clone(),
-        target_commitish: new.target_commitish.clone(),
-        name: new.name.clone(),
-        body: new.body.clone(),
-        draft: new.draft,
-        prerelease: new.prerelease,
-        author_id: author.id,
-        created_at: at,
-        published_at: (!new.draft).then_some(at),
-    }))
+    by_id(store, repo, id)?.ok_or_else(|| crate::store::Error::Vanished(format!("release {id}")))
 }
 
 /// The releases of `repo`, newest first.

@@ -17,6 +17,9 @@ pub enum Error {
     /// A stored git id or object could not be read.
     #[error("git: {0}")]
     Git(String),
+    /// A row just written could not be read back.
+    #[error("store: {0} was written but cannot be read back")]
+    Vanished(String),
 }
 
 /// Result alias for store operations.

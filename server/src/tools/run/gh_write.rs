@@ -153,6 +153,36 @@ pub(super) fn comment(
     })
 }
 
+/// `--comment BODY` of a close or reopen: posted before the state changes, as gh does.
+fn comment_first(gh: &gh::Gh<'_>, p: &gh::Parsed, n: u64) -> Result<(), Failed> {
+    if let Some(body) = p.last("comment") {
+        let args = IssueCommentArgs {
+            repo: p.repo(),
+            number: n,
+            body: body.to_owned(),
+        };
+        gh.wait(records::comment_on(gh.clients, gh.user, &args))?;
+    }
+    Ok(())
+}
+
+/// The state a close (or reopen) asks for.
+fn new_state(close: bool) -> IssueState {
+    if close {
+        IssueState::Closed
+    } else {
+        IssueState::Open
+    }
+}
+
+/// gh's note when the issue or pull request `v` already is in the asked state.
+fn already(kind: &str, n: u64, v: &serde_json::Value, close: bool) -> Option<Printed> {
+    ((v["state"] == "closed") == close).then(|| {
+        let now = if close { "closed" } else { "open" };
+        Printed::note(format!("! {kind} #{n} ({}) is already {now}\n", title(v)))
+    })
+}
+
 /// `gh issue close N` and `gh issue reopen N`.
 pub(super) fn issue_state(
     runner: &Runner<'_, '_>,
@@ -185,30 +215,14 @@ pub(super) fn issue_state(
             .map_err(|e| {
                 super::gh_issue::not_found(e, n, "an issue or pull request", "repository.issue")
             })?;
-        let closed = v["state"] == "closed";
-        if closed == close {
-            let now = if close { "closed" } else { "open" };
-            return Ok(Printed::note(format!(
-                "! Issue #{n} ({}) is already {now}\n",
-                title(&v)
-            )));
+        if let Some(already) = already("Issue", n, &v, close) {
+            return Ok(already);
         }
-        if let Some(body) = p.last("comment") {
-            let args = IssueCommentArgs {
-                repo: p.repo(),
-                number: n,
-                body: body.to_owned(),
-            };
-            gh.wait(records::comment_on(gh.clients, gh.user, &args))?;
-        }
+        comment_first(gh, &p, n)?;
         let args = IssueEditArgs {
             repo: p.repo(),
             number: n,
-            state: Some(if close {
-                IssueState::Closed
-            } else {
-                IssueState::Open
-            }),
+            state: Some(new_state(close)),
             reason: reason.filter(|_| close),
             ..IssueEditArgs::default()
         };
@@ -307,29 +321,14 @@ pub(super) fn pr_state(
                 title(&v)
             )));
         }
-        if (v["state"] == "closed") == close {
-            let now = if close { "closed" } else { "open" };
-            return Ok(Printed::note(format!(
-                "! Pull request #{n} ({}) is already {now}\n",
-                title(&v)
-            )));
+        if let Some(already) = already("Pull request", n, &v, close) {
+            return Ok(already);
         }
-        if let Some(body) = p.last("comment") {
-            let args = IssueCommentArgs {
-                repo: p.repo(),
-                number: n,
-                body: body.to_owned(),
-            };
-            gh.wait(records::comment_on(gh.clients, gh.user, &args))?;
-        }
+        comment_first(gh, &p, n)?;
         let args = PrEditArgs {
             repo: p.repo(),
             number: n,
-            state: Some(if close {
-                IssueState::Closed
-            } else {
-                IssueState::Open
-            }),
+            state: Some(new_state(close)),
             ..PrEditArgs::default()
         };
         gh.wait(records::edit_pr(gh.clients, gh.user, &args))?;
