@@ -164,6 +164,7 @@ pub async fn run(
             repos,
             github,
             protect: setup.protect.clone(),
+            audit: recorder.as_ref().map(|r| r.log().clone()),
         }),
         catalogue: Arc::new(setup.catalogue),
         policy: Arc::new(

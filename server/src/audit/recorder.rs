@@ -66,6 +66,11 @@ impl Recorder {
         Ok(recorder)
     }
 
+    /// The log this recorder appends to, for reading it back.
+    pub fn log(&self) -> &Log {
+        &self.log
+    }
+
     /// This process's instance id.
     pub fn instance(&self) -> &str {
         &self.instance

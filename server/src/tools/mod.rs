@@ -40,6 +40,9 @@ pub struct Backends {
     pub github: Option<crate::github::Clients>,
     /// Branch globs no push may rewrite or delete; empty: each remote's default branch.
     pub protect: Vec<String>,
+    /// The audit log, read back by `git_push --delete` to tell the caller's own branches
+    /// (see `git::remote::ownership`); `None` with `--no-audit`.
+    pub audit: Option<crate::audit::Log>,
 }
 
 /// A group of tools switched on or off together (`--toolsets git,github`).

@@ -87,7 +87,53 @@ pub(crate) fn push_with(
     args: &remote::PushArgs,
 ) -> Result<Output, ToolError> {
     let repo = b.repos.get(repo)?;
-    with_access(b, caller, |access| remote::push(repo, args, access))
+    let own_tip = if args.delete == Some(true) && args.force != Some(true) {
+        own_tip(b, caller, repo, args)?
+    } else {
+        None
+    };
+    with_access(b, caller, |access| {
+        remote::push(repo, args, access, own_tip)
+    })
+}
+
+/// The commit the caller last pushed to the branch `args` deletes, when the audit log shows the
+/// branch is theirs (see [`remote::ownership`]); `None` without an audit log.
+fn own_tip(
+    b: &Backends,
+    caller: &Caller,
+    repo: &crate::git::Repo,
+    args: &remote::PushArgs,
+) -> Result<Option<git2::Oid>, ToolError> {
+    let Some(log) = &b.audit else {
+        return Ok(None);
+    };
+    let branch = match &args.branch {
+        Some(name) => crate::git::safety::BranchName::new(name)?,
+        None => remote::current_branch(repo)?,
+    };
+    let filter = crate::audit::AuditFilter {
+        tool: Some("git_push".into()),
+        repo: Some(repo.name().to_owned()),
+        allowed: Some(true),
+        ok: Some(true),
+        limit: Some(remote::ownership::LEDGER_WINDOW),
+        ..Default::default()
+    };
+    // Git tools run on a blocking thread of the runtime: waiting for the query here is fine.
+    let pushes = tokio::runtime::Handle::current()
+        .block_on(log.query(&filter))
+        .map_err(|e| {
+            ToolError::with_code(
+                ErrorCode::Unavailable,
+                format!("cannot read the audit log to tell whose branch this is: {e}; try again, or pass force (needs git:force)"),
+            )
+        })?;
+    Ok(remote::ownership::own_tip(
+        &pushes,
+        caller.user(),
+        &branch.refname(),
+    ))
 }
 
 fn spec(

@@ -237,6 +237,99 @@ async fn push_publishes_a_branch_as_the_caller_and_audits_its_ref_updates() {
     assert_eq!(events[1]["payload"]["before"], zero.as_str());
 }
 
+/// The real git, outside gitgate, pushing the clone's `branch` to the forge's bare repository.
+fn push_outside_gitgate(w: &World, branch: &str) {
+    let bare = w.forge.repo_path("acme", "widgets");
+    git(
+        w.clone.path(),
+        &[
+            "push",
+            "-q",
+            &format!("file://{}", bare.display()),
+            &format!("{branch}:{branch}"),
+        ],
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_branch_is_deleted_without_force_only_by_the_user_who_created_and_last_pushed_it() {
+    let w = World::start().await;
+    let delete = |b: &str| json!({"branch": b, "delete": true});
+    git(w.clone.path(), &["switch", "-q", "-c", "mine"]);
+    w.commit("a.txt", "one\n");
+    let alice = w.client("alice", PUSHER, "").await;
+    assert!(call(&alice, "git_push", json!({})).await.0);
+    drop(alice);
+
+    // Another user's branch: refused before anything is sent, saying how it could be done.
+    let bob = w.client("bob", PUSHER, "").await;
+    let (ok, out) = call(&bob, "git_push", delete("mine")).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("not your branch to delete"), "{out}");
+    assert!(out.contains("git:force"), "{out}");
+    // And force needs the scope.
+    let (ok, out) = call(
+        &bob,
+        "git_push",
+        json!({"branch": "mine", "delete": true, "force": true}),
+    )
+    .await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("git:force"), "{out}");
+    assert!(w.remote_branch("mine").is_some());
+
+    // Bob adds to a branch alice created: it is no longer hers alone, nor ever his.
+    git(w.clone.path(), &["switch", "-q", "-c", "shared"]);
+    w.commit("b.txt", "two\n");
+    drop(bob);
+    let alice = w.client("alice", PUSHER, "").await;
+    assert!(call(&alice, "git_push", json!({})).await.0);
+    drop(alice);
+    w.commit("c.txt", "three\n");
+    let bob = w.client("bob", PUSHER, "").await;
+    assert!(call(&bob, "git_push", json!({})).await.0);
+    let (ok, out) = call(&bob, "git_push", delete("shared")).await;
+    assert!(!ok, "{out}");
+    drop(bob);
+    let alice = w.client("alice", PUSHER, "").await;
+    let (ok, out) = call(&alice, "git_push", delete("shared")).await;
+    assert!(!ok, "{out}");
+    assert!(w.remote_branch("shared").is_some());
+
+    // A branch pushed outside gitgate is nobody's as far as gitgate knows; one of alice's that
+    // moved outside gitgate is no longer at what she pushed: both refused.
+    git(w.clone.path(), &["switch", "-q", "-c", "elsewhere"]);
+    w.commit("d.txt", "four\n");
+    push_outside_gitgate(&w, "elsewhere");
+    let (ok, out) = call(&alice, "git_push", delete("elsewhere")).await;
+    assert!(!ok, "{out}");
+    git(w.clone.path(), &["switch", "-q", "-c", "moved"]);
+    assert!(call(&alice, "git_push", json!({})).await.0);
+    w.commit("e.txt", "five\n");
+    push_outside_gitgate(&w, "moved");
+    let (ok, out) = call(&alice, "git_push", delete("moved")).await;
+    assert!(!ok, "{out}");
+    assert!(w.remote_branch("moved").is_some());
+
+    // Her own branch, untouched since: deleted.
+    let (ok, out) = call(&alice, "git_push", delete("mine")).await;
+    assert!(ok, "{out}");
+    assert!(out.contains(" - [deleted]         mine"), "{out}");
+    assert_eq!(w.remote_branch("mine"), None);
+    drop(alice);
+
+    // With git:force anyone may delete an unprotected branch.
+    let forcer = w.client("bob", FORCER, "").await;
+    let (ok, out) = call(
+        &forcer,
+        "git_push",
+        json!({"branch": "shared", "delete": true, "force": true}),
+    )
+    .await;
+    assert!(ok, "{out}");
+    assert_eq!(w.remote_branch("shared"), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewriting_history_needs_force_and_git_force_and_never_touches_a_protected_branch() {
     let w = World::start().await;

@@ -16,12 +16,13 @@
 //!   `[[protect]]`, default the remote's default branch) is refused before anything is sent.
 
 mod fetch;
+pub mod ownership;
 mod push;
 
 use std::cell::Cell;
 
 pub use fetch::{FetchArgs, PullArgs, fetch, pull};
-pub use push::{PushArgs, push};
+pub use push::{PushArgs, current_branch_of as current_branch, push};
 
 use crate::git::Error;
 

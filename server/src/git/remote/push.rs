@@ -19,7 +19,7 @@ pub struct PushArgs {
     pub remote: Option<String>,
     /// Like -u.
     pub set_upstream: Option<bool>,
-    /// Like --delete.
+    /// Like --delete (another's branch needs force).
     pub delete: Option<bool>,
     /// Like --force (needs git:force; never a protected branch).
     pub force: Option<bool>,
@@ -34,8 +34,15 @@ struct Update {
     forced: bool,
 }
 
-/// Runs `git_push`.
-pub fn push(repo: &Repo, args: &PushArgs, access: &Access<'_>) -> Result<Output, Error> {
+/// Runs `git_push`. `own_tip` is the commit the caller last pushed to the branch when it is
+/// theirs (see [`super::ownership`]): a delete without `force` removes only such a branch, and
+/// only while the remote still holds that commit.
+pub fn push(
+    repo: &Repo,
+    args: &PushArgs,
+    access: &Access<'_>,
+    own_tip: Option<git2::Oid>,
+) -> Result<Output, Error> {
     let git = repo.lock();
     let branch = match &args.branch {
         Some(b) => BranchName::new(b)?,
@@ -57,7 +64,12 @@ pub fn push(repo: &Repo, args: &PushArgs, access: &Access<'_>) -> Result<Output,
         format!("{}{refname}:{refname}", if force { "+" } else { "" })
     };
     let protected = protected_globs(&git, &checked.name, access.protect);
-    let updates = send(&git, &checked, &spec, force, &protected, access)?;
+    let rules = Rules {
+        force,
+        protected: &protected,
+        own_tip,
+    };
+    let updates = send(&git, &checked, &spec, &rules, access)?;
     after_push(
         &git,
         &checked,
@@ -72,6 +84,11 @@ pub fn push(repo: &Repo, args: &PushArgs, access: &Access<'_>) -> Result<Output,
         &updates,
         args.set_upstream.unwrap_or(false),
     ))
+}
+
+/// The branch HEAD of `repo` names: what a push without a branch pushes.
+pub fn current_branch_of(repo: &Repo) -> Result<BranchName, Error> {
+    current_branch(&repo.lock())
 }
 
 /// The branch HEAD names.
@@ -113,16 +130,26 @@ fn is_protected(branch: &str, globs: &[String]) -> bool {
     })
 }
 
+/// What a push may change on the remote.
+struct Rules<'a> {
+    force: bool,
+    /// Branch globs never rewritten or deleted.
+    protected: &'a [String],
+    /// See [`push`].
+    own_tip: Option<git2::Oid>,
+}
+
 /// Sends the push; refuses, before anything is uploaded, an update that is not a fast-forward
-/// without `force` or that rewrites or deletes a protected branch.
+/// without `force`, that rewrites or deletes a protected branch, or that deletes, without
+/// `force`, a branch that is not the caller's own.
 fn send(
     git: &git2::Repository,
     checked: &Checked,
     spec: &str,
-    force: bool,
-    protected: &[String],
+    rules: &Rules<'_>,
     access: &Access<'_>,
 ) -> Result<Vec<Update>, Error> {
+    let (force, protected) = (rules.force, rules.protected);
     let tries = Cell::new(0);
     let planned: RefCell<Vec<Update>> = RefCell::new(Vec::new());
     let refusal: RefCell<Option<String>> = RefCell::new(None);
@@ -142,6 +169,12 @@ fn send(
                 if (rewrites || deletes) && is_protected(&branch, protected) {
                     *refusal.borrow_mut() = Some(format!(
                         "'{branch}' is a protected branch: gitgate never rewrites or deletes it"
+                    ));
+                    return Err(git2::Error::from_str("refused"));
+                }
+                if deletes && !force && rules.own_tip != Some(old) {
+                    *refusal.borrow_mut() = Some(format!(
+                        "'{branch}' is not your branch to delete: gitgate's audit log shows no push of yours that created it, or someone else pushed to it since; deleting another's branch needs force (git:force)"
                     ));
                     return Err(git2::Error::from_str("refused"));
                 }
