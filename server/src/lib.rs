@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod cmdline;
+pub mod completion;
 pub mod config;
 pub mod diagnostics;
 pub mod git;
@@ -12,8 +13,10 @@ pub mod identity;
 pub mod jq;
 pub mod jwt;
 pub mod memory;
+pub mod notify;
 pub mod output;
 pub mod policy;
+pub mod prompts;
 pub mod schemas;
 pub mod secrets;
 pub mod server;

@@ -4,9 +4,16 @@
 //! authenticated [`Caller`] into each request's extensions (see `transport::http`), so every
 //! request is judged by the token it carries, even on a session opened by an earlier one.
 
+// The logging utility (`logging/setLevel`, `notifications/message`) is deprecated by the
+// 2026-07-28 protocol (SEP-2577) but is what 2025-11-25 clients and the conformance suite
+// speak; this module is the only place its rmcp types are used.
+#![allow(deprecated)]
+
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
+    GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
+    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, Reference,
+    ServerCapabilities, ServerConfig, SetLevelRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -15,12 +22,14 @@ use crate::audit::ClientInfo;
 use crate::identity::Caller;
 use crate::tools::{CallContext, Services};
 
-/// Shared server state; cloned cheaply per session.
+/// Shared server state; one per session (see [`GitGate::for_session`]).
 #[derive(Debug, Clone)]
 pub struct GitGate {
     services: Services,
     /// The caller of every request when the transport has no per-request one (stdio).
     fixed_caller: Option<Caller>,
+    /// The session's `logging/setLevel` choice.
+    level: crate::notify::SessionLevel,
 }
 
 impl GitGate {
@@ -28,7 +37,42 @@ impl GitGate {
         Self {
             services,
             fixed_caller,
+            level: crate::notify::SessionLevel::default(),
         }
+    }
+
+    /// The handler of a new session: the shared services, the session's own state.
+    pub fn for_session(&self) -> Self {
+        Self {
+            services: self.services.clone(),
+            fixed_caller: self.fixed_caller.clone(),
+            level: crate::notify::SessionLevel::default(),
+        }
+    }
+
+    /// A sink for a call's notes and the task forwarding them to the client, when it listens.
+    fn forward_notes(
+        &self,
+        ctx: &RequestContext<RoleServer>,
+    ) -> Option<(crate::notify::Sink, tokio::task::JoinHandle<()>)> {
+        self.level.get()?;
+        let (sink, mut notes) =
+            tokio::sync::mpsc::channel::<crate::notify::Note>(crate::notify::NOTES_PER_CALL);
+        let (peer, level) = (ctx.peer.clone(), self.level.clone());
+        let task = tokio::spawn(async move {
+            while let Some(note) = notes.recv().await {
+                if level.wants(note.level) {
+                    let message = LoggingMessageNotificationParam::new(
+                        wire_level(note.level),
+                        serde_json::Value::String(note.text),
+                    )
+                    .with_logger("gitgate");
+                    // A client that went away misses its notes; the call goes on.
+                    let _ = peer.notify_logging_message(message).await;
+                }
+            }
+        });
+        Some((sink, task))
     }
 
     fn context(&self, ctx: &RequestContext<RoleServer>) -> Option<CallContext> {
@@ -53,12 +97,41 @@ impl GitGate {
             caller,
             session,
             client,
+            notes: None,
         })
     }
 }
 
 const INSTRUCTIONS: &str = "git tools for the configured repositories; arguments mirror git. \
 Pass repo when several are configured. json: [fields] returns JSON.";
+
+fn wire_level(level: crate::notify::Level) -> LoggingLevel {
+    use crate::notify::Level as L;
+    match level {
+        L::Debug => LoggingLevel::Debug,
+        L::Info => LoggingLevel::Info,
+        L::Notice => LoggingLevel::Notice,
+        L::Warning => LoggingLevel::Warning,
+        L::Error => LoggingLevel::Error,
+        L::Critical => LoggingLevel::Critical,
+        L::Alert => LoggingLevel::Alert,
+        L::Emergency => LoggingLevel::Emergency,
+    }
+}
+
+fn our_level(level: LoggingLevel) -> crate::notify::Level {
+    use crate::notify::Level as L;
+    match level {
+        LoggingLevel::Debug => L::Debug,
+        LoggingLevel::Info => L::Info,
+        LoggingLevel::Notice => L::Notice,
+        LoggingLevel::Warning => L::Warning,
+        LoggingLevel::Error => L::Error,
+        LoggingLevel::Critical => L::Critical,
+        LoggingLevel::Alert => L::Alert,
+        LoggingLevel::Emergency => L::Emergency,
+    }
+}
 
 /// The transport wired no identity: a server bug, not client input.
 fn no_caller() -> McpError {
@@ -67,9 +140,16 @@ fn no_caller() -> McpError {
 
 impl ServerHandler for GitGate {
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new("gitgate", env!("CARGO_PKG_VERSION")))
-            .with_instructions(INSTRUCTIONS)
+        ServerConfig::new(
+            ServerCapabilities::builder()
+                .enable_tools()
+                .enable_logging()
+                .enable_completions()
+                .enable_prompts()
+                .build(),
+        )
+        .with_server_info(Implementation::new("gitgate", env!("CARGO_PKG_VERSION")))
+        .with_instructions(INSTRUCTIONS)
     }
 
     async fn list_tools(
@@ -88,11 +168,20 @@ impl ServerHandler for GitGate {
         request: CallToolRequestParams,
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
-        let call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
+        let mut call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
+        let forwarder = self.forward_notes(&ctx).map(|(sink, task)| {
+            call_ctx.notes = Some(sink);
+            task
+        });
         let result = self
             .services
             .call(&call_ctx, &request.name, request.arguments)
             .await;
+        // The call's notes go out before its result: close the sink, let the forwarder drain.
+        call_ctx.notes = None;
+        if let Some(task) = forwarder {
+            let _ = task.await;
+        }
         if self.services.catalogue.get(&request.name).is_none() {
             // Audited above as a denial; the MCP specification lists an unknown tool among the
             // protocol errors (-32602).
@@ -104,5 +193,58 @@ impl ServerHandler for GitGate {
             ));
         }
         Ok(result.into())
+    }
+
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<(), McpError> {
+        self.level.set(our_level(request.level));
+        Ok(())
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, McpError> {
+        Ok(ListPromptsResult::with_all_items(crate::prompts::list()))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _ctx: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, McpError> {
+        crate::prompts::render(&request.name, request.arguments.as_ref())
+            .map(Into::into)
+            .map_err(|e| McpError::invalid_params(e.to_string(), None))
+    }
+
+    async fn complete(
+        &self,
+        request: CompleteRequestParams,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<CompleteResult, McpError> {
+        let call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
+        // Only prompt arguments are completed: gitgate has no resource templates.
+        let Reference::Prompt(prompt) = &request.r#ref else {
+            return Ok(CompleteResult::default());
+        };
+        let resolved = request
+            .context
+            .and_then(|c| c.arguments)
+            .unwrap_or_default();
+        let info = crate::completion::complete(
+            &self.services,
+            &call_ctx,
+            &prompt.name,
+            &request.argument.name,
+            &request.argument.value,
+            &resolved,
+        )
+        .await;
+        Ok(CompleteResult::new(info))
     }
 }

@@ -243,9 +243,20 @@ impl Clients {
         let mut waited = Duration::ZERO;
         let mut attempt = 0u32;
         loop {
+            let started = std::time::Instant::now();
             let answer = self.attempt(&client, req, extra).await;
-            if let Ok((_, headers, _)) = &answer {
+            if let Ok((status, headers, _)) = &answer {
                 note_request_id(headers);
+                crate::notify::emit(
+                    crate::notify::Level::Debug,
+                    format!(
+                        "GitHub {} {} answered {} in {} ms",
+                        req.method,
+                        req.path,
+                        status.as_u16(),
+                        started.elapsed().as_millis()
+                    ),
+                );
             }
             let outcome = match answer {
                 Ok((status, headers, body)) if status.is_success() => {
@@ -274,6 +285,18 @@ impl Clients {
                 return Err(outcome.error);
             }
             tracing::debug!(user = %user, path = %req.path, attempt, ?wait, "retrying GitHub call");
+            crate::notify::emit(
+                crate::notify::Level::Warning,
+                format!(
+                    "GitHub {} {} failed ({}); retry {} of {} in {} ms",
+                    req.method,
+                    req.path,
+                    outcome.error,
+                    attempt + 1,
+                    self.config.max_retries,
+                    wait.as_millis()
+                ),
+            );
             tokio::time::sleep(wait).await;
             waited += wait;
             attempt += 1;

@@ -36,7 +36,9 @@ impl Services {
         let tool = name.to_owned();
         let runtime = tokio::runtime::Handle::current();
         let joined = tokio::task::spawn_blocking(move || {
-            this.call_blocking(&runtime, &ctx, &tool, arguments)
+            crate::notify::scope(ctx.notes.clone(), || {
+                this.call_blocking(&runtime, &ctx, &tool, arguments)
+            })
         })
         .await;
         joined.unwrap_or_else(|join| {
@@ -144,6 +146,13 @@ impl Services {
                 if let Some(suppressed) = crate::diagnostics::admit("audit-write") {
                     tracing::error!(suppressed, tool = %quote(name), user = %ctx.caller.user(), error = %crate::diagnostics::chain(&e), "audit write failed");
                 }
+                crate::notify::emit(
+                    crate::notify::Level::Error,
+                    format!(
+                        "audit trouble: the event of this {} call could not be written",
+                        quote(name)
+                    ),
+                );
                 let e = ToolError::with_code(
                     ErrorCode::AuditUnavailable,
                     "the audit log could not be written, so this call's result is withheld; \

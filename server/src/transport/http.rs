@@ -105,7 +105,8 @@ fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> (Route
         .min(limits.connections.idle_timeout / 2);
     config = config.with_sse_keep_alive(Some(keep_alive));
     let manager = Arc::new(LocalSessionManager::default());
-    let service = StreamableHttpService::new(move || Ok(gate.clone()), manager.clone(), config);
+    let service =
+        StreamableHttpService::new(move || Ok(gate.for_session()), manager.clone(), config);
     let state = Arc::new(AuthState {
         metadata_url: metadata_url(&options.resource_url),
         options: options.clone(),

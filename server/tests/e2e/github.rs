@@ -108,6 +108,11 @@ impl World {
         connect_http(url, &token).await.unwrap()
     }
 
+    /// The gitgate server's MCP endpoint.
+    pub fn url(&self) -> &str {
+        &self.server.as_ref().unwrap().url
+    }
+
     /// The forge's own answer to `GET path`, as alice.
     pub async fn oracle(&self, path: &str) -> Value {
         self.http
@@ -136,7 +141,7 @@ impl World {
         resp.json().await.unwrap()
     }
 
-    async fn faults(&self, body: Value) {
+    pub async fn faults(&self, body: Value) {
         self.forge_admin(reqwest::Method::POST, "/_forge/faults", Some(body))
             .await;
     }

@@ -17,6 +17,7 @@ mod in_process;
 mod jq_sandbox;
 mod jsonrpc_screen;
 mod lean;
+mod logging_prompts;
 mod memory;
 mod protocol;
 mod releases;
