@@ -13,6 +13,7 @@ pub mod identity;
 pub mod jq;
 pub mod jwt;
 pub mod memory;
+pub mod metrics;
 pub mod notify;
 pub mod output;
 pub mod policy;

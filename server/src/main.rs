@@ -142,6 +142,14 @@ struct ServeArgs {
         value_delimiter = ','
     )]
     allowed_origins: Vec<String>,
+    /// Also serve /metrics, /healthz and /readyz on this IP:PORT, without a token: bind it to a
+    /// private interface your Prometheus reaches (with --http only).
+    #[arg(long, value_name = "IP:PORT", env = "GITGATE_METRICS_LISTEN")]
+    metrics_listen: Option<std::net::SocketAddr>,
+    /// A file holding a token that opens /metrics on the MCP listener too (as
+    /// `Authorization: Bearer TOKEN`); without it /metrics exists only on --metrics-listen.
+    #[arg(long, value_name = "PATH", env = "GITGATE_METRICS_TOKEN_FILE")]
+    metrics_token_file: Option<PathBuf>,
     /// The user name of the local (stdio) caller; default [user].name, else "local".
     #[arg(long, env = "GITGATE_USER")]
     user: Option<String>,
@@ -471,7 +479,7 @@ fn serve(args: ServeArgs) -> Result<()> {
             no_spool: args.no_audit_spool,
             mirror: args.audit_mirror.clone().or(file.audit_mirror.clone()),
         },
-        http: http_setup(&args, &file),
+        http: http_setup(&args, &file)?,
     };
     runtime.block_on(async move {
         let listener = if args.stdio {
@@ -508,7 +516,7 @@ fn http_addr(args: &ServeArgs, file: &FileConfig) -> Result<SocketAddr> {
 }
 
 /// The HTTP side of the setup: flags win over the file; lists from flags replace the file's.
-fn http_setup(args: &ServeArgs, file: &FileConfig) -> HttpSetup {
+fn http_setup(args: &ServeArgs, file: &FileConfig) -> Result<HttpSetup> {
     let allowed_hosts = if !args.allowed_hosts.is_empty() {
         args.allowed_hosts.clone()
     } else {
@@ -527,7 +535,22 @@ fn http_setup(args: &ServeArgs, file: &FileConfig) -> HttpSetup {
     };
     let mut authorization_servers = args.authorization_servers.clone();
     authorization_servers.extend(file.http.authorization_servers.iter().cloned());
-    HttpSetup {
+    let metrics_token = match &args.metrics_token_file {
+        Some(path) => {
+            let token = std::fs::read_to_string(path)
+                .with_context(|| format!("reading --metrics-token-file {}", path.display()))?;
+            let token = token.trim().to_owned();
+            if token.len() < 16 {
+                anyhow::bail!(
+                    "--metrics-token-file {}: the token must be at least 16 characters",
+                    path.display()
+                );
+            }
+            Some(token)
+        }
+        None => None,
+    };
+    Ok(HttpSetup {
         no_auth: args.no_auth,
         resource_url: args.resource_url.clone().or(file.http.resource_url.clone()),
         jwt: file.jwt.clone(),
@@ -535,7 +558,9 @@ fn http_setup(args: &ServeArgs, file: &FileConfig) -> HttpSetup {
         allowed_hosts,
         allowed_origins,
         limits: args.limits.limits(),
-    }
+        metrics_listen: args.metrics_listen,
+        metrics_token,
+    })
 }
 
 /// Which tools this server offers, and the GitHub configuration when the github toolset is on.

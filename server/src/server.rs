@@ -65,6 +65,10 @@ pub struct HttpSetup {
     pub allowed_hosts: Vec<String>,
     pub allowed_origins: Vec<String>,
     pub limits: transport::http::Limits,
+    /// A second listener for `/metrics`, `/healthz` and `/readyz` (a private interface).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The token that opens `/metrics` on the MCP listener.
+    pub metrics_token: Option<String>,
 }
 
 /// Where the server listens.
@@ -231,7 +235,7 @@ async fn serve_http(
             None => None,
         };
         Authenticator::Store {
-            store,
+            store: store.clone(),
             jwt,
             grants: Default::default(),
         }
@@ -242,6 +246,22 @@ async fn serve_http(
     {
         authorization_servers.push(jwt.issuer.clone());
     }
+    let metrics = match http.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(Error::Http)?;
+            let at = listener.local_addr().map_err(Error::Http)?;
+            eprintln!("gitgate: metrics at http://{at}/metrics");
+            Some(listener)
+        }
+        None => None,
+    };
+    let ops = transport::ops::Ops::new(
+        store.clone(),
+        services.recorder.as_ref().map(|r| r.log().clone()),
+        http.metrics_token.as_deref(),
+    );
     let options = transport::http::Options {
         authenticator,
         recorder: services.recorder.clone(),
@@ -250,10 +270,11 @@ async fn serve_http(
         allowed_hosts: http.allowed_hosts,
         allowed_origins: http.allowed_origins,
         limits: http.limits,
+        ops,
     };
     let gate = GitGate::new(services, None);
     eprintln!("gitgate: serving MCP at http://{bound}/mcp");
-    transport::http::serve(listener, gate, options, shutdown)
+    transport::http::serve(listener, metrics, gate, options, shutdown)
         .await
         .map_err(Error::Http)
 }

@@ -135,6 +135,10 @@ struct Shared {
     failure: Mutex<Option<String>>,
     /// Lines were written since the chainer last started a pass.
     pending: AtomicBool,
+    /// Events this process spooled, and of them chained (by anyone): their difference is the
+    /// spool's lag (`/metrics`, `/readyz`).
+    spooled_events: AtomicU64,
+    chained_events: AtomicU64,
     wake: Mutex<Wake>,
     wake_cond: Condvar,
     on_chained: Option<OnChained>,
@@ -248,6 +252,8 @@ impl Spool {
             stuck: AtomicBool::new(false),
             failure: Mutex::new(None),
             pending: AtomicBool::new(false),
+            spooled_events: AtomicU64::new(0),
+            chained_events: AtomicU64::new(0),
             wake: Mutex::new(Wake::default()),
             wake_cond: Condvar::new(),
             on_chained,
@@ -301,6 +307,7 @@ impl Spool {
             w.next += 1;
             w.len += line.len() as u64;
             shared.written.store(w.len, Ordering::Release);
+            shared.spooled_events.fetch_add(1, Ordering::AcqRel);
         }
         // Only the first line of a batch wakes the chainer (see `GATHER`).
         if !shared.pending.swap(true, Ordering::AcqRel) {
@@ -452,6 +459,8 @@ impl Shared {
             .appender
             .with(|a| chain_file(a, &self.key, name, path, reader))?;
         chainer.chained = done.bytes;
+        self.chained_events
+            .fetch_add(done.appended.len() as u64, Ordering::AcqRel);
         self.mirror(&done.appended);
         if let Some(bad) = done.bad {
             *lock(&self.failure) = Some(bad.to_string());
@@ -579,6 +588,18 @@ impl Log {
             path: shown,
             source: std::io::Error::other(e.to_string()),
         })?
+    }
+
+    /// Events this process spooled and not yet chained, and whether the spool is stuck (a line
+    /// could not be chained: calls are refused until an operator looks); `None` without a spool.
+    pub fn spool_state(&self) -> Option<(u64, bool)> {
+        let shared = &self.state.spool.get()?.shared;
+        let spooled = shared.spooled_events.load(Ordering::Acquire);
+        let chained = shared.chained_events.load(Ordering::Acquire);
+        Some((
+            spooled.saturating_sub(chained),
+            shared.stuck.load(Ordering::Acquire),
+        ))
     }
 
     /// The spool directory of the store, if it is a SQLite file.

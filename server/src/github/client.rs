@@ -247,6 +247,7 @@ impl Clients {
             let answer = self.attempt(&client, req, extra).await;
             if let Ok((status, headers, _)) = &answer {
                 note_request_id(headers);
+                crate::metrics::get().github_answer(status.as_u16(), started.elapsed());
                 crate::notify::emit(
                     crate::notify::Level::Debug,
                     format!(
@@ -285,6 +286,7 @@ impl Clients {
                 return Err(outcome.error);
             }
             tracing::debug!(user = %user, path = %req.path, attempt, ?wait, "retrying GitHub call");
+            crate::metrics::get().github_retry();
             crate::notify::emit(
                 crate::notify::Level::Warning,
                 format!(

@@ -107,6 +107,11 @@ pub(super) fn classify(
                 || message.to_ascii_lowercase().contains("rate limit")));
     let wait = wait_of(headers);
     if rate_limited {
+        crate::metrics::get().github_rate_limited();
+        crate::notify::emit(
+            crate::notify::Level::Warning,
+            format!("GitHub rate limit reached for {user}"),
+        );
         // Refused before processing, so safe to retry whatever the method.
         let resets_at = reset_of(headers)
             .unwrap_or_else(|| Utc::now() + wait.unwrap_or(Duration::from_secs(60)));

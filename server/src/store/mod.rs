@@ -268,6 +268,12 @@ impl Store {
         self.inner.sync_writer.as_ref()
     }
 
+    /// One round trip to the database (`/readyz`).
+    pub async fn ping(&self) -> Result<(), Error> {
+        on_backend!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
+        Ok(())
+    }
+
     /// The store's URL without its password.
     pub fn display_url(&self) -> &str {
         &self.inner.display_url

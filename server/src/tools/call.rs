@@ -114,6 +114,18 @@ impl Services {
         };
         let bytes_in = arguments.as_ref().map_or(2, serialized_len);
         let ran = work(self, arguments, runtime, &event_id);
+        // A name outside the catalogue is the caller's text: it must not become a label.
+        let label = if self.catalogue.get(name).is_some() {
+            name
+        } else {
+            "unknown"
+        };
+        crate::metrics::get().tool_call(
+            label,
+            ran.outcome.ok,
+            (!ran.decision.allowed).then_some(ran.decision.rule.as_str()),
+            started.elapsed(),
+        );
         let Some(recorder) = &self.recorder else {
             return (ran.result, ran.produced);
         };

@@ -49,6 +49,8 @@ pub struct Options {
     pub allowed_origins: Vec<String>,
     /// Abuse limits.
     pub limits: Limits,
+    /// Health, readiness and metrics (see [`super::ops`]).
+    pub ops: super::ops::Ops,
 }
 
 /// The transport's abuse limits (flags and defaults: `gitgate serve --help`).
@@ -137,6 +139,11 @@ fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> (Route
             METADATA_PATH,
             get(move || std::future::ready(metadata.clone())),
         )
+        // Outside authentication: probes carry no MCP token.
+        .merge(super::ops::public_routes(
+            options.ops.clone(),
+            Arc::clone(&state.sessions),
+        ))
         .merge(mcp);
     (router, state)
 }
@@ -462,12 +469,27 @@ impl AuthState {
 /// Serves until `shutdown` resolves, within the connection limits of `options.limits`.
 pub async fn serve(
     listener: TcpListener,
+    metrics: Option<TcpListener>,
     gate: GitGate,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let cancel = CancellationToken::new();
     let (app, state) = router(gate, &options, cancel.clone());
+    let metrics_server = metrics.map(|listener| {
+        let app =
+            super::ops::private_routes(options.ops.clone(), Some(Arc::clone(&state.sessions)));
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let stopped = async move { cancel.cancelled().await };
+            if let Err(e) = axum::serve(listener, app)
+                .with_graceful_shutdown(stopped)
+                .await
+            {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        })
+    });
     let reports = Arc::clone(&state.reports);
     let reporter = tokio::spawn({
         let reports = Arc::clone(&reports);
@@ -498,6 +520,9 @@ pub async fn serve(
     )
     .await;
     let _ = reporter.await;
+    if let Some(server) = metrics_server {
+        let _ = server.await;
+    }
     reports.report_due(true).await;
     served
 }

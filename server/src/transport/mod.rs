@@ -3,6 +3,7 @@
 pub mod connections;
 pub mod http;
 pub mod jsonrpc;
+pub mod ops;
 mod refusals;
 pub mod screen;
 pub mod sessions;

@@ -230,18 +230,25 @@ impl Reports {
 
     /// Records one refused request.
     pub async fn refuse(&self, attempted: Attempted, refusal: Refusal<'_>) {
+        crate::metrics::get().refused(refusal.rule);
+        self.record(attempted, refusal).await;
+    }
+
+    async fn record(&self, attempted: Attempted, refusal: Refusal<'_>) {
         if let Some(recorder) = &self.recorder {
             record_refusal(recorder, attempted, refusal).await;
         }
     }
 
+    /// Records a report of refusals counted one by one in the metrics already.
     async fn report(&self, who: Who<'_>, tool: &str, rule: &str, message: &str) {
-        self.refuse(Attempted::named(tool), who.refusal(rule, message))
+        self.record(Attempted::named(tool), who.refusal(rule, message))
             .await;
     }
 
     /// Counts a request refused because `client` is throttled; recorded when a report is due.
     pub async fn throttled(&self, client: ClientKey) {
+        crate::metrics::get().refused("auth:throttled");
         if let Some(refused) = self.throttled.count(&client, Instant::now()) {
             self.report_throttled(Some(client), refused).await;
         }
@@ -261,6 +268,7 @@ impl Reports {
 
     /// Counts an `initialize` of `who` refused by `limit`; recorded when a report is due.
     pub async fn user_limit(&self, who: Who<'_>, limit: UserLimit, message: &str) {
+        crate::metrics::get().refused(limit.rule());
         let key = (who.user.to_owned(), limit);
         if let Some(refused) = self.user_limits.count(&key, Instant::now()) {
             let message =
@@ -272,6 +280,7 @@ impl Reports {
     /// Counts a connection turned away; recorded (on a task of its own, as the accept loop
     /// must not wait) when a report is due.
     pub fn connection_refused(self: &std::sync::Arc<Self>, client: ClientKey, why: Refused) {
+        crate::metrics::get().refused("denied:connection-limit");
         let Some(refused) = self.connections.count(&(client, why), Instant::now()) else {
             return;
         };

@@ -99,6 +99,11 @@ impl Sessions {
         }
     }
 
+    /// Sessions rmcp serves now.
+    pub async fn open(&self) -> usize {
+        self.manager.sessions.read().await.len()
+    }
+
     /// Sessions each user may hold open.
     pub fn cap(&self) -> usize {
         self.cap

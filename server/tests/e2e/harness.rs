@@ -114,6 +114,8 @@ pub struct Session {
 pub struct ServerProcess {
     pub child: Child,
     pub url: String,
+    /// What the server printed on stderr before it served (e.g. its metrics address).
+    pub startup: Vec<String>,
 }
 
 impl ServerProcess {
@@ -178,6 +180,7 @@ pub fn spawn_http_with_vars(env: &Env, extra: &[&str], vars: &[(&str, &str)]) ->
         .unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
+    let mut startup = Vec::new();
     let url = loop {
         let line = lines
             .next()
@@ -186,10 +189,15 @@ pub fn spawn_http_with_vars(env: &Env, extra: &[&str], vars: &[(&str, &str)]) ->
         if let Some(rest) = line.strip_prefix("gitgate: serving MCP at ") {
             break rest.trim().to_owned();
         }
+        startup.push(line);
     };
     // Keep draining stderr so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    ServerProcess { child, url }
+    ServerProcess {
+        child,
+        url,
+        startup,
+    }
 }
 
 impl Session {

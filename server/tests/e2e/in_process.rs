@@ -66,6 +66,8 @@ fn setup(env: &Env) -> Setup {
             allowed_hosts: http::loopback_hosts(),
             allowed_origins: http::loopback_origins(),
             limits,
+            metrics_listen: None,
+            metrics_token: None,
         },
     }
 }

@@ -19,6 +19,7 @@ mod jsonrpc_screen;
 mod lean;
 mod logging_prompts;
 mod memory;
+mod ops;
 mod protocol;
 mod releases;
 mod remote;
