@@ -12,8 +12,8 @@
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CompleteRequestParams, CompleteResult,
     GetPromptRequestParams, GetPromptResponse, Implementation, ListPromptsResult, ListToolsResult,
-    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams, Reference,
-    ServerCapabilities, ServerConfig, SetLevelRequestParams,
+    LoggingLevel, LoggingMessageNotificationParam, PaginatedRequestParams,
+    ProgressNotificationParam, Reference, ServerCapabilities, ServerConfig, SetLevelRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData as McpError, RoleServer, ServerHandler};
@@ -50,29 +50,56 @@ impl GitGate {
         }
     }
 
-    /// A sink for a call's notes and the task forwarding them to the client, when it listens.
-    fn forward_notes(
+    /// What a call talks to (see [`crate::notify`]): its cancellation, and, when the client
+    /// listens to log messages or asked for progress, a sink and the task forwarding its notes.
+    fn call_scope(
         &self,
         ctx: &RequestContext<RoleServer>,
-    ) -> Option<(crate::notify::Sink, tokio::task::JoinHandle<()>)> {
-        self.level.get()?;
+    ) -> (crate::notify::Scope, Option<tokio::task::JoinHandle<()>>) {
+        let progress_token = ctx.meta.get_progress_token();
+        let mut scope = crate::notify::Scope {
+            sink: None,
+            cancel: Some(ctx.ct.clone()),
+            progress: progress_token.is_some(),
+        };
+        if self.level.get().is_none() && progress_token.is_none() {
+            return (scope, None);
+        }
         let (sink, mut notes) =
             tokio::sync::mpsc::channel::<crate::notify::Note>(crate::notify::NOTES_PER_CALL);
+        scope.sink = Some(sink);
         let (peer, level) = (ctx.peer.clone(), self.level.clone());
         let task = tokio::spawn(async move {
             while let Some(note) = notes.recv().await {
-                if level.wants(note.level) {
-                    let message = LoggingMessageNotificationParam::new(
-                        wire_level(note.level),
-                        serde_json::Value::String(note.text),
-                    )
-                    .with_logger("gitgate");
-                    // A client that went away misses its notes; the call goes on.
-                    let _ = peer.notify_logging_message(message).await;
+                // A client that went away misses its notes; the call goes on.
+                match note {
+                    crate::notify::Note::Log { level: at, text } if level.wants(at) => {
+                        let message = LoggingMessageNotificationParam::new(
+                            wire_level(at),
+                            serde_json::Value::String(text),
+                        )
+                        .with_logger("gitgate");
+                        let _ = peer.notify_logging_message(message).await;
+                    }
+                    crate::notify::Note::Progress {
+                        done,
+                        total,
+                        message,
+                    } => {
+                        if let Some(token) = &progress_token {
+                            let mut param = ProgressNotificationParam::new(token.clone(), done)
+                                .with_message(message);
+                            if let Some(total) = total {
+                                param = param.with_total(total);
+                            }
+                            let _ = peer.notify_progress(param).await;
+                        }
+                    }
+                    crate::notify::Note::Log { .. } => {}
                 }
             }
         });
-        Some((sink, task))
+        (scope, Some(task))
     }
 
     fn context(&self, ctx: &RequestContext<RoleServer>) -> Option<CallContext> {
@@ -97,7 +124,7 @@ impl GitGate {
             caller,
             session,
             client,
-            notes: None,
+            scope: crate::notify::Scope::default(),
         })
     }
 }
@@ -169,16 +196,14 @@ impl ServerHandler for GitGate {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let mut call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
-        let forwarder = self.forward_notes(&ctx).map(|(sink, task)| {
-            call_ctx.notes = Some(sink);
-            task
-        });
+        let (scope, forwarder) = self.call_scope(&ctx);
+        call_ctx.scope = scope;
         let result = self
             .services
             .call(&call_ctx, &request.name, request.arguments)
             .await;
         // The call's notes go out before its result: close the sink, let the forwarder drain.
-        call_ctx.notes = None;
+        call_ctx.scope = crate::notify::Scope::default();
         if let Some(task) = forwarder {
             let _ = task.await;
         }

@@ -36,7 +36,7 @@ impl Services {
         let tool = name.to_owned();
         let runtime = tokio::runtime::Handle::current();
         let joined = tokio::task::spawn_blocking(move || {
-            crate::notify::scope(ctx.notes.clone(), || {
+            crate::notify::scope(ctx.scope.clone(), || {
                 this.call_blocking(&runtime, &ctx, &tool, arguments)
             })
         })
@@ -113,7 +113,11 @@ impl Services {
             None => Value::Object(Map::new()),
         };
         let bytes_in = arguments.as_ref().map_or(2, serialized_len);
-        let ran = work(self, arguments, runtime, &event_id);
+        let mut ran = work(self, arguments, runtime, &event_id);
+        // However the work stopped, a call the client cancelled is audited as cancelled.
+        if !ran.outcome.ok && crate::notify::cancelled() {
+            ran.outcome.code = Some(ErrorCode::Cancelled.as_str().to_owned());
+        }
         // A name outside the catalogue is the caller's text: it must not become a label.
         let label = if self.catalogue.get(name).is_some() {
             name

@@ -55,6 +55,8 @@ pub enum ErrorCode {
     PipelineStep,
     /// A command line ended with a non-zero status (each operation's own event has its code).
     CommandFailed,
+    /// The client cancelled the call (`notifications/cancelled`); what ran before stays done.
+    Cancelled,
     /// The audit log could not be written; the result was withheld.
     AuditUnavailable,
     /// A bug: a tool task failed.
@@ -88,6 +90,7 @@ impl ErrorCode {
         ErrorCode::Jq,
         ErrorCode::PipelineStep,
         ErrorCode::CommandFailed,
+        ErrorCode::Cancelled,
         ErrorCode::AuditUnavailable,
         ErrorCode::Internal,
     ];
@@ -119,6 +122,7 @@ impl ErrorCode {
             ErrorCode::Jq => "jq",
             ErrorCode::PipelineStep => "pipeline-step",
             ErrorCode::CommandFailed => "command-failed",
+            ErrorCode::Cancelled => "cancelled",
             ErrorCode::AuditUnavailable => "audit-unavailable",
             ErrorCode::Internal => "internal",
         }

@@ -281,8 +281,8 @@ pub struct CallContext {
     /// The MCP session (HTTP `Mcp-Session-Id`), if any.
     pub session: Option<String>,
     pub client: Option<crate::audit::ClientInfo>,
-    /// Where the call's log messages for the client go (`notify`), when the client listens.
-    pub notes: Option<crate::notify::Sink>,
+    /// What the call talks to while it runs: log messages, progress, cancellation (`notify`).
+    pub scope: crate::notify::Scope,
 }
 
 /// What a call needs besides its arguments; shared by every session of a server.

@@ -203,7 +203,17 @@ impl Pipeline<'_, '_> {
                     )),
                 ));
             }
+            if crate::notify::cancelled() {
+                return Err(ToolError::with_code(
+                    ErrorCode::Cancelled,
+                    at.say(format!(
+                        "cancelled by the client after {} call(s); those ran",
+                        self.calls
+                    )),
+                ));
+            }
             self.calls += 1;
+            crate::notify::progress(self.calls as u64, None, step.tool.clone());
             let (result, produced) = self.services.call_audited(
                 self.call.runtime,
                 self.call.ctx,

@@ -282,3 +282,104 @@ async fn prompts_and_their_arguments_completed_within_policy() {
         .unwrap();
     assert_eq!(repos.values, vec![REPO.to_owned(), "app".to_owned()]);
 }
+
+/// A client that hands every progress notification it receives to the test.
+#[derive(Clone)]
+struct ProgressListener(Arc<mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>>);
+
+impl ClientHandler for ProgressListener {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _ctx: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(params);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_lines_report_progress_and_stop_between_operations_when_cancelled() {
+    use rmcp::model::{CallToolRequest, CallToolRequestParams, ClientRequest};
+    let w = World::start(Some("toolsets = [\"github\", \"meta\"]\n")).await;
+    let token = w.env.user("alice", "", &[]).await;
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(w.url().to_owned()).auth_header(token);
+    let (tx, mut progress) = mpsc::unbounded_channel();
+    let alice = ProgressListener(Arc::new(tx))
+        .serve(StreamableHttpClientTransport::from_config(config))
+        .await
+        .unwrap();
+    let run = |line: String| {
+        CallToolRequestParams::new("gitgate")
+            .with_arguments(json!({ "run": line }).as_object().unwrap().clone())
+    };
+    let view = |n: u32| format!("gh issue view {n} -R {REPO} --json number --jq .number");
+
+    // rmcp's client sends a progress token with every request: one notification per operation.
+    let result = alice
+        .call_tool(run(format!("{} && {}", view(1), view(2))))
+        .await
+        .unwrap();
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let p = tokio::time::timeout(std::time::Duration::from_secs(10), progress.recv())
+            .await
+            .expect("a progress notification")
+            .unwrap();
+        seen.push((p.progress, p.message.unwrap_or_default()));
+    }
+    assert_eq!(seen, vec![(1.0, view(1)), (2.0, view(2))]);
+
+    // Each GitHub answer now takes a second: the cancel arrives while the first operation runs,
+    // and the line stops before the second.
+    w.faults(json!({"latency_ms": 1000})).await;
+    let line = (1..=4).map(view).collect::<Vec<_>>().join(" && ");
+    let handle = alice
+        .peer()
+        .send_cancellable_request(
+            ClientRequest::CallToolRequest(CallToolRequest::new(run(line.clone()))),
+            rmcp::service::PeerRequestOptions::no_options(),
+        )
+        .await
+        .unwrap();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(10), progress.recv())
+        .await
+        .expect("the first operation's progress")
+        .unwrap();
+    assert_eq!(first.progress, 1.0);
+    handle
+        .cancel(Some("the user pressed Esc".into()))
+        .await
+        .unwrap();
+
+    // The run call's event is written when it ends; wait for it (bounded), then read it.
+    let mut run_event = None;
+    for _ in 0..100 {
+        let events = w.env.audit().await;
+        if let Some(e) = events
+            .iter()
+            .find(|e| e.tool == "gitgate" && e.arguments["run"] == json!(line))
+        {
+            let children = events
+                .iter()
+                .filter(|c| c.parent.as_deref() == Some(e.id.as_str()))
+                .count();
+            run_event = Some((e.clone(), children));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (event, children) = run_event.expect("the cancelled call is audited");
+    assert!(!event.outcome.ok);
+    assert_eq!(
+        event.outcome.code.as_deref(),
+        Some("cancelled"),
+        "{event:?}"
+    );
+    assert_eq!(
+        children, 1,
+        "only the operation under way when the cancel came ran"
+    );
+    w.faults(json!({"reset": true})).await;
+}

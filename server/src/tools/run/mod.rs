@@ -95,6 +95,8 @@ use crate::output::Output;
 const TIME_LIMIT: Duration = Duration::from_secs(30);
 /// Most git and gh operations one line runs (`xargs` fan-out included).
 const MAX_OPERATIONS: usize = 50;
+/// The status of a line the client cancelled: a shell's for SIGINT (128 + 2).
+const CANCELLED_STATUS: i32 = 130;
 /// Longest text one command may hand to the next, and the longest answer.
 const MAX_TEXT: usize = 4 << 20;
 
@@ -213,8 +215,8 @@ impl Runner<'_, '_> {
         let argv = &command.argv;
         match command.program() {
             // git and gh read no input here (none of the supported commands does).
-            "git" => self.operation(|runner| git::run(runner, &argv[1..])),
-            "gh" => self.operation(|runner| gh::run(runner, argv)),
+            "git" => self.operation(argv, |runner| git::run(runner, &argv[1..])),
+            "gh" => self.operation(argv, |runner| gh::run(runner, argv)),
             "xargs" => self.xargs(&argv[1..], input),
             program if filters::PROGRAMS.contains(&program) => self.filter(argv, input),
             program => unknown_program(program),
@@ -268,8 +270,18 @@ impl Runner<'_, '_> {
         all
     }
 
-    /// Runs one git or gh operation, within the line's operation budget.
-    fn operation(&mut self, work: impl FnOnce(&mut Self) -> Done) -> Done {
+    /// Runs one git or gh operation, within the line's operation budget, unless the client
+    /// cancelled the call; reports it as progress when the client asked.
+    fn operation(&mut self, argv: &[String], work: impl FnOnce(&mut Self) -> Done) -> Done {
+        if crate::notify::cancelled() {
+            return Done::failed(
+                CANCELLED_STATUS,
+                format!(
+                    "gitgate: cancelled by the client after {} operation(s); those ran",
+                    self.operations
+                ),
+            );
+        }
         if self.operations >= MAX_OPERATIONS {
             return Done::failed(
                 1,
@@ -277,6 +289,7 @@ impl Runner<'_, '_> {
             );
         }
         self.operations += 1;
+        crate::notify::progress(self.operations as u64, None, argv.join(" "));
         work(self)
     }
 
