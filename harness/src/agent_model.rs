@@ -134,6 +134,10 @@ pub struct AgentAttempt {
     pub wall_s: f64,
     /// The transcript, relative to the output directory.
     pub transcript: String,
+    /// A replay's tool results that differ from the recorded ones (not part of the report:
+    /// a replay reports them on stderr).
+    #[serde(skip)]
+    pub replay_divergences: u32,
 }
 
 /// One arm over every task and repeat.
@@ -241,6 +245,7 @@ mod tests {
             cost_usd: Some(0.5),
             wall_s: 1.0,
             transcript: String::new(),
+            replay_divergences: 0,
         }
     }
 

@@ -121,6 +121,8 @@ struct Conversation {
     errors: ToolErrors,
     usage: Usage,
     wall_s: f64,
+    /// Replay: tool results that differ from the recorded ones.
+    diverged: u32,
 }
 
 /// Runs (or replays) every task on every arm `repeat` times and writes the transcripts; the
@@ -238,10 +240,16 @@ impl Runner<'_> {
         for k in 1..=repeat {
             for arm in runnable {
                 let at = self.attempt(task, arm, k).await?;
-                let verdict = match &at.failure {
+                let mut verdict = match &at.failure {
                     None => "ok".to_owned(),
                     Some(f) => format!("FAILED: {f}"),
                 };
+                if at.replay_divergences > 0 {
+                    verdict.push_str(&format!(
+                        " (replay: {} tool result(s) differ from the recording)",
+                        at.replay_divergences
+                    ));
+                }
                 progress(&format!(
                     "{} on {} ({k}/{repeat}): {verdict}",
                     task.id, arm.arm.name
@@ -311,6 +319,7 @@ impl Runner<'_> {
                 cost_usd: None,
                 wall_s: 0.0,
                 transcript: String::new(),
+                replay_divergences: 0,
             });
         at.transcript = rel;
         at.cost_usd = self.price.map(|p| cost(p, &at.usage));
@@ -450,6 +459,7 @@ impl One<'_> {
             cost_usd: None,
             wall_s: conv.wall_s,
             transcript: String::new(),
+            replay_divergences: conv.diverged,
         })
     }
 
@@ -507,6 +517,7 @@ async fn converse(
             tools: &tools,
             max_output: MAX_OUTPUT.min(s.max_tokens.saturating_sub(c.usage.total())),
             stream: s.stream,
+            legacy_max_tokens: s.base_url.trim_end_matches('/') != s.provider.default_base_url(),
         };
         let body = wire::request(s.provider, &ask, &messages);
         w.write(&Entry::Request {
@@ -535,14 +546,10 @@ async fn converse(
             "answered".clone_into(&mut c.stop);
             break;
         }
-        let mut calls = reply.calls;
-        for (i, call) in calls.iter_mut().enumerate() {
-            // Some local servers send no call ids; the results must still be matched.
-            if call.id.is_empty() {
-                call.id = format!("call_{turn}_{i}");
-            }
-        }
-        let results = run_calls(iface, &calls, clone, turn, &mut c, w).await?;
+        let calls = with_ids(reply.calls, turn);
+        let deadline = started + timeout;
+        let results = run_calls(iface, &calls, (clone, deadline), turn, &mut c, w).await?;
+        compare_with_recording(source, &results, &mut c);
         messages.push(Message::Assistant {
             text: reply.text,
             calls,
@@ -559,6 +566,28 @@ async fn converse(
         wall_s: c.wall_s,
     })?;
     Ok(c)
+}
+
+/// The calls with an id each: some local servers send none, and results must be matched.
+fn with_ids(mut calls: Vec<wire::ToolCall>, turn: u32) -> Vec<wire::ToolCall> {
+    for (i, call) in calls.iter_mut().enumerate() {
+        if call.id.is_empty() {
+            call.id = format!("call_{turn}_{i}");
+        }
+    }
+    calls
+}
+
+/// Replay: counts the tool results that differ from the recorded ones (a tool that no longer
+/// answers the same makes the replay a different run, whatever the report says).
+fn compare_with_recording(source: &mut Source<'_>, results: &[ToolResult], c: &mut Conversation) {
+    if let Source::Replay(rec) = source {
+        for r in results {
+            if rec.results.pop_front().as_deref() != Some(r.content.as_str()) {
+                c.diverged += 1;
+            }
+        }
+    }
 }
 
 /// The budget that ends the conversation before another turn, if one does.
@@ -630,7 +659,7 @@ async fn ask_model(
 async fn run_calls(
     iface: &mut Interface,
     calls: &[wire::ToolCall],
-    clone: &str,
+    (clone, deadline): (&str, Instant),
     turn: u32,
     c: &mut Conversation,
     w: &mut Writer,
@@ -638,7 +667,17 @@ async fn run_calls(
     let mut results = Vec::new();
     for call in calls {
         c.tool_calls += 1;
-        let out = iface.call(call, clone).await;
+        // A command the model started may not end (`sleep`, a server): the attempt's time
+        // budget bounds every call, and what did not finish is a failed call.
+        let left = deadline.saturating_duration_since(Instant::now());
+        let out = match tokio::time::timeout(left, iface.call(call, clone)).await {
+            Ok(out) => out,
+            Err(_) => interface::Outcome {
+                content: "error: the call did not finish within the attempt's time budget".into(),
+                error: Some(ErrorKind::Failed),
+                help: false,
+            },
+        };
         match out.error {
             Some(ErrorKind::UnknownTool) => c.errors.unknown_tool += 1,
             Some(ErrorKind::BadArguments) => c.errors.bad_arguments += 1,

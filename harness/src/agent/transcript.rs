@@ -155,6 +155,8 @@ pub fn read(path: &Path) -> Result<Vec<Entry>, Error> {
 pub struct Recorded {
     /// Per turn: the response body, or the provider error's message.
     pub answers: std::collections::VecDeque<Result<String, String>>,
+    /// The tool results, in order (a replay compares its own with them).
+    pub results: std::collections::VecDeque<String>,
     pub stop: String,
     pub wall_s: f64,
 }
@@ -166,6 +168,7 @@ impl Recorded {
             match e {
                 Entry::Response { body, .. } => r.answers.push_back(Ok(body.clone())),
                 Entry::ProviderError { message, .. } => r.answers.push_back(Err(message.clone())),
+                Entry::Tool { result, .. } => r.results.push_back(result.clone()),
                 Entry::End { stop, wall_s } => {
                     r.stop.clone_from(stop);
                     r.wall_s = *wall_s;

@@ -138,6 +138,9 @@ pub struct Ask<'a> {
     pub tools: &'a [ToolDef],
     pub max_output: u64,
     pub stream: bool,
+    /// OpenAI format: name the output limit `max_tokens`, as OpenAI-compatible local servers
+    /// read it, instead of OpenAI's current `max_completion_tokens`.
+    pub legacy_max_tokens: bool,
 }
 
 /// The request body for `provider`.
@@ -190,7 +193,9 @@ fn anthropic_request(ask: &Ask<'_>, messages: &[Message]) -> Value {
     json!({
         "model": ask.model,
         "max_tokens": ask.max_output,
-        "system": ask.system,
+        // A cache breakpoint after the system prompt caches the tool definitions and the
+        // prompt across turns, as agent frameworks set it (OpenAI caches without asking).
+        "system": [{"type": "text", "text": ask.system, "cache_control": {"type": "ephemeral"}}],
         "tools": tools,
         "messages": messages,
         "stream": ask.stream,
@@ -228,11 +233,16 @@ fn openai_request(ask: &Ask<'_>, messages: &[Message]) -> Value {
     }
     let mut body = json!({
         "model": ask.model,
-        "max_completion_tokens": ask.max_output,
         "messages": out,
         "tools": tools,
         "stream": ask.stream,
     });
+    let limit = if ask.legacy_max_tokens {
+        "max_tokens"
+    } else {
+        "max_completion_tokens"
+    };
+    body[limit] = json!(ask.max_output);
     if ask.stream {
         // Without it a stream carries no usage at all.
         body["stream_options"] = json!({"include_usage": true});
@@ -715,6 +725,7 @@ mod tests {
             tools: &tools,
             max_output: 100,
             stream: true,
+            legacy_max_tokens: false,
         };
         let messages = [
             Message::User("hi".into()),
@@ -729,7 +740,8 @@ mod tests {
             }]),
         ];
         let a = request(Provider::Anthropic, &ask, &messages);
-        assert_eq!(a["system"], "sys");
+        assert_eq!(a["system"][0]["text"], "sys");
+        assert_eq!(a["system"][0]["cache_control"]["type"], "ephemeral");
         assert_eq!(a["tools"][0]["input_schema"], json!({"type": "object"}));
         assert_eq!(a["messages"][1]["content"][0]["input"], json!({}));
         assert_eq!(a["messages"][2]["content"][0]["is_error"], true);
@@ -741,5 +753,15 @@ mod tests {
         );
         assert_eq!(o["messages"][3]["role"], "tool");
         assert_eq!(o["stream_options"]["include_usage"], true);
+        assert_eq!(o["max_completion_tokens"], 100);
+        let local = Ask {
+            legacy_max_tokens: true,
+            ..ask
+        };
+        let o = request(Provider::OpenAi, &local, &messages);
+        assert_eq!(
+            (o["max_tokens"].as_u64(), o.get("max_completion_tokens")),
+            (Some(100), None)
+        );
     }
 }

@@ -269,3 +269,109 @@ pub fn section_html(report: &AgentReport) -> String {
     }
     h
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::agent_model::{
+        AgentAttempt, AgentSettings, AgentTask, AgentTaskArm, ToolErrors, Usage, summarize,
+    };
+
+    fn sample() -> AgentReport {
+        let attempt = |passed: bool| AgentAttempt {
+            passed,
+            failure: (!passed).then(|| "answer: expected the number 3, got \"4\"".to_owned()),
+            stop: "answered".into(),
+            answer: Some(if passed { "3" } else { "4" }.into()),
+            turns: 2,
+            tool_calls: 1,
+            tool_errors: ToolErrors {
+                help: 1,
+                ..ToolErrors::default()
+            },
+            usage: Usage {
+                input: 1200,
+                output: 40,
+                cache_read: 0,
+                cache_write: 0,
+            },
+            cost_usd: Some(0.0042),
+            wall_s: 3.25,
+            transcript: "transcripts/t/cli/1.jsonl".into(),
+            replay_divergences: 0,
+        };
+        let tasks = vec![AgentTask {
+            id: "t".into(),
+            arms: vec![
+                AgentTaskArm {
+                    arm: "cli".into(),
+                    pass_k: true,
+                    attempts: vec![attempt(true), attempt(true)],
+                },
+                AgentTaskArm {
+                    arm: "mcp|<lean>".into(),
+                    pass_k: false,
+                    attempts: vec![attempt(true), attempt(false)],
+                },
+            ],
+        }];
+        AgentReport {
+            version: 1,
+            provider: "anthropic".into(),
+            model: "m".into(),
+            started_at: "2026-12-06T12:00:00Z".into(),
+            settings: AgentSettings {
+                max_turns: 30,
+                max_tokens: 1000,
+                timeout_s: 60.0,
+                repeat: 2,
+                stream: true,
+                seed: "demo".into(),
+                price_model: Some("m".into()),
+            },
+            arms: summarize(&["cli".into(), "mcp|<lean>".into()], &tasks),
+            tasks,
+        }
+    }
+
+    #[test]
+    fn agent_section_renders_the_same_figures_in_every_format() {
+        let report = sample();
+        let md = markdown(&report);
+        assert!(md.contains("| | cli | mcp\\|<lean> |"), "{md}");
+        assert!(
+            md.contains("| success rate | 100% (2/2) | 50% (1/2) |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pass^k (every attempt passed) | 100% (1/1) | 0% (0/1) |"),
+            "{md}"
+        );
+        assert!(md.contains("| median cost | $0.0042 | $0.0042 |"), "{md}");
+        assert!(md.contains("| help calls | 2 | 2 |"), "{md}");
+        assert!(
+            md.contains("- `t` on `mcp|<lean>` (attempt 2): answer: expected"),
+            "{md}"
+        );
+        let html = html(&report);
+        assert!(html.contains("<th>mcp|&lt;lean&gt;</th>"), "{html}");
+        assert_eq!(html.matches("<svg").count(), 2);
+        assert!(html.contains("<td>50% (1/2)</td>"));
+        let text = text(&report);
+        assert!(
+            text.contains("FAILED t on mcp|<lean> (attempt 2)"),
+            "{text}"
+        );
+
+        // Inside a run report, the same section.
+        let mut run = super::super::tests::sample();
+        assert!(!super::super::markdown::render(&run).contains("## Agent mode"));
+        run.agent = Some(report);
+        assert!(super::super::markdown::render(&run).contains(&md));
+        let page = super::super::html::render(&run);
+        assert!(page.contains("<h2>Agent mode</h2>"));
+        let json = serde_json::to_value(&run).unwrap();
+        assert_eq!(json["agent"]["arms"][1]["pass_k"], 0.0);
+    }
+}
