@@ -183,3 +183,62 @@ async fn read_bounded(
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    use super::*;
+
+    fn check(headers: &[(&'static str, &str)], expected: Option<f64>) {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        assert_eq!(
+            retry_after(&map).map(|d| d.as_secs_f64()),
+            expected,
+            "{headers:?}"
+        );
+    }
+
+    #[test]
+    fn agent_client_reads_retry_after_in_seconds_or_milliseconds() {
+        check(&[("retry-after", "2")], Some(2.0));
+        check(&[("retry-after", "0.25")], Some(0.25));
+        check(
+            &[("retry-after-ms", "1500"), ("retry-after", "9")],
+            Some(1.5),
+        );
+        check(&[("retry-after", "Wed, 21 Oct 2026 07:28:00 GMT")], None);
+        check(&[("retry-after", "-1")], None);
+        check(&[("retry-after", "NaN")], None);
+        check(&[("retry-after", "1e9")], Some(3600.0));
+        check(&[], None);
+    }
+
+    #[test]
+    fn agent_client_never_shows_its_key() {
+        let key = "sk-secret-never-shown-123".to_owned();
+        let c = Client::new(
+            Provider::OpenAi,
+            "http://127.0.0.1:9/v1",
+            Some(key.clone()),
+            Duration::from_secs(1),
+        )
+        .unwrap();
+        assert!(!format!("{c:?}").contains(&key));
+        let e = Client::new(
+            Provider::Anthropic,
+            Provider::Anthropic.default_base_url(),
+            None,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "no API key: set ANTHROPIC_API_KEY in the environment"
+        );
+    }
+}

@@ -378,16 +378,36 @@ struct One<'a> {
 }
 
 impl One<'_> {
+    /// The attempt, its transcript opened first so that an attempt that could not start still
+    /// leaves one (and a replay finds it and tries the same again).
     async fn attempt(&self, source: &mut Source<'_>) -> Result<AgentAttempt> {
-        let ws = Workspace::create(self.template, &self.root, &self.task.fixture)?;
-        let result = self.attempt_in(&ws, source).await;
-        if self.config.run.work_dir.is_none() {
-            ws.remove();
+        let mut writer = Writer::create(&self.transcript, self.secrets)?;
+        let result = match Workspace::create(self.template, &self.root, &self.task.fixture) {
+            Ok(ws) => {
+                let result = self.attempt_in(&ws, source, &mut writer).await;
+                if self.config.run.work_dir.is_none() {
+                    ws.remove();
+                }
+                result
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // Best effort: the error itself is what the report shows.
+            let _ = writer.write(&Entry::End {
+                stop: "interface_error".into(),
+                wall_s: 0.0,
+            });
         }
         result
     }
 
-    async fn attempt_in(&self, ws: &Workspace, source: &mut Source<'_>) -> Result<AgentAttempt> {
+    async fn attempt_in(
+        &self,
+        ws: &Workspace,
+        source: &mut Source<'_>,
+        writer: &mut Writer,
+    ) -> Result<AgentAttempt> {
         let rc = &self.config.run;
         let arm = &self.arm.arm;
         let forge = Forge::start(
@@ -417,7 +437,6 @@ impl One<'_> {
             traced: false,
         };
         let mut iface = Interface::start(&start).await?;
-        let mut writer = Writer::create(&self.transcript, self.secrets)?;
         let s = &self.config.settings;
         writer.write(&Entry::Start {
             task: self.task.id.clone(),
@@ -431,15 +450,7 @@ impl One<'_> {
             tools: iface.tools().into_iter().map(|t| t.name).collect(),
         })?;
         let clone = ws.clone.display().to_string();
-        let conv = converse(
-            s,
-            source,
-            &mut iface,
-            &clone,
-            &self.task.prompt,
-            &mut writer,
-        )
-        .await;
+        let conv = converse(s, source, &mut iface, &clone, &self.task.prompt, writer).await;
         iface.close().await;
         let conv = conv?;
         let failure = self.judge(&conv, ws, &forge).await?;

@@ -354,6 +354,17 @@ async fn agent_anthropic_streamed_on_the_cli_arm_retries_recovers_and_replays() 
         ]
     );
 
+    // The 429's retry-after was honoured; the 500 had none, so the first backoff step.
+    let waits: Vec<(u16, f64)> = super::transcript::read(&out.join(&at.transcript))
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| match e {
+            super::transcript::Entry::Retry { status, wait_s, .. } => Some((status, wait_s)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(waits, [(429, 1.0), (500, 0.5)]);
+
     // The replay: no provider (a base URL nothing listens on), the same report files.
     let again = dir.path().join("replay");
     let mut replay = config(p, true, "http://127.0.0.1:9", "cli", 1, &again, Some(&out));
