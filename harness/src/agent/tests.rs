@@ -447,35 +447,69 @@ async fn agent_openai_on_the_mcp_arm_counts_unknown_tools_and_wrong_answers() {
     );
 }
 
-/// OpenAI streamed on the cli arm and Anthropic whole on the mcp arm, under a one-turn
-/// budget: a model that keeps calling tools ends unanswered, and the attempt fails.
+/// OpenAI streamed on the cli arm and Anthropic whole on the lean MCP arm (gitgate's one
+/// tool, its run form): a full attempt passes on each; then under a one-turn budget a model
+/// that keeps calling tools ends unanswered, and the attempt fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn agent_turn_budget_ends_an_unanswered_conversation() {
+async fn agent_full_attempts_on_the_other_pairs_and_the_turn_budget() {
     for (p, stream, arm) in [
         (Provider::OpenAi, true, "cli"),
-        (Provider::Anthropic, false, "mcp"),
+        (Provider::Anthropic, false, "mcp-lean"),
     ] {
-        let args = if arm == "cli" {
-            r#"{"command":"git log -1 --format=%s"}"#
+        let (tool, args) = if arm == "cli" {
+            (
+                "bash",
+                r#"{"command":"gh issue list -l bug --json number --jq length"}"#,
+            )
         } else {
-            r#"{"max_count":1}"#
+            (
+                "gitgate",
+                r#"{"run":"gh issue list -l bug --json number --jq length"}"#,
+            )
         };
-        let tool = if arm == "cli" { "bash" } else { "git_log" };
+        let dir = tempfile::tempdir().unwrap();
+
+        let script = vec![
+            reply(p, stream, &call(&[(tool, args)])),
+            reply(p, stream, &say("3")),
+        ];
+        let (url, seen) = model_server(script).await;
+        let out = dir.path().join("full");
+        let report = run(&config(p, stream, &url, arm, 1, &out, None)).await;
+        let at = &report.tasks[0].arms[0].attempts[0];
+        assert!(at.passed, "{arm}: {at:?}");
+        assert_eq!(
+            (at.turns, at.tool_calls, at.tool_errors.errors()),
+            (2, 1, 0)
+        );
+        let tools = seen.lock().unwrap()[0].1["tools"].clone();
+        let names: Vec<&str> = tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t["name"]
+                    .as_str()
+                    .or(t["function"]["name"].as_str())
+                    .unwrap()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [tool],
+            "{arm}: the model is given the arm's interface"
+        );
+
         let script = vec![reply(p, stream, &call(&[(tool, args)]))];
         let (url, _) = model_server(script).await;
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("live");
+        let out = dir.path().join("budget");
         let mut c = config(p, stream, &url, arm, 1, &out, None);
         c.settings.max_turns = 1;
         let report = run(&c).await;
         let at = &report.tasks[0].arms[0].attempts[0];
         assert!(!at.passed);
         assert_eq!(at.stop, "max_turns", "{at:?}");
-        assert_eq!(
-            (at.turns, at.tool_calls, at.tool_errors.errors()),
-            (1, 1, 0),
-            "{at:?}"
-        );
+        assert_eq!((at.turns, at.tool_calls), (1, 1), "{at:?}");
         assert_eq!(at.usage.output, 10);
         let md = std::fs::read_to_string(out.join("agent.md")).unwrap();
         assert!(md.contains("| pass^1 | 0% (0/1) |"), "{md}");
