@@ -712,6 +712,51 @@ mod tests {
         check(Provider::OpenAi, false, &body, Err(Error::TooManyCalls));
     }
 
+    /// Every prefix of valid replies, and each with one byte changed, is parsed or refused
+    /// without a panic (a provider's answer is hostile input).
+    #[test]
+    fn agent_wire_never_panics_on_cut_or_mangled_replies() {
+        let bodies = [
+            (
+                Provider::Anthropic,
+                false,
+                r#"{"content":[{"type":"text","text":"é"},{"type":"tool_use","id":"t","name":"bash","input":{"command":"ls"}}],"usage":{"input_tokens":1}}"#,
+            ),
+            (
+                Provider::Anthropic,
+                true,
+                "data: {\"type\":\"message_start\",\"message\":{}}\n\ndata: {\"type\":\"content_block_start\",\"index\":1,\"content_block\":{\"type\":\"tool_use\",\"id\":\"t\",\"name\":\"b\"}}\n\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{}\"}}\n\n",
+            ),
+            (
+                Provider::OpenAi,
+                false,
+                r#"{"choices":[{"message":{"content":"x","tool_calls":[{"id":"c","function":{"name":"n","arguments":"{}"}}]}}],"usage":{"prompt_tokens":3}}"#,
+            ),
+            (
+                Provider::OpenAi,
+                true,
+                "data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":7,\"function\":{\"name\":\"n\"}}]}}]}\n\ndata: [DONE]\n\n",
+            ),
+        ];
+        let mut parsed = 0;
+        for (provider, stream, body) in bodies {
+            assert!(parse(provider, stream, body).is_ok(), "{body}");
+            let bytes = body.as_bytes();
+            for cut in 0..bytes.len() {
+                let text = String::from_utf8_lossy(&bytes[..cut]);
+                parsed += usize::from(parse(provider, stream, &text).is_ok());
+                for b in [b'}', b'"', b'[', b'9', b'\n', 0xff] {
+                    let mut mangled = bytes.to_vec();
+                    mangled[cut] = b;
+                    let text = String::from_utf8_lossy(&mangled);
+                    parsed += usize::from(parse(provider, stream, &text).is_ok());
+                }
+            }
+        }
+        // Some mangled streams still parse (a changed byte in a text); most do not.
+        assert!(parsed > 0);
+    }
+
     #[test]
     fn agent_wire_renders_a_conversation_for_each_provider() {
         let tools = [ToolDef {

@@ -52,7 +52,7 @@ fn rows(report: &AgentReport) -> Vec<(&'static str, Vec<String>)> {
         ("total cost", col(&|a| cost(a.total_cost_usd))),
         (
             "median wall time (s)",
-            col(&|a| format!("{:.1}", a.median_wall_s)),
+            col(&|a| format!("{:.2}", a.median_wall_s)),
         ),
         (
             "unknown-tool calls",
