@@ -143,11 +143,13 @@ impl Interface {
             Self::Mcp { session, .. } => {
                 let sent = replace_in(&args, CANONICAL_CLONE, clone);
                 match session.call(&call.name, sent, &args, 1).await {
-                    // rmcp turns JSON-RPC's invalid-params answer into an error text.
+                    // rmcp turns JSON-RPC's invalid-params answer into an error text;
+                    // gitgate answers arguments its schema refuses with `invalid arguments`.
                     Ok(run) => {
                         let bad = run.is_error
                             && (run.result.contains("-32602")
-                                || run.result.contains("Invalid params"));
+                                || run.result.contains("Invalid params")
+                                || run.result.starts_with("invalid arguments"));
                         (run.result, run.is_error, bad)
                     }
                     Err(e) => (format!("error: {e:#}"), true, false),

@@ -390,7 +390,8 @@ async fn agent_anthropic_streamed_on_the_cli_arm_retries_recovers_and_replays() 
 }
 
 /// OpenAI, whole responses, on the mcp arm (gitgate over stdio, its real tools/list): a call
-/// of a tool that does not exist is an error, the real tool answers, the answer passes; the
+/// of a tool that does not exist and one with an argument the tool does not take are errors,
+/// the real tool answers, the answer passes; the
 /// second repeat answers wrong and fails, so pass^2 is 0.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_openai_on_the_mcp_arm_counts_unknown_tools_and_wrong_answers() {
@@ -402,6 +403,7 @@ async fn agent_openai_on_the_mcp_arm_counts_unknown_tools_and_wrong_answers() {
             &call(&[
                 ("github_issues", "{}"),
                 ("gh_issue_list", r#"{"label":["bug"],"json":["number"]}"#),
+                ("gh_issue_list", r#"{"labels_typo":["bug"]}"#),
             ]),
         ),
         reply(p, false, &say("There are 3 open bug issues.")),
@@ -414,7 +416,12 @@ async fn agent_openai_on_the_mcp_arm_counts_unknown_tools_and_wrong_answers() {
     let attempts = &report.tasks[0].arms[0].attempts;
     assert!(attempts[0].passed, "{:?}", attempts[0]);
     assert_eq!(attempts[0].tool_errors.unknown_tool, 1);
-    assert_eq!(attempts[0].tool_calls, 2);
+    assert_eq!(
+        attempts[0].tool_errors.bad_arguments, 1,
+        "{:?}",
+        attempts[0]
+    );
+    assert_eq!(attempts[0].tool_calls, 3);
     assert_eq!(attempts[0].usage.input, 200);
     assert!(!attempts[1].passed);
     let why = attempts[1].failure.as_deref().unwrap();

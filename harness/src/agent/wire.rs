@@ -252,6 +252,9 @@ fn openai_request(ask: &Ask<'_>, messages: &[Message]) -> Value {
 
 /// Parses a response body: JSON, or with `stream` a server-sent event stream.
 pub fn parse(provider: Provider, stream: bool, body: &str) -> Result<Reply, Error> {
+    // A server that does not stream (some local ones ignore `stream`, and errors come whole)
+    // answers a streamed request with one JSON body; no event stream starts with `{`.
+    let stream = stream && !body.trim_start().starts_with('{');
     let reply = match (provider, stream) {
         (Provider::Anthropic, false) => anthropic_json(&json_of(body)?)?,
         (Provider::OpenAi, false) => openai_json(&json_of(body)?)?,
@@ -689,6 +692,13 @@ mod tests {
             false,
             "{}",
             Err(Error::Missing("choices")),
+        );
+        // A whole JSON body answering a streamed request is read as JSON.
+        check(
+            Provider::OpenAi,
+            true,
+            r#"{"error":{"message":"no streaming here"}}"#,
+            Err(Error::Provider("no streaming here".into())),
         );
         check(
             Provider::Anthropic,
