@@ -3,6 +3,8 @@
 //! The harness sees gitgate only through MCP (it spawns the binary) and through the committed
 //! `schemas/`; it never links the server crate.
 
+pub mod agent;
+pub mod agent_model;
 #[cfg(test)]
 mod architecture;
 pub mod arm;

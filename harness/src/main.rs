@@ -24,6 +24,15 @@ enum Command {
     /// report.html to --out. Task and arm file formats and every figure's definition:
     /// harness/README.md.
     Run(Box<RunArgs>),
+    /// Run the tasks with a real model choosing the calls (Anthropic Messages API or OpenAI
+    /// Chat Completions, including OpenAI-compatible local servers), one conversation per
+    /// task, arm and repeat; judged by the same checks as `run`.
+    ///
+    /// The CLI arm gives the model one `bash` tool in the attempt's clone; an MCP arm gives it
+    /// the server's tools/list. Writes agent.json, agent.md, agent.html and one JSON Lines
+    /// transcript per attempt to --out; --replay DIR re-runs a recorded run without a provider
+    /// and reproduces its report. API keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY only.
+    Agent(Box<gitgate_bench::agent::cli::AgentArgs>),
     /// Per-call latency of git_log (5 commits), git_status and git_diff through a stdio MCP
     /// client, against `bash -c 'git ...'` giving the same information, on a fixed repository;
     /// then the cost of auth plus audit per git_status call (stdio and HTTP, on SQLite).
@@ -285,6 +294,7 @@ impl ProgressBar {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run(args) => run_suite(*args),
+        Command::Agent(args) => gitgate_bench::agent::cli::main(&args, &sibling),
         Command::Schema { out, check } => {
             if check {
                 gitgate_bench::report::schema::check(&out)?;

@@ -22,6 +22,9 @@ pub struct RunReport {
     pub scenarios: Vec<ScenarioResult>,
     /// Totals and medians per arm and dimension, as the summary table prints them.
     pub summary: Vec<ArmSummary>,
+    /// `gitgate-bench agent`'s results (its `agent.json`), when a report carries them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::agent_model::AgentReport>,
 }
 
 /// What ran, where, with what.

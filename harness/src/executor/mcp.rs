@@ -171,6 +171,9 @@ impl Session {
         let mut cmd = tokio::process::Command::new(program);
         cmd.args(args)
             .envs(arm.env.iter().map(|(k, v)| (k, vars.expand(v))))
+            // A server has no use for a model API key (agent mode's environment).
+            .env_remove("ANTHROPIC_API_KEY")
+            .env_remove("OPENAI_API_KEY")
             .kill_on_drop(true);
         let log_file =
             std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;

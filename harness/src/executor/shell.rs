@@ -143,7 +143,9 @@ pub async fn run_step(
         .current_dir(clone)
         .env_clear()
         .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(std::process::Stdio::null());
+        .stdin(std::process::Stdio::null())
+        // Agent mode gives up on a model's command at its time budget by dropping this.
+        .kill_on_drop(true);
     let started = Instant::now();
     let out = cmd.output().await.context("running bash")?;
     let latency_ms = started.elapsed().as_secs_f64() * 1e3;

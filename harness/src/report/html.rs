@@ -37,6 +37,10 @@ pub fn render(report: &RunReport) -> String {
     h.push_str("<h2>Charts</h2>\n");
     charts(&mut h, report);
 
+    if let Some(agent) = &report.agent {
+        h.push_str(&super::agent::section_html(agent));
+    }
+
     h.push_str("<h2>Scenarios</h2>\n");
     for s in &report.scenarios {
         let _ = writeln!(

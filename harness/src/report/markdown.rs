@@ -21,6 +21,10 @@ pub fn render(report: &RunReport) -> String {
         out.push_str(&format!("\n### {}\n\n", grid.title));
         out.push_str(&table(&grid));
     }
+    if let Some(agent) = &report.agent {
+        out.push('\n');
+        out.push_str(&super::agent::markdown(agent));
+    }
     out
 }
 

@@ -4,6 +4,7 @@
 //! All three are built from the same [`Grid`]s, so a figure reads the same everywhere and a
 //! failed task is marked in each of them.
 
+pub mod agent;
 mod html;
 mod markdown;
 pub mod schema;

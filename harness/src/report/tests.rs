@@ -128,6 +128,7 @@ pub(crate) fn sample() -> RunReport {
             scenario("mcp", 1.0, 1.0, true),
         ],
         summary,
+        agent: None,
     }
 }
 

@@ -173,7 +173,11 @@ fn read_answer(list: &StepList, runs: &[StepRun]) -> Result<Value, String> {
 }
 
 /// Runs the task's end-state checks; the first failure, described.
-async fn state_checks(task: &Task, ws: &Workspace, forge: &Forge) -> Result<Option<String>> {
+pub(crate) async fn state_checks(
+    task: &Task,
+    ws: &Workspace,
+    forge: &Forge,
+) -> Result<Option<String>> {
     for (i, check) in task.check.state.iter().enumerate() {
         let n = i + 1;
         let (value, what) = if let Some(args) = &check.git {

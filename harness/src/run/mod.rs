@@ -6,7 +6,7 @@
 //! attempts that count processes), [`run_task`] per task (each arm's timed attempts: execute,
 //! check and measure, in [`attempt`]), then [`report`].
 
-mod attempt;
+pub(crate) mod attempt;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -38,11 +38,11 @@ pub struct Progress<'a> {
 }
 
 /// An arm of this run: its one-time setup's outcome.
-struct ArmRun {
-    arm: Arm,
-    bearer: Option<String>,
-    state: PathBuf,
-    skipped: Option<String>,
+pub(crate) struct ArmRun {
+    pub(crate) arm: Arm,
+    pub(crate) bearer: Option<String>,
+    pub(crate) state: PathBuf,
+    pub(crate) skipped: Option<String>,
 }
 
 /// What every attempt of the run shares.
@@ -87,12 +87,12 @@ impl Tracker<'_> {
 }
 
 /// The run's scratch space and seeded template.
-struct Prepared {
-    tokenizers: Tokenizers,
+pub(crate) struct Prepared {
+    pub(crate) tokenizers: Tokenizers,
     /// Keeps a temporary work directory alive (removed when the run ends).
-    _temp: Option<tempfile::TempDir>,
-    work: PathBuf,
-    template: Template,
+    pub(crate) _temp: Option<tempfile::TempDir>,
+    pub(crate) work: PathBuf,
+    pub(crate) template: Template,
 }
 
 /// (task id, arm name): processes counted in the task's traced attempt on the arm.
@@ -138,7 +138,7 @@ pub async fn run(config: &Config, progress: &mut dyn FnMut(Progress<'_>)) -> Res
 }
 
 /// Tokenizers, the work directory and the template seeded once for every attempt.
-async fn prepare(config: &Config) -> Result<Prepared> {
+pub(crate) async fn prepare(config: &Config) -> Result<Prepared> {
     let names: Vec<&str> = config.tokenizers.iter().map(String::as_str).collect();
     let tokenizers = Tokenizers::load(&names)?;
     config.tokenizers.first().context("no tokenizer")?;
@@ -169,7 +169,7 @@ async fn prepare(config: &Config) -> Result<Prepared> {
 
 /// Each arm's availability, then its one-time setup; an arm that cannot run is skipped with
 /// the reason.
-fn setup_arms(config: &Config, work: &Path) -> Vec<ArmRun> {
+pub(crate) fn setup_arms(config: &Config, work: &Path) -> Vec<ArmRun> {
     let mut arms = Vec::new();
     for a in &config.arms {
         let state = work.join("arms").join(sanitize(&a.name));
@@ -367,10 +367,11 @@ fn report(
         tasks,
         scenarios: Vec::new(),
         summary,
+        agent: None,
     })
 }
 
-fn sanitize(name: &str) -> String {
+pub(crate) fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
