@@ -12,6 +12,7 @@ use gitgate::config::{self, FileConfig, RepoEntry};
 use gitgate::git::Repos;
 use gitgate::identity::{AuthMethod, Caller};
 use gitgate::server::{AuditSetup, HttpSetup, Listener, Setup};
+use gitgate::settings::layered;
 use gitgate::tools::{Catalogue, Toolset};
 use gitgate::transport;
 
@@ -109,9 +110,6 @@ struct ServeArgs {
     /// Serve Streamable HTTP on this address (MCP endpoint at /mcp).
     #[arg(long, value_name = "ADDR", env = "GITGATE_HTTP_ADDR", num_args = 0..=1, default_missing_value = "")]
     http: Option<String>,
-    /// TOML configuration file.
-    #[arg(long, value_name = "FILE", env = "GITGATE_CONFIG")]
-    config: Option<PathBuf>,
     /// A repository to serve: PATH (named after its directory) or NAME=PATH. Repeatable; adds to
     /// the config's [[repos]]. GITGATE_REPOS takes a comma-separated list.
     #[arg(
@@ -405,10 +403,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve(args) => serve(*args),
         Command::Users { state, command } => {
-            admin_runtime()?.block_on(cli::users::run(&state.config(), command))
+            admin_runtime()?.block_on(cli::users::run(&state.resolved()?, command))
         }
         Command::Audit { state, command } => {
-            admin_runtime()?.block_on(cli::audit::run(&state.config(), command))
+            admin_runtime()?.block_on(cli::audit::run(&state.resolved()?, command))
         }
         Command::Keygen => {
             println!("{}", gitgate::secrets::SecretKey::generate_hex());
@@ -425,10 +423,7 @@ fn admin_runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 fn serve(args: ServeArgs) -> Result<()> {
-    let file = match &args.config {
-        Some(path) => FileConfig::load(path)?,
-        None => FileConfig::default(),
-    };
+    let file = args.state.file()?;
     let mut repos: Vec<RepoEntry> = file.repos.clone();
     for flag in &args.repos {
         repos.push(config::parse_repo_flag(flag)?);
@@ -438,12 +433,7 @@ fn serve(args: ServeArgs) -> Result<()> {
     // runtime and the store are started.
     Repos::open(repos.iter().map(|r| (r.name.as_str(), r.path.as_path())))
         .context("opening the configured repositories")?;
-    let mut state = args.state.config();
-    state.data_dir = state.data_dir.or(file.data_dir.clone());
-    state.store = state.store.or(file.store.clone());
-    state.audit_key_file = state.audit_key_file.or(file.audit_key_file.clone());
-    state.secret_key_file = state.secret_key_file.or(file.secret_key_file.clone());
-    state.durable |= file.durable;
+    let state = args.state.config().over_file(&file);
     if let Some(secs) = args.commit_time {
         gitgate::git::pin_commit_time(secs);
     }
@@ -471,13 +461,13 @@ fn serve(args: ServeArgs) -> Result<()> {
         github: tools.github,
         read_only: args.read_only || file.read_only,
         protect: file.protect.iter().map(|p| p.branch.clone()).collect(),
-        rate_limit: args.rate_limit.or(file.rate_limit_per_minute),
+        rate_limit: layered(args.rate_limit, file.rate_limit_per_minute),
         call_slots: (args.max_calls_per_user as usize, args.max_calls as usize),
         local,
         audit: AuditSetup {
             disabled: args.no_audit,
             no_spool: args.no_audit_spool,
-            mirror: args.audit_mirror.clone().or(file.audit_mirror.clone()),
+            mirror: layered(args.audit_mirror.clone(), file.audit_mirror.clone()),
         },
         http: http_setup(&args, &file)?,
     };
@@ -552,7 +542,7 @@ fn http_setup(args: &ServeArgs, file: &FileConfig) -> Result<HttpSetup> {
     };
     Ok(HttpSetup {
         no_auth: args.no_auth,
-        resource_url: args.resource_url.clone().or(file.http.resource_url.clone()),
+        resource_url: layered(args.resource_url.clone(), file.http.resource_url.clone()),
         jwt: file.jwt.clone(),
         authorization_servers,
         allowed_hosts,
@@ -572,7 +562,7 @@ struct ToolChoice {
 impl ToolChoice {
     fn new(args: &ServeArgs, file: &FileConfig) -> Result<Self> {
         let section = file.github.clone().unwrap_or_default();
-        let base_url = args.github_url.clone().or(section.base_url.clone());
+        let base_url = layered(args.github_url.clone(), section.base_url.clone());
         let named: Vec<String> = if !args.toolsets.is_empty() {
             args.toolsets.clone()
         } else {
@@ -616,8 +606,8 @@ impl ToolChoice {
             if let Some(secs) = section.timeout_secs {
                 config.timeout = std::time::Duration::from_secs(secs.max(1));
             }
-            config.default_repo = args.github_repo.clone().or(section.default_repo);
-            config.git_url = args.github_git_url.clone().or(section.git_url);
+            config.default_repo = layered(args.github_repo.clone(), section.default_repo);
+            config.git_url = layered(args.github_git_url.clone(), section.git_url);
             if let Some(repo) = &config.default_repo {
                 gitgate::github::check_repo_name(repo)?;
             }

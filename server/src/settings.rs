@@ -38,6 +38,15 @@ pub enum Error {
     Store(#[from] crate::store::Error),
 }
 
+/// The one precedence rule of every setting: the flag, else its environment variable (clap
+/// merges those two, a flag given on the command line winning over its variable), else the
+/// configuration file, else the built-in default (applied where the value is used). `serve`,
+/// `users` and `audit` resolve every field through it, so one file and one environment
+/// configure all three alike.
+pub fn layered<T>(flag_or_env: Option<T>, file: Option<T>) -> Option<T> {
+    flag_or_env.or(file)
+}
+
 /// The state options every subcommand shares.
 #[derive(Debug, Clone, Default)]
 pub struct StateConfig {
@@ -59,6 +68,20 @@ pub struct StateConfig {
 }
 
 impl StateConfig {
+    /// These options (from flags and environment) over the configuration file's, by
+    /// [`layered`]. `durable` is a switch: on when either turns it on.
+    pub fn over_file(self, file: &crate::config::FileConfig) -> Self {
+        Self {
+            data_dir: layered(self.data_dir, file.data_dir.clone()),
+            store: layered(self.store, file.store.clone()),
+            audit_key_file: layered(self.audit_key_file, file.audit_key_file.clone()),
+            audit_key_hex: self.audit_key_hex,
+            secret_key_file: layered(self.secret_key_file, file.secret_key_file.clone()),
+            secret_key_text: self.secret_key_text,
+            durable: self.durable || file.durable,
+        }
+    }
+
     /// The data directory: configured, else `$XDG_DATA_HOME/gitgate`, else
     /// `$HOME/.local/share/gitgate`, else `./.gitgate`.
     pub fn data_dir(&self) -> PathBuf {
@@ -181,6 +204,28 @@ fn create_key_file(path: &Path) -> Result<Vec<u8>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_and_environment_win_over_the_file_which_fills_the_rest() {
+        let file: crate::config::FileConfig = toml::from_str(
+            "store = \"sqlite:///from/file.db\"\ndata_dir = \"/from/file\"\n\
+             secret_key_file = \"/from/file.key\"\ndurable = true\n",
+        )
+        .expect("config");
+        let given = StateConfig {
+            store: Some("postgres://flag".into()),
+            ..Default::default()
+        };
+        let state = given.over_file(&file);
+        assert_eq!(state.store.as_deref(), Some("postgres://flag"));
+        assert_eq!(state.data_dir, Some(PathBuf::from("/from/file")));
+        assert_eq!(state.secret_key_file, Some(PathBuf::from("/from/file.key")));
+        assert_eq!(state.audit_key_file, None);
+        assert!(state.durable);
+        assert_eq!(layered(Some(1), Some(2)), Some(1));
+        assert_eq!(layered(None, Some(2)), Some(2));
+        assert_eq!(layered::<u8>(None, None), None);
+    }
 
     #[test]
     fn audit_key_is_created_once_and_reused() {

@@ -11,6 +11,10 @@ use gitgate::settings::StateConfig;
 /// Where gitgate keeps its state; shared by `serve`, `users` and `audit`.
 #[derive(Debug, Clone, Args)]
 pub struct StateArgs {
+    /// TOML configuration file; `users` and `audit` read its state settings (store, data_dir,
+    /// key files) as `serve` does. Flags and their environment variables win over it.
+    #[arg(long, value_name = "FILE", env = "GITGATE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     /// Directory for the default SQLite store and the generated audit key
     /// (default $XDG_DATA_HOME/gitgate or ~/.local/share/gitgate).
     #[arg(long, value_name = "DIR", env = "GITGATE_DATA_DIR", global = true)]
@@ -60,6 +64,19 @@ pub struct StateArgs {
 }
 
 impl StateArgs {
+    /// The configuration file named by `--config`, or an empty one.
+    pub fn file(&self) -> anyhow::Result<gitgate::config::FileConfig> {
+        match &self.config {
+            Some(path) => Ok(gitgate::config::FileConfig::load(path)?),
+            None => Ok(gitgate::config::FileConfig::default()),
+        }
+    }
+
+    /// The state settings: flags and environment over the configuration file.
+    pub fn resolved(&self) -> anyhow::Result<StateConfig> {
+        Ok(self.config().over_file(&self.file()?))
+    }
+
     pub fn config(&self) -> StateConfig {
         StateConfig {
             data_dir: self.data_dir.clone(),

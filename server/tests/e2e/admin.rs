@@ -918,3 +918,67 @@ fn admin_help_documents_every_option() {
     );
     check(&["audit", "checkpoint"], &["--out", "--save"]);
 }
+
+#[test]
+fn users_and_audit_read_their_store_from_the_config_file_serve_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let from_file = dir.path().join("from-file.db");
+    let config = dir.path().join("gitgate.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "store = \"sqlite://{}\"\ndata_dir = {:?}\n",
+            from_file.display(),
+            dir.path().join("data").display().to_string()
+        ),
+    )
+    .unwrap();
+    let gitgate = |args: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env_remove("GITGATE_STORE")
+            .env_remove("GITGATE_DATA_DIR")
+            .env_remove("GITGATE_CONFIG")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let config = config.display().to_string();
+    let (ok, _, err) = gitgate(
+        &[
+            "users", "--config", &config, "add", "bob", "--scopes", "git:read", "--repos", "app",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    assert!(from_file.exists(), "the file's store was not used");
+    // The same file through GITGATE_CONFIG, as a deployment sets it once for every command.
+    let (ok, out, err) = gitgate(&["users", "list", "--json"], &[("GITGATE_CONFIG", &config)]);
+    assert!(ok, "{err}");
+    assert!(out.contains("\"bob\""), "{out}");
+    // A flag wins over the file, and so does its environment variable.
+    let other = format!("sqlite://{}", dir.path().join("other.db").display());
+    let (ok, out, err) = gitgate(
+        &[
+            "users", "--config", &config, "--store", &other, "list", "--json",
+        ],
+        &[],
+    );
+    assert!(ok, "{err}");
+    assert!(!out.contains("\"bob\""), "{out}");
+    let (ok, out, err) = gitgate(
+        &["users", "--config", &config, "list", "--json"],
+        &[("GITGATE_STORE", &other)],
+    );
+    assert!(ok, "{err}");
+    assert!(!out.contains("\"bob\""), "{out}");
+    // The audit commands too: the key file lands in the file's data_dir.
+    let (ok, _, err) = gitgate(&["audit", "--config", &config, "verify"], &[]);
+    assert!(ok, "{err}");
+    assert!(dir.path().join("data/audit.key").exists(), "{err}");
+}
