@@ -29,4 +29,5 @@ mod run_form;
 mod run_gh;
 mod run_writes;
 mod shutdown;
+mod stateless;
 mod stdio;

@@ -7,13 +7,13 @@ use sqlx::Connection;
 use crate::harness::{Env, Session, connect_http, spawn_http, text};
 
 /// A fresh schema on the local PostgreSQL, dropped on drop of the guard.
-struct PgSchema {
+pub(crate) struct PgSchema {
     base: String,
     name: String,
 }
 
 impl PgSchema {
-    async fn new() -> Option<Self> {
+    pub(crate) async fn new() -> Option<Self> {
         let base = std::env::var("GITGATE_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
         let mut conn = match sqlx::postgres::PgConnection::connect(&base).await {
@@ -35,7 +35,7 @@ impl PgSchema {
         Some(Self { base, name })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}?options[search_path]={}", self.base, self.name)
     }
 }
