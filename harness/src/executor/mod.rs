@@ -107,7 +107,16 @@ pub async fn drive<E: Executor>(start: &Start<'_>, steps: &[Step]) -> Result<Exe
     let mut runs = Vec::new();
     let mut failure = None;
     for (i, step) in steps.iter().enumerate() {
-        let mut run = executor.step(step).await?;
+        // References to earlier results are read off what the model was shown.
+        let shown: Vec<&str> = runs.iter().map(|r: &StepRun| r.result.as_str()).collect();
+        let step = match step.resolve(&shown) {
+            Ok(step) => step,
+            Err(why) => {
+                failure = Some(format!("step {}: {why}", i + 1));
+                break;
+            }
+        };
+        let mut run = executor.step(&step).await?;
         if taught.insert(run.call.name.clone())
             && let Some(definition) = executor.definition(&run.call.name)
         {

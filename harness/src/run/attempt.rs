@@ -150,13 +150,23 @@ pub(crate) fn judge_answer(
 /// Reads the answer from the results of the list's answer steps and merges them: lists are
 /// concatenated, numbers added, text joined by lines.
 fn read_answer(list: &StepList, runs: &[StepRun]) -> Result<Value, String> {
+    let spliced;
+    let reader = match &list.answer_refs {
+        None => &list.answer,
+        Some(written) => {
+            let shown: Vec<&str> = runs.iter().map(|r| r.result.as_str()).collect();
+            let text = crate::check::reference::splice(written, &shown)?;
+            spliced = text.parse::<crate::check::Reader>()?;
+            &spliced
+        }
+    };
     let mut merged: Option<Value> = None;
     for &i in &list.answer_steps {
         let result = runs
             .get(i - 1)
             .map(|r| r.result.as_str())
             .unwrap_or_default();
-        let v = list.answer.read(result)?;
+        let v = reader.read(result)?;
         merged = Some(match (merged, v) {
             (None, v) => v,
             (Some(Value::Array(mut a)), Value::Array(b)) => {
