@@ -56,6 +56,29 @@ pub struct Fixture {
     /// Uncommitted edits in the clone, as an editor tool would have left them.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,
+    /// git commands run in the clone after the edits, in order, with pinned dates: extra
+    /// branches, tags, stashes, commits (`"stash push -m wip -- docs/guide.md"`).
+    #[serde(default)]
+    pub git: Vec<String>,
+    /// Changes to the forge's state made before the steps, through its REST API, identically
+    /// for every arm (close or label an issue, open a pull request, comment, move a branch).
+    #[serde(default, rename = "forge")]
+    pub forge_changes: Vec<ForgeChange>,
+}
+
+/// One REST request to the attempt's forge before the steps run; it must succeed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeChange {
+    /// The forge user making it (default alice).
+    #[serde(rename = "as")]
+    pub login: Option<String>,
+    /// `POST`, `PATCH`, `PUT` or `DELETE`.
+    pub method: String,
+    /// REST path (`/repos/acme/widgets/issues/3`).
+    pub api: String,
+    /// JSON body.
+    pub body: Option<Value>,
 }
 
 /// One file edit applied to the clone before the steps run.
@@ -68,6 +91,13 @@ pub struct Edit {
     pub write: Option<String>,
     /// Append this to the file.
     pub append: Option<String>,
+    /// Delete the file (a deletion left in the worktree).
+    #[serde(default)]
+    pub delete: bool,
+    /// Stage the result (`git add`, or `git rm` of a deletion); unstaged by default. A new
+    /// file left unstaged is untracked.
+    #[serde(default)]
+    pub stage: bool,
 }
 
 /// One interface's steps and how the final answer is read off the last result.
@@ -299,12 +329,30 @@ fn validate_check(check: &Check) -> Result<(), String> {
     Ok(())
 }
 
-/// Each edit writes or appends, inside the clone.
+/// Each edit writes, appends or deletes, inside the clone; each forge change is a write.
 fn validate_fixture(fixture: &Fixture) -> Result<(), String> {
-    for e in &fixture.edits {
-        if e.write.is_some() == e.append.is_some() {
+    for c in &fixture.forge_changes {
+        if !["POST", "PATCH", "PUT", "DELETE"].contains(&c.method.as_str()) {
             return Err(format!(
-                "fixture edit of {}: give exactly one of write, append",
+                "fixture forge change {}: method {:?} is not POST, PATCH, PUT or DELETE",
+                c.api, c.method
+            ));
+        }
+        if !c.api.starts_with('/') {
+            return Err(format!(
+                "fixture forge change {:?} must start with /",
+                c.api
+            ));
+        }
+    }
+    if let Some(g) = fixture.git.iter().find(|g| g.trim().is_empty()) {
+        return Err(format!("fixture git command {g:?} is empty"));
+    }
+    for e in &fixture.edits {
+        let given = [e.write.is_some(), e.append.is_some(), e.delete];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(format!(
+                "fixture edit of {}: give exactly one of write, append, delete",
                 e.path
             ));
         }
@@ -723,6 +771,30 @@ equals = "widgets"
                 "{base}{cli}[[fixture.edit]]\npath = \"../x\"\nwrite = \"\"\n[check]\nanswer = {{ exact = \"a\" }}\n"
             ),
             "leaves the clone",
+        );
+        check_error(
+            &format!(
+                "{base}{cli}[[fixture.edit]]\npath = \"a\"\nwrite = \"\"\ndelete = true\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "exactly one of write, append, delete",
+        );
+        check_error(
+            &format!(
+                "{base}{cli}[[fixture.forge]]\nmethod = \"GET\"\napi = \"/x\"\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "is not POST",
+        );
+        check_error(
+            &format!(
+                "{base}{cli}[[fixture.forge]]\nmethod = \"POST\"\napi = \"/x\"\nbdy = 1\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "unknown field",
+        );
+        check_error(
+            &format!(
+                "{base}[mcp]\nsteps = [{{ tool = \"a\", args = {{ n = \"{{steps.1:first}}\" }} }}]\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "can read only earlier steps",
         );
     }
 

@@ -276,7 +276,7 @@ impl Key {
     }
 }
 
-fn number(x: f64) -> Value {
+pub(crate) fn number(x: f64) -> Value {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         Value::from(x as i64)
     } else {

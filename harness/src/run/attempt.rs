@@ -76,6 +76,7 @@ async fn attempt_in(
         &ws.root.join("forge.log"),
     )
     .await?;
+    apply_forge_changes(&forge, task).await?;
     let before = forge.usage().await?;
     let vars = Vars {
         gitgate: config.gitgate.display().to_string(),
@@ -115,6 +116,30 @@ async fn attempt_in(
         prices: &config.prices,
     };
     Ok(measures.attempt(task, &arm.arm.preamble, execution, usage, answer))
+}
+
+/// The task fixture's changes to the forge, in order, before anything is measured.
+async fn apply_forge_changes(forge: &Forge, task: &Task) -> Result<()> {
+    for c in &task.fixture.forge_changes {
+        let login = c.login.as_deref().unwrap_or(CHECK_LOGIN);
+        let (status, body) = forge
+            .send(
+                &c.method,
+                &c.api,
+                &forge::demo_token(login),
+                c.body.as_ref(),
+            )
+            .await?;
+        if !(200..300).contains(&status) {
+            anyhow::bail!(
+                "fixture: {} {} as {login} answered {status}: {}",
+                c.method,
+                c.api,
+                abbreviate(&body.to_string(), 300)
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Runs the list's steps through the executor of the arm's kind.
@@ -174,7 +199,7 @@ fn read_answer(list: &StepList, runs: &[StepRun]) -> Result<Value, String> {
                 Value::Array(a)
             }
             (Some(Value::Number(a)), Value::Number(b)) => {
-                Value::from(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
+                crate::check::number(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
             }
             (Some(a), b) => Value::String(format!("{}\n{}", to_text(&a), to_text(&b))),
         });
