@@ -38,6 +38,11 @@ impl Template {
             bail!("the seed made no {}", bare.display());
         }
         let (bare_s, clone_s) = (bare.display().to_string(), clone.display().to_string());
+        // One pack instead of ~900 loose objects: every attempt copies the template, and on
+        // this 2-core machine under load copying the loose objects took 0.4-1.2 s an attempt
+        // where the packed repository takes 25 ms. The clone then starts from the pack too.
+        git(&bare, &["repack", "-adq"])?;
+        git(&bare, &["prune-packed"])?;
         git(dir, &["clone", "-q", &bare_s, &clone_s])?;
         let origin = format!("{}/{REPO}.git", crate::forge::PUBLIC_URL);
         git(&clone, &["remote", "set-url", "origin", &origin])?;
