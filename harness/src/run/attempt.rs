@@ -291,11 +291,13 @@ impl Measures<'_> {
                 .map(|e| e.canonical_answer())
                 .filter(|a| !a.is_empty())
                 .unwrap_or_else(|| "Done.".to_owned()),
+            lookups: execution.lookups.clone(),
         };
         Attempt {
             passed: execution.failure.is_none(),
             tokens: tokens::account(self.tokenizers, self.prices, &transcript),
             round_trips: runs.len() as u32,
+            worst_round_trips: (runs.len() + execution.lookups.len()) as u32,
             operations: runs.iter().map(|r| r.operations).sum(),
             processes_spawned: execution.processes,
             api_connections: usage.connections as u32,
@@ -324,6 +326,7 @@ pub(super) fn failed_attempt(why: String) -> Attempt {
         failure: Some(why),
         tokens: BTreeMap::new(),
         round_trips: 0,
+        worst_round_trips: 0,
         operations: 0,
         processes_spawned: 0,
         api_connections: 0,
