@@ -160,6 +160,7 @@ async fn every_mutant_of_a_compose_step_list_fails_its_check() {
     // (task, list, kind, through a meta tool): one way of executing a list, mutated once.
     let mut done = BTreeSet::new();
     let (mut mutated, mut survivors, mut broken) = (0, Vec::new(), Vec::new());
+    let mut per_arm = Vec::new();
     for arm_name in ARMS {
         let arm = all_arms.iter().find(|a| a.name == arm_name).unwrap();
         let mut tasks = Vec::new();
@@ -185,6 +186,13 @@ async fn every_mutant_of_a_compose_step_list_fails_its_check() {
         if tasks.is_empty() {
             continue;
         }
+        per_arm.push(format!(
+            "{arm_name} {}",
+            tasks
+                .iter()
+                .filter(|t| !t.id.ends_with("~original"))
+                .count()
+        ));
         let report = run::run(&config(tasks, arm_name), &mut |_| {})
             .await
             .unwrap();
@@ -223,7 +231,10 @@ async fn every_mutant_of_a_compose_step_list_fails_its_check() {
         survivors.len(),
         survivors.join("\n")
     );
-    eprintln!("{mutated} mutants, every one failed its check");
+    eprintln!(
+        "{mutated} mutants ({}), every one failed its check",
+        per_arm.join(", ")
+    );
 }
 
 #[test]
