@@ -261,6 +261,31 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn references_are_resolved_from_earlier_results_or_fail_the_attempt() {
+        let listing = r#"[{"number":50},{"number":45}]"#;
+        let steps = [
+            tool("lookup", json!({"result": listing})),
+            tool("other", json!({"result": "{steps.1:jq:.[1].number}"})),
+        ];
+        let e = run("mcp", &steps).await;
+        assert_eq!(e.failure, None);
+        assert_eq!(e.runs[1].result, "45");
+        assert_eq!(e.runs[1].shown, r#"other({"result":45})"#);
+        // A value the listing does not show: the attempt fails before the step runs.
+        let steps = [
+            tool("lookup", json!({"result": listing})),
+            tool("other", json!({"result": "{steps.1:jq:.[1].number + 1}"})),
+        ];
+        let e = run("mcp", &steps).await;
+        assert_eq!(e.runs.len(), 1);
+        let why = e.failure.unwrap();
+        assert!(
+            why.starts_with("step 2: ") && why.contains("does not show"),
+            "{why}"
+        );
+    }
+
+    #[tokio::test]
     async fn the_worst_case_looks_up_each_tool_before_its_first_use() {
         let steps = [
             tool("lookup", json!({"result": "a"})),
