@@ -208,7 +208,13 @@ impl Arm {
             (Kind::Cli, shell) => shell.is_some(),
             (Kind::Mcp, None) => true,
             (Kind::Mcp, Some(lines)) => {
-                self.via.is_some() && crate::run_line::all_runnable(lines, &self.run_programs)
+                // A reference to an earlier result is a plain word once it is read.
+                let lines: Vec<String> = lines.iter().map(|l| without_references(l)).collect();
+                self.via.is_some()
+                    && crate::run_line::all_runnable(
+                        lines.iter().map(String::as_str),
+                        &self.run_programs,
+                    )
             }
         }
     }
@@ -250,6 +256,22 @@ impl Arm {
         let text = String::from_utf8_lossy(&out.stdout);
         text.lines().next().map(|l| l.trim().to_owned())
     }
+}
+
+/// `line` with each `{steps.N:READER}` replaced by a plain word.
+fn without_references(line: &str) -> String {
+    let Ok(refs) = crate::check::reference::find(line) else {
+        return line.to_owned();
+    };
+    let mut out = String::new();
+    let mut last = 0;
+    for (range, _) in refs {
+        out.push_str(&line[last..range.start]);
+        out.push_str("REF");
+        last = range.end;
+    }
+    out.push_str(&line[last..]);
+    out
 }
 
 /// Runs an arm's setup steps and its bearer command once; returns the bearer token, if any.
@@ -324,6 +346,8 @@ mod tests {
         StepList {
             steps,
             answer: crate::check::Reader::Text,
+            answer_refs: None,
+            answer_written: "text".into(),
             answer_steps: vec![1],
         }
     }

@@ -145,6 +145,38 @@ impl Forge {
         Ok((status, body))
     }
 
+    /// Sends `method path` (REST) with `token` and a JSON body; the status and the parsed body.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value)> {
+        let url = format!("{}{path}", self.url());
+        let method = reqwest::Method::from_bytes(method.as_bytes())
+            .with_context(|| format!("method {method:?}"))?;
+        let mut req = self
+            .http
+            .request(method.clone(), &url)
+            .header("Authorization", format!("token {token}"))
+            .header("Accept", "application/vnd.github+json");
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("{method} {path}"))?;
+        let status = resp.status().as_u16();
+        let text = resp
+            .text()
+            .await
+            .with_context(|| format!("{method} {path} body"))?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Ok((status, body))
+    }
+
     /// Stops the forge cleanly (SIGINT, so SQLite checkpoints), killing it after 10 s.
     pub async fn stop(self) -> Result<()> {
         // Close our keep-alive connection first: the forge's graceful shutdown waits for it.

@@ -100,6 +100,10 @@ pub struct Attempt {
     pub tokens: BTreeMap<String, Tokens>,
     /// Round trips: model turns that call a tool (one per step).
     pub round_trips: u32,
+    /// Round trips in the worst case of native knowledge: `round_trips` plus one fetch per
+    /// distinct tool whose definition the model does not know (see [`Tokens::worst_teach`]).
+    #[serde(default)]
+    pub worst_round_trips: u32,
     /// Primitive operations done (commands in a pipeline, inner calls of a pipeline tool).
     pub operations: u32,
     pub processes_spawned: u32,
@@ -133,6 +137,17 @@ pub struct Tokens {
     /// What the model writes as its final answer.
     #[serde(default)]
     pub answer: u64,
+    /// Native knowledge, worst case: tokens of the definitions the model fetches when it
+    /// fetches the definition of every distinct tool before its first call (lean mode: the
+    /// meta tool's `help` per inner tool; full MCP: the tool's `tools/list` entry; CLI and
+    /// command lines through a run form: none). Equals `teach` minus the interface's share
+    /// when nothing needs fetching.
+    #[serde(default)]
+    pub worst_teach: u64,
+    /// `context` in that worst case: each fetch an extra round trip before the tool's first
+    /// call.
+    #[serde(default)]
+    pub worst_context: u64,
     /// `context` priced under each entry of the price table, USD (plus `calls` and `answer`
     /// at the output price).
     pub cost_usd: BTreeMap<String, f64>,
@@ -158,6 +173,11 @@ pub struct Summary {
     pub result_tokens: Stat,
     pub call_tokens: Stat,
     pub round_trips: Stat,
+    /// Native knowledge, worst case (see [`Tokens::worst_context`]).
+    #[serde(default)]
+    pub worst_context_tokens: Stat,
+    #[serde(default)]
+    pub worst_round_trips: Stat,
     pub operations_per_round_trip: Stat,
     pub processes_spawned: Stat,
     pub api_connections: Stat,

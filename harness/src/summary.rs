@@ -60,6 +60,8 @@ pub fn task_summary(attempts: &[Attempt], primary: &str) -> Summary {
         result_tokens: tok(|t| t.results),
         call_tokens: tok(|t| t.calls),
         round_trips: by(&|x| f64::from(x.round_trips)),
+        worst_context_tokens: tok(|t| t.worst_context),
+        worst_round_trips: by(&|x| f64::from(x.worst_round_trips)),
         operations_per_round_trip: by(&|x| {
             f64::from(x.operations) / f64::from(x.round_trips.max(1))
         }),
@@ -92,6 +94,19 @@ pub fn arm_summaries(arms: &[String], tasks: &[TaskReport], primary: &str) -> Ve
             );
             let mut native = BTreeMap::new();
             native.insert("teach_tokens".into(), mine.tokens(primary, |t| t.teach));
+            // The worst case: every distinct tool's definition fetched before its first call.
+            native.insert(
+                "worst_teach_tokens".into(),
+                mine.tokens(primary, |t| t.worst_teach),
+            );
+            native.insert(
+                "worst_context_tokens".into(),
+                mine.tokens(primary, |t| t.worst_context),
+            );
+            native.insert(
+                "worst_round_trips".into(),
+                mine.sum(&|a| f64::from(a.worst_round_trips)),
+            );
             let mut dimensions = BTreeMap::new();
             dimensions.insert("token_cost".into(), token_cost(&mine, primary));
             dimensions.insert("native_knowledge".into(), native);
@@ -266,6 +281,7 @@ mod tests {
             failure: None,
             tokens,
             round_trips: rt,
+            worst_round_trips: rt + 1,
             operations: rt * 2,
             processes_spawned: 3,
             api_connections: 1,

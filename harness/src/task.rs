@@ -56,6 +56,29 @@ pub struct Fixture {
     /// Uncommitted edits in the clone, as an editor tool would have left them.
     #[serde(default, rename = "edit")]
     pub edits: Vec<Edit>,
+    /// git commands run in the clone after the edits, in order, with pinned dates: extra
+    /// branches, tags, stashes, commits (`"stash push -m wip -- docs/guide.md"`).
+    #[serde(default)]
+    pub git: Vec<String>,
+    /// Changes to the forge's state made before the steps, through its REST API, identically
+    /// for every arm (close or label an issue, open a pull request, comment, move a branch).
+    #[serde(default, rename = "forge")]
+    pub forge_changes: Vec<ForgeChange>,
+}
+
+/// One REST request to the attempt's forge before the steps run; it must succeed.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeChange {
+    /// The forge user making it (default alice).
+    #[serde(rename = "as")]
+    pub login: Option<String>,
+    /// `POST`, `PATCH`, `PUT` or `DELETE`.
+    pub method: String,
+    /// REST path (`/repos/acme/widgets/issues/3`).
+    pub api: String,
+    /// JSON body.
+    pub body: Option<Value>,
 }
 
 /// One file edit applied to the clone before the steps run.
@@ -68,6 +91,13 @@ pub struct Edit {
     pub write: Option<String>,
     /// Append this to the file.
     pub append: Option<String>,
+    /// Delete the file (a deletion left in the worktree).
+    #[serde(default)]
+    pub delete: bool,
+    /// Stage the result (`git add`, or `git rm` of a deletion); unstaged by default. A new
+    /// file left unstaged is untracked.
+    #[serde(default)]
+    pub stage: bool,
 }
 
 /// One interface's steps and how the final answer is read off the last result.
@@ -75,6 +105,11 @@ pub struct Edit {
 pub struct StepList {
     pub steps: Vec<Step>,
     pub answer: Reader,
+    /// The reader as written, when it reads earlier results (`{steps.N:READER}`): it is
+    /// spliced and parsed at judging time, and `answer` is only a placeholder.
+    pub answer_refs: Option<String>,
+    /// The reader as written (`text` when none is given), for [`reader_leaks`].
+    pub answer_written: String,
     /// 1-based steps whose results the answer is read from (default: the last); a model
     /// collecting items over a fan-out reads them all.
     pub answer_steps: Vec<usize>,
@@ -90,6 +125,32 @@ pub enum Step {
         /// Primitive operations the call performs (default 1; a pipeline tool's inner calls).
         ops: Option<u32>,
     },
+}
+
+impl Step {
+    /// Every `{steps.N:READER}` of the step (see [`crate::check::reference`]).
+    pub fn references(&self) -> Result<Vec<crate::check::reference::Reference>, String> {
+        use crate::check::reference;
+        match self {
+            Self::Shell(line) => Ok(reference::find(line)?.into_iter().map(|(_, r)| r).collect()),
+            Self::Tool { args, .. } => reference::in_value(&Value::Object(args.clone())),
+        }
+    }
+
+    /// The step with its references replaced by what they read off `results` (the results of
+    /// the steps run so far); `Err` says which one could not be read or read a value its
+    /// result does not show.
+    pub fn resolve(&self, results: &[&str]) -> Result<Self, String> {
+        use crate::check::reference;
+        Ok(match self {
+            Self::Shell(line) => Self::Shell(reference::splice(line, results)?),
+            Self::Tool { tool, args, ops } => Self::Tool {
+                tool: tool.clone(),
+                args: reference::resolve_args(args, results)?,
+                ops: *ops,
+            },
+        })
+    }
 }
 
 /// What must hold after the steps.
@@ -268,12 +329,30 @@ fn validate_check(check: &Check) -> Result<(), String> {
     Ok(())
 }
 
-/// Each edit writes or appends, inside the clone.
+/// Each edit writes, appends or deletes, inside the clone; each forge change is a write.
 fn validate_fixture(fixture: &Fixture) -> Result<(), String> {
-    for e in &fixture.edits {
-        if e.write.is_some() == e.append.is_some() {
+    for c in &fixture.forge_changes {
+        if !["POST", "PATCH", "PUT", "DELETE"].contains(&c.method.as_str()) {
             return Err(format!(
-                "fixture edit of {}: give exactly one of write, append",
+                "fixture forge change {}: method {:?} is not POST, PATCH, PUT or DELETE",
+                c.api, c.method
+            ));
+        }
+        if !c.api.starts_with('/') {
+            return Err(format!(
+                "fixture forge change {:?} must start with /",
+                c.api
+            ));
+        }
+    }
+    if let Some(g) = fixture.git.iter().find(|g| g.trim().is_empty()) {
+        return Err(format!("fixture git command {g:?} is empty"));
+    }
+    for e in &fixture.edits {
+        let given = [e.write.is_some(), e.append.is_some(), e.delete];
+        if given.iter().filter(|g| **g).count() != 1 {
+            return Err(format!(
+                "fixture edit of {}: give exactly one of write, append, delete",
                 e.path
             ));
         }
@@ -310,11 +389,33 @@ fn step_lists(
     if let Some((name, _)) = out.iter().find(|(_, l)| l.steps.is_empty()) {
         return Err(format!("[{name}] has no steps"));
     }
+    for (name, list) in &out {
+        validate_references(&list.steps).map_err(|m| format!("[{name}] {m}"))?;
+    }
     Ok(out)
 }
 
+/// Each step's references parse and name an earlier step.
+fn validate_references(steps: &[Step]) -> Result<(), String> {
+    for (i, step) in steps.iter().enumerate() {
+        for r in step
+            .references()
+            .map_err(|m| format!("step {}: {m}", i + 1))?
+        {
+            if r.step > i {
+                return Err(format!(
+                    "step {} reads step {}; a step can read only earlier steps",
+                    i + 1,
+                    r.step
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn shell_list(cli: RawShellList) -> Result<StepList, String> {
-    let answer = reader(cli.answer.as_deref())?;
+    let (answer, answer_refs) = reader(cli.answer.as_deref(), cli.steps.len())?;
     if cli.steps.iter().any(|s| s.trim().is_empty()) {
         return Err("has an empty step".into());
     }
@@ -322,12 +423,14 @@ fn shell_list(cli: RawShellList) -> Result<StepList, String> {
     Ok(StepList {
         steps: cli.steps.into_iter().map(Step::Shell).collect(),
         answer,
+        answer_refs,
+        answer_written: cli.answer.unwrap_or_else(|| "text".into()),
         answer_steps,
     })
 }
 
 fn tool_list(list: RawToolList) -> Result<StepList, String> {
-    let answer = reader(list.answer.as_deref())?;
+    let (answer, answer_refs) = reader(list.answer.as_deref(), list.steps.len())?;
     let answer_steps = answer_steps(list.answer_steps, list.steps.len())?;
     let mut steps = Vec::new();
     for s in list.steps {
@@ -343,6 +446,8 @@ fn tool_list(list: RawToolList) -> Result<StepList, String> {
     Ok(StepList {
         steps,
         answer,
+        answer_refs,
+        answer_written: list.answer.unwrap_or_else(|| "text".into()),
         answer_steps,
     })
 }
@@ -358,11 +463,132 @@ fn answer_steps(given: Option<Vec<usize>>, len: usize) -> Result<Vec<usize>, Str
     }
 }
 
-fn reader(text: Option<&str>) -> Result<Reader, String> {
-    match text {
-        None => Ok(Reader::Text),
-        Some(t) => t.parse().map_err(|e| format!("answer: {e}")),
+/// The answer reader, and its text when it holds references (parsed once they are spliced).
+fn reader(text: Option<&str>, len: usize) -> Result<(Reader, Option<String>), String> {
+    let Some(t) = text else {
+        return Ok((Reader::Text, None));
+    };
+    let refs = crate::check::reference::find(t).map_err(|e| format!("answer: {e}"))?;
+    if refs.is_empty() {
+        return Ok((t.parse().map_err(|e| format!("answer: {e}"))?, None));
     }
+    if let Some((_, r)) = refs.iter().find(|(_, r)| r.step > len) {
+        return Err(format!("answer reads step {}; steps are 1..={len}", r.step));
+    }
+    Ok((Reader::Text, Some(t.to_owned())))
+}
+
+/// Where a task's readers hold what they should read: one line per finding, empty when none.
+///
+/// A reader (a step list's `answer`, or a `{steps.N:READER}` in a step) is a reading any arm
+/// applies to its results; the conclusion must come from the results, not from the task file.
+/// Two rules: (1) no reader holds a value of `[check] answer` (a whole word of it, or, for
+/// values of 4 characters or more, any occurrence); (2) every word of 3 letters or more in a
+/// reader's literals (jq strings, regex patterns, `index_of` text) appears in the prompt, so a
+/// reader may select by what the user asked for (`bob`, `Closes`) but not by what the model
+/// would have had to work out (`alice|bob|carol`).
+pub fn reader_leaks(task: &Task) -> Vec<String> {
+    let answers = answer_values(&task.check);
+    let prompt = task.prompt.to_lowercase();
+    let mut findings = Vec::new();
+    for (name, list) in &task.lists {
+        let mut readers = vec![(String::from("answer"), list.answer_written.clone())];
+        for (i, step) in list.steps.iter().enumerate() {
+            for r in step.references().unwrap_or_default() {
+                readers.push((format!("step {}", i + 1), r.written));
+            }
+        }
+        for (r, _) in crate::check::reference::find(&list.answer_written).unwrap_or_default() {
+            let text = &list.answer_written[r.start..r.end];
+            readers.push((String::from("answer reference"), text.to_owned()));
+        }
+        for (place, reader) in readers {
+            let lower = reader.to_lowercase();
+            let words: BTreeSet<&str> = lower
+                .split(|c: char| !(c.is_alphanumeric() || "_./-".contains(c)))
+                .collect();
+            for a in &answers {
+                let a = a.to_lowercase();
+                if words.contains(a.as_str()) || (a.chars().count() >= 4 && lower.contains(&a)) {
+                    findings.push(format!(
+                        "[{name}] {place}: reader {reader:?} holds the answer value {a:?}"
+                    ));
+                }
+            }
+            for word in literal_words(&reader) {
+                if !prompt.contains(&word.to_lowercase()) {
+                    findings.push(format!(
+                        "[{name}] {place}: reader {reader:?} selects by {word:?}, which the prompt does not say"
+                    ));
+                }
+            }
+        }
+    }
+    findings
+}
+
+/// The expected answer's values, as text: what a reader must not contain.
+fn answer_values(check: &Check) -> Vec<String> {
+    let Some(e) = &check.answer else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut push = |v: &Value| match v {
+        Value::Array(items) => out.extend(items.iter().map(crate::check::to_text)),
+        other => out.push(crate::check::to_text(other)),
+    };
+    if let Some(x) = &e.exact {
+        push(&Value::String(x.trim().to_owned()));
+    }
+    if let Some(x) = &e.equals {
+        push(x);
+    }
+    if let Some(set) = &e.set {
+        push(&Value::Array(set.clone()));
+    }
+    if let Some(n) = e.number {
+        push(&serde_json::json!(n));
+        if n.fract() == 0.0 {
+            push(&Value::String(format!("{}", n as i64)));
+        }
+    }
+    if let Some(c) = &e.contains {
+        match c {
+            crate::check::OneOrMany::One(x) => push(&Value::String(x.clone())),
+            crate::check::OneOrMany::Many(v) => {
+                v.iter().for_each(|x| push(&Value::String(x.clone())))
+            }
+        }
+    }
+    out.retain(|v| !v.trim().is_empty());
+    out
+}
+
+/// Words of 3 letters or more in a reader's literal text: jq string literals, a regex pattern
+/// (escapes such as `\d` and flags such as `(?m)` left out), `index_of` text.
+fn literal_words(reader: &str) -> Vec<String> {
+    let literal: String = match reader.split_once(':') {
+        Some(("regex", re)) => {
+            let flags = regex::Regex::new(r"\\[a-zA-Z]|\(\?[a-zA-Z]+\)").expect("a fixed pattern");
+            flags.replace_all(re, " ").into_owned()
+        }
+        Some(("index_of", text)) => text.to_owned(),
+        Some(_) => {
+            let strings = regex::Regex::new(r#""((?:[^"\\]|\\.)*)""#).expect("a fixed pattern");
+            strings
+                .captures_iter(reader)
+                .filter_map(|c| c.get(1))
+                .map(|m| m.as_str().to_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        None => String::new(),
+    };
+    literal
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 3)
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Checks a whole set: ids unique.
@@ -545,6 +771,91 @@ equals = "widgets"
                 "{base}{cli}[[fixture.edit]]\npath = \"../x\"\nwrite = \"\"\n[check]\nanswer = {{ exact = \"a\" }}\n"
             ),
             "leaves the clone",
+        );
+        check_error(
+            &format!(
+                "{base}{cli}[[fixture.edit]]\npath = \"a\"\nwrite = \"\"\ndelete = true\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "exactly one of write, append, delete",
+        );
+        check_error(
+            &format!(
+                "{base}{cli}[[fixture.forge]]\nmethod = \"GET\"\napi = \"/x\"\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "is not POST",
+        );
+        check_error(
+            &format!(
+                "{base}{cli}[[fixture.forge]]\nmethod = \"POST\"\napi = \"/x\"\nbdy = 1\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "unknown field",
+        );
+        check_error(
+            &format!(
+                "{base}[mcp]\nsteps = [{{ tool = \"a\", args = {{ n = \"{{steps.1:first}}\" }} }}]\n[check]\nanswer = {{ exact = \"a\" }}\n"
+            ),
+            "can read only earlier steps",
+        );
+    }
+
+    /// Readers of the task files in `harness/tasks/` read; they do not hold the answer (see
+    /// [`reader_leaks`]).
+    #[test]
+    fn no_reader_holds_an_answer() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tasks");
+        let findings: Vec<String> = load_dir(&dir)
+            .unwrap()
+            .iter()
+            .flat_map(|t| {
+                reader_leaks(t)
+                    .into_iter()
+                    .map(move |f| format!("{}: {f}", t.id))
+            })
+            .collect();
+        assert!(findings.is_empty(), "{}", findings.join("\n"));
+    }
+
+    #[test]
+    fn leaking_readers_are_found() {
+        let base = "id = \"x\"\ncategory = \"compose\"\nprompt = \"Which bugs are assigned to authors of open pull requests?\"\n";
+        let check = |lists: &str, answer: &str, n: usize, fragment: &str| {
+            let text = format!("{base}{lists}[check]\nanswer = {answer}\n");
+            let t = parse("x.toml", &text).unwrap();
+            let found = reader_leaks(&t);
+            assert_eq!(found.len(), n, "{found:?}");
+            assert!(found.iter().all(|f| f.contains(fragment)), "{found:?}");
+        };
+        // The authors a model would have read off step 1, written into the reader.
+        check(
+            "[mcp]\nsteps = [{ tool = \"a\" }]\nanswer = 'jq:map(select(.assignees | index(\"alice\"))) | map(.number)'\n",
+            "{ set = [14, 28] }",
+            1,
+            "\"alice\", which the prompt",
+        );
+        check(
+            "[cli]\nsteps = [\"x\"]\nanswer = 'jq:[.[] | select(.number == 14)]'\n",
+            "{ set = [14, 28] }",
+            1,
+            "answer value \"14\"",
+        );
+        check(
+            "[mcp]\nsteps = [{ tool = \"a\" }, { tool = \"b\", args = { f = '{steps.1:regex:(src/valve.rs)}' } }]\n",
+            "{ contains = 'src/valve.rs' }",
+            3,
+            "step 2",
+        );
+        check(
+            "[mcp]\nsteps = [{ tool = \"a\" }]\nanswer = 'index_of:gear'\n",
+            "{ number = 3 }",
+            1,
+            "\"gear\"",
+        );
+        // Readings by field, position, prompt words and references are fine.
+        check(
+            "[mcp]\nsteps = [{ tool = \"a\" }, { tool = \"b\", args = { n = '{steps.1:jq:.[0].number}' } }]\nanswer = 'jq:map(select(.title | test(\"bugs\"; \"i\"))) | map(.number)'\n",
+            "{ set = [14, 28] }",
+            0,
+            "",
         );
     }
 

@@ -82,6 +82,9 @@ pub struct Transcript {
     pub results: Vec<String>,
     /// The final answer the model writes.
     pub answer: String,
+    /// Worst case of native knowledge: definition lookups, each made before the step at its
+    /// 0-based index (the executor's `Execution::lookups`).
+    pub lookups: Vec<(usize, Call, String)>,
 }
 
 /// The per-figure counts of a transcript, before pricing.
@@ -93,6 +96,10 @@ pub struct Counts {
     pub results: u64,
     pub answer: u64,
     pub context: u64,
+    /// Tokens of the definitions fetched in the worst case of native knowledge.
+    pub worst_teach: u64,
+    /// Context with those lookups as extra round trips before the first use of each tool.
+    pub worst_context: u64,
 }
 
 /// Context tokens: every turn resends interface, preamble and prompt plus the history so far.
@@ -119,13 +126,30 @@ pub fn counts(counter: Counter<'_>, t: &Transcript) -> Counts {
     let interface = counter.count(&t.interface);
     let preamble = counter.count(&t.preamble);
     let prompt = counter.count(&t.prompt);
+    let fixed = interface + preamble + prompt;
+    // The same turns with each lookup inserted before the step that first uses its tool.
+    let (mut worst_calls, mut worst_results) = (Vec::new(), Vec::new());
+    for (i, (c, r)) in calls.iter().zip(&results).enumerate() {
+        for (_, call, result) in t.lookups.iter().filter(|(at, _, _)| *at == i) {
+            worst_calls.push(counter.count(&call.name) + counter.count(&call.arguments));
+            worst_results.push(counter.count(result));
+        }
+        worst_calls.push(*c);
+        worst_results.push(*r);
+    }
     Counts {
         interface,
         teach: preamble + t.teach.iter().map(|d| counter.count(d)).sum::<u64>(),
         calls: calls.iter().sum(),
         results: results.iter().sum(),
         answer: counter.count(&t.answer),
-        context: context(interface + preamble + prompt, &calls, &results),
+        context: context(fixed, &calls, &results),
+        worst_teach: preamble
+            + t.lookups
+                .iter()
+                .map(|(_, _, r)| counter.count(r))
+                .sum::<u64>(),
+        worst_context: context(fixed, &worst_calls, &worst_results),
     }
 }
 
@@ -148,6 +172,8 @@ pub fn account(
                     results: c.results,
                     context: c.context,
                     answer: c.answer,
+                    worst_teach: c.worst_teach,
+                    worst_context: c.worst_context,
                     cost_usd: prices.cost(c.context, c.calls + c.answer),
                 },
             )
@@ -190,6 +216,7 @@ mod tests {
             }],
             results: vec!["hello world".into()],
             answer: "bash".into(),
+            lookups: Vec::new(),
         };
         let c = counts(o200k, &t);
         // fixed = 2 + 0 + 1 = 3; turns: 3, 3 + (1 + 4) + 2.
@@ -202,8 +229,26 @@ mod tests {
                 results: 2,
                 answer: 1,
                 context: 3 + 3 + 7,
+                worst_teach: 0,
+                worst_context: 3 + 3 + 7,
             }
         );
+        // A lookup before the one step: one more turn, its call and result in the history.
+        let looked = Transcript {
+            lookups: vec![(
+                0,
+                Call {
+                    name: String::new(),
+                    arguments: "bash".into(),
+                },
+                "hello world".into(),
+            )],
+            ..t.clone()
+        };
+        let w = counts(o200k, &looked);
+        // Turns: 3; 3 + (1 + 2); 3 + 3 + (5 + 2).
+        assert_eq!((w.worst_teach, w.worst_context), (2, 3 + 6 + 13));
+        assert_eq!(w.context, c.context);
         let prices = Prices::from_toml("[models.m]\ninput = 1.0\noutput = 10.0\n").unwrap();
         let tokens = account(&tk, &prices, &t);
         let cost = tokens["o200k_base"].cost_usd["m"];

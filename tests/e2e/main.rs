@@ -7,3 +7,4 @@ mod bench_run;
 mod bench_scenarios;
 mod binaries;
 mod micro;
+mod mutants;

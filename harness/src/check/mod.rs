@@ -2,6 +2,7 @@
 //! ([`Expect`]), and where in forge JSON a state check looks ([`CheckPath`], a jq filter).
 
 pub mod path;
+pub mod reference;
 
 pub use path::CheckPath;
 
@@ -12,7 +13,9 @@ use serde::Deserialize;
 use serde_json::Value;
 
 /// How the agent reads its answer off the last result. A model reading a list can count it or
-/// pick a column; these readers do exactly that and nothing cleverer.
+/// pick a column; these readers do exactly that and nothing cleverer. Readers are generic: the
+/// same reading applies on every arm, and none may hold the answer (a pattern that selects the
+/// right items is the conclusion, not a reading; `task_lint` in the tests scans the task files).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reader {
     /// The whole result text.
@@ -29,13 +32,18 @@ pub enum Reader {
     Column(usize),
     /// Every match of a regex (its first group when it has one).
     Regex(String),
-    /// `pick:FIELD:REGEX:OUT`: of a JSON array's objects, those whose FIELD (as text) matches
-    /// REGEX, their OUT values. A model scanning a list for matching items does this.
-    Pick {
-        field: String,
-        pattern: String,
-        out: String,
-    },
+    /// `first` / `last`: the first or last item (see [`items`]).
+    First,
+    Last,
+    /// `count_by[:KEY]`: how many items have each key, as an object (key -> count).
+    CountBy(Key),
+    /// `most_frequent[:KEY]`: the key (or keys, on a tie) most items have, as a list.
+    MostFrequent(Key),
+    /// `sum[:KEY]`: the sum of the items' numbers (each key's first number).
+    Sum(Key),
+    /// `index_of:TEXT`: the 1-based position of the first item whose text contains TEXT (the
+    /// text comes from the prompt; "how far down the list is X").
+    IndexOf(String),
     /// `jq:FILTER`: the one value a jq filter gives on the JSON the result starts with.
     Jq(CheckPath),
 }
@@ -49,6 +57,11 @@ impl FromStr for Reader {
             "number" => Self::Number,
             "count" => Self::Count,
             "lines" => Self::Lines,
+            "first" => Self::First,
+            "last" => Self::Last,
+            "count_by" => Self::CountBy(Key::Whole),
+            "most_frequent" => Self::MostFrequent(Key::Whole),
+            "sum" => Self::Sum(Key::Whole),
             _ => match s.split_once(':') {
                 Some(("json", f)) if !f.is_empty() => Self::Json(f.to_owned()),
                 Some(("column", n)) => match n.parse::<usize>() {
@@ -60,23 +73,13 @@ impl FromStr for Reader {
                     Self::Regex(r.to_owned())
                 }
                 Some(("jq", filter)) => Self::Jq(CheckPath::parse(filter)?),
-                Some(("pick", rest)) => {
-                    let parsed = rest
-                        .split_once(':')
-                        .and_then(|(f, r)| r.rsplit_once(':').map(|(p, o)| (f, p, o)));
-                    let Some((field, pattern, out)) = parsed else {
-                        return Err(format!("pick:{rest}: expected pick:FIELD:REGEX:OUT"));
-                    };
-                    regex::Regex::new(pattern).map_err(|e| format!("pick regex {pattern}: {e}"))?;
-                    Self::Pick {
-                        field: field.to_owned(),
-                        pattern: pattern.to_owned(),
-                        out: out.to_owned(),
-                    }
-                }
+                Some(("count_by", k)) => Self::CountBy(Key::parse(k)?),
+                Some(("most_frequent", k)) => Self::MostFrequent(Key::parse(k)?),
+                Some(("sum", k)) => Self::Sum(Key::parse(k)?),
+                Some(("index_of", t)) if !t.is_empty() => Self::IndexOf(t.to_owned()),
                 _ => {
                     return Err(format!(
-                        "unknown reader {s:?} (text, number, count, lines, json:FIELD, column:N, regex:PATTERN, pick:FIELD:REGEX:OUT, jq:FILTER)"
+                        "unknown reader {s:?} (text, number, count, lines, first, last, json:FIELD, column:N, regex:PATTERN, jq:FILTER, count_by[:KEY], most_frequent[:KEY], sum[:KEY], index_of:TEXT)"
                     ));
                 }
             },
@@ -121,23 +124,12 @@ impl Reader {
                     .map(|c| Value::String(c.to_owned()))
                     .collect(),
             )),
-            Self::Pick {
-                field,
-                pattern,
-                out,
-            } => {
-                let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
-                let Some(Value::Array(items)) = leading_json(result) else {
-                    return Err("result is not a JSON array".into());
-                };
-                Ok(Value::Array(
-                    items
-                        .iter()
-                        .filter(|i| i.get(field).is_some_and(|v| re.is_match(&to_text(v))))
-                        .filter_map(|i| i.get(out).cloned())
-                        .collect(),
-                ))
-            }
+            Self::First
+            | Self::Last
+            | Self::CountBy(_)
+            | Self::MostFrequent(_)
+            | Self::Sum(_)
+            | Self::IndexOf(_) => self.read_items(result),
             Self::Jq(path) => path.eval(&leading_json(result).ok_or("result is not JSON")?),
             Self::Regex(pattern) => {
                 let re = regex::Regex::new(pattern).map_err(|e| e.to_string())?;
@@ -152,6 +144,56 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// The readers over a result's items (see [`items`]).
+    fn read_items(&self, result: &str) -> Result<Value, String> {
+        match self {
+            Self::First => items(result)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| "the result has no items".to_owned()),
+            Self::Last => items(result)?
+                .pop()
+                .ok_or_else(|| "the result has no items".to_owned()),
+            Self::CountBy(key) => Ok(Value::Object(
+                tally(key, result)?
+                    .into_iter()
+                    .map(|(k, n)| (k, Value::from(n)))
+                    .collect(),
+            )),
+            Self::MostFrequent(key) => {
+                let counts = tally(key, result)?;
+                let top = counts
+                    .values()
+                    .copied()
+                    .max()
+                    .ok_or("the result has no items")?;
+                Ok(Value::Array(
+                    counts
+                        .into_iter()
+                        .filter(|(_, n)| *n == top)
+                        .map(|(k, _)| Value::String(k))
+                        .collect(),
+                ))
+            }
+            Self::Sum(key) => {
+                let mut total = 0.0;
+                for item in items(result)? {
+                    let k = key.of(&item)?;
+                    total += first_number(&k).ok_or_else(|| format!("no number in {k:?}"))?;
+                }
+                Ok(number(total))
+            }
+            Self::IndexOf(text) => items(result)?
+                .iter()
+                .position(|i| to_text(i).contains(text.as_str()))
+                .map(|i| Value::from(i + 1))
+                .ok_or_else(|| format!("no item contains {text:?}")),
+            _ => Err("not an item reader".into()),
+        }
+    }
+}
+
 /// The JSON value a result starts with (tools may append a line such as "... 3 more").
 fn leading_json(text: &str) -> Option<Value> {
     serde_json::Deserializer::from_str(text.trim_start())
@@ -160,7 +202,81 @@ fn leading_json(text: &str) -> Option<Value> {
         .and_then(Result::ok)
 }
 
-fn number(x: f64) -> Value {
+/// What a generic reader counts, sums or picks from a result: the elements of a JSON array
+/// (an object alone is one item), else the non-empty lines, trimmed. Text is taken as JSON only
+/// when it starts with `[` or `{`, so a column of numbers stays a list of lines.
+fn items(result: &str) -> Result<Vec<Value>, String> {
+    let trimmed = result.trim_start();
+    if trimmed.starts_with(['[', '{']) {
+        return match leading_json(trimmed) {
+            Some(Value::Array(items)) => Ok(items),
+            Some(other) => Ok(vec![other]),
+            None => Err("the result starts like JSON but does not parse".into()),
+        };
+    }
+    Ok(result
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| Value::String(l.to_owned()))
+        .collect())
+}
+
+/// Items per key, keys in order.
+fn tally(key: &Key, result: &str) -> Result<std::collections::BTreeMap<String, u64>, String> {
+    let mut counts = std::collections::BTreeMap::new();
+    for item in items(result)? {
+        *counts.entry(key.of(&item)?).or_insert(0) += 1;
+    }
+    Ok(counts)
+}
+
+/// What a counting reader groups items by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Key {
+    /// The item itself, as text.
+    Whole,
+    /// `N`: the N-th (1-based) whitespace-separated column of a line.
+    Column(usize),
+    /// `.path`: a jq filter on a JSON item giving one value (`.author.login`).
+    Path(CheckPath),
+}
+
+impl Key {
+    fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Ok(Self::Whole);
+        }
+        if let Ok(n) = text.parse::<usize>() {
+            return if n > 0 {
+                Ok(Self::Column(n))
+            } else {
+                Err("a column key counts from 1".into())
+            };
+        }
+        if text.starts_with('.') {
+            return CheckPath::parse(text).map(Self::Path);
+        }
+        Err(format!(
+            "key {text:?}: a column number or a jq path starting with ."
+        ))
+    }
+
+    /// The key of one item, as text.
+    fn of(&self, item: &Value) -> Result<String, String> {
+        match self {
+            Self::Whole => Ok(to_text(item)),
+            Self::Column(n) => to_text(item)
+                .split_whitespace()
+                .nth(n - 1)
+                .map(str::to_owned)
+                .ok_or_else(|| format!("no column {n} in {:?}", to_text(item))),
+            Self::Path(path) => path.eval(item).map(|v| to_text(&v)),
+        }
+    }
+}
+
+pub(crate) fn number(x: f64) -> Value {
     if x.fract() == 0.0 && x.abs() < 1e15 {
         Value::from(x as i64)
     } else {
@@ -390,13 +506,37 @@ mod tests {
             json!(["OPEN", "CLOSED"])
         );
         assert_eq!(read("regex:#(\\d+)", "#3 and #14"), json!(["3", "14"]));
+        assert_eq!(read("first", "[3, 7]\n... 1 more\n"), json!(3));
+        assert_eq!(read("last", "a\n b \n\n"), json!("b"));
+        // A column of numbers is lines, not a JSON number followed by text.
+        assert_eq!(read("first", "12\n5\n"), json!("12"));
+        assert_eq!(
+            read("count_by", "src/a.rs\nsrc/b.rs\nsrc/a.rs\n"),
+            json!({"src/a.rs": 2, "src/b.rs": 1})
+        );
         assert_eq!(
             read(
-                "pick:assignees:carol|bob:number",
-                "[{\"assignees\":[\"carol\"],\"number\":28},{\"assignees\":[],\"number\":49}]\n... 2 more\n"
+                "most_frequent:.author.login",
+                r#"[{"author":{"login":"bob"}},{"author":{"login":"al"}},{"author":{"login":"bob"}}]"#
             ),
-            json!([28])
+            json!(["bob"])
         );
+        // A tie gives every key that ties.
+        assert_eq!(read("most_frequent:2", "1 x\n2 y\n"), json!(["x", "y"]));
+        assert_eq!(read("sum:1", " 3 a\n 4 b\n"), json!(7));
+        assert_eq!(read("sum:.n", r#"[{"n":1.5},{"n":2}]"#), json!(3.5));
+        assert_eq!(read("index_of:gear", "crank\nsprocket\ngear\n"), json!(3));
+        assert!(
+            "index_of:zzz"
+                .parse::<Reader>()
+                .unwrap()
+                .read("a\n")
+                .is_err()
+        );
+        assert!("sum".parse::<Reader>().unwrap().read("a\n").is_err());
+        assert!("first".parse::<Reader>().unwrap().read("\n").is_err());
+        assert!("count_by:0".parse::<Reader>().is_err());
+        assert!("count_by:x".parse::<Reader>().is_err());
         assert_eq!(
             read(
                 "count",
@@ -413,7 +553,7 @@ mod tests {
         );
         assert!("jq:.[".parse::<Reader>().is_err());
         assert!("jq:.".parse::<Reader>().unwrap().read("plain").is_err());
-        assert!("pick:a:b".parse::<Reader>().is_err());
+        assert!("pick:a:b:c".parse::<Reader>().is_err());
         assert!("column:0".parse::<Reader>().is_err());
         assert!("bogus".parse::<Reader>().is_err());
         assert!(Reader::Number.read("none").is_err());

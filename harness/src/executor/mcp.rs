@@ -67,6 +67,29 @@ impl Executor for McpExecutor {
             .map(Value::to_string)
     }
 
+    async fn lookup(&mut self, tool: &str) -> Option<(Call, String)> {
+        match &self.via {
+            // Lean mode: the meta tool's own help, as the model would ask it.
+            Some(via) => {
+                let mut args = Map::new();
+                args.insert("tool".into(), Value::String("help".into()));
+                args.insert("name".into(), Value::String(tool.to_owned()));
+                let run = self.session.call(via, args.clone(), &args, 0).await.ok()?;
+                Some((run.call, run.result))
+            }
+            // Full mode: the tool's entry of tools/list, looked up by name (no MCP method
+            // fetches one tool, so the call is counted as its name alone).
+            None => {
+                let definition = self.definition(tool)?;
+                let call = Call {
+                    name: String::new(),
+                    arguments: tool.to_owned(),
+                };
+                Some((call, definition))
+            }
+        }
+    }
+
     async fn step(&mut self, step: &Step) -> Result<StepRun> {
         let (tool, args, ops) = match step {
             Step::Tool { tool, args, ops } => (tool, args, ops),

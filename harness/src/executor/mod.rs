@@ -74,6 +74,11 @@ pub trait Executor: Sized {
     /// knows the tool natively (a shell).
     fn definition(&self, tool: &str) -> Option<String>;
 
+    /// The round trip a model makes to fetch `tool`'s definition before its first call, in
+    /// the worst case of native knowledge (what it writes, what comes back); `None` when the
+    /// tool needs no definition (a shell, a command line through a run form).
+    fn lookup(&mut self, tool: &str) -> impl Future<Output = Option<(Call, String)>> + Send;
+
     /// Runs one step. `Err` when the step could not be run at all; a step that ran and failed
     /// is a [`StepRun`] with `is_error`.
     fn step(&mut self, step: &Step) -> impl Future<Output = Result<StepRun>> + Send;
@@ -96,6 +101,9 @@ pub struct Execution {
     /// The first failing step, described (no later step runs).
     pub failure: Option<String>,
     pub processes: u32,
+    /// Worst case of native knowledge: before the step at this 0-based index, the model
+    /// fetched the definition of a tool it had not used yet (the call and what came back).
+    pub lookups: Vec<(usize, Call, String)>,
 }
 
 /// Starts an `E`, runs `steps` through it until one fails, and closes it.
@@ -105,9 +113,20 @@ pub async fn drive<E: Executor>(start: &Start<'_>, steps: &[Step]) -> Result<Exe
     let mut taught = BTreeSet::new();
     let mut teach = Vec::new();
     let mut runs = Vec::new();
+    let mut resolved = Vec::new();
     let mut failure = None;
     for (i, step) in steps.iter().enumerate() {
-        let mut run = executor.step(step).await?;
+        // References to earlier results are read off what the model was shown.
+        let shown: Vec<&str> = runs.iter().map(|r: &StepRun| r.result.as_str()).collect();
+        let step = match step.resolve(&shown) {
+            Ok(step) => step,
+            Err(why) => {
+                failure = Some(format!("step {}: {why}", i + 1));
+                break;
+            }
+        };
+        let mut run = executor.step(&step).await?;
+        resolved.push(step);
         if taught.insert(run.call.name.clone())
             && let Some(definition) = executor.definition(&run.call.name)
         {
@@ -127,6 +146,13 @@ pub async fn drive<E: Executor>(start: &Start<'_>, steps: &[Step]) -> Result<Exe
     }
     let interface = executor.interface();
     let cold_start_ms = executor.cold_start_ms();
+    // After the steps, so the lookups touch none of the measured figures.
+    let mut lookups = Vec::new();
+    for (i, tool) in first_uses(&runs, &resolved) {
+        if let Some((call, result)) = executor.lookup(&tool).await {
+            lookups.push((i, call, result));
+        }
+    }
     let processes = executor.close().await;
     Ok(Execution {
         interface,
@@ -135,7 +161,41 @@ pub async fn drive<E: Executor>(start: &Start<'_>, steps: &[Step]) -> Result<Exe
         runs,
         failure,
         processes,
+        lookups,
     })
+}
+
+/// The tools the steps use, each with the 0-based index of the step that first uses it. A
+/// call of a meta tool (its tool name in the call differs from the step's, or the step names
+/// it) uses the inner tools it names: `tool`, or each of `steps`; a command line uses none
+/// (git and gh are known natively, as on the CLI arm).
+fn first_uses(runs: &[StepRun], steps: &[Step]) -> Vec<(usize, String)> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, (run, step)) in runs.iter().zip(steps).enumerate() {
+        let Step::Tool { tool, args, .. } = step else {
+            continue;
+        };
+        let inner: Vec<String> = if *tool != run.call.name {
+            vec![tool.clone()]
+        } else if let Some(serde_json::Value::String(t)) = args.get("tool") {
+            vec![t.clone()]
+        } else if let Some(serde_json::Value::Array(list)) = args.get("steps") {
+            list.iter()
+                .filter_map(|s| s.get("tool").and_then(|t| t.as_str()).map(str::to_owned))
+                .collect()
+        } else if args.contains_key("run") {
+            Vec::new()
+        } else {
+            vec![tool.clone()]
+        };
+        for t in inner {
+            if seen.insert(t.clone()) {
+                out.push((i, t));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -198,6 +258,100 @@ mod tests {
         );
         assert_eq!(e.interface, r#"[{"name":"lookup"},{"name":"other"}]"#);
         assert_eq!(e.processes, 1);
+    }
+
+    #[tokio::test]
+    async fn references_are_resolved_from_earlier_results_or_fail_the_attempt() {
+        let listing = r#"[{"number":50},{"number":45}]"#;
+        let steps = [
+            tool("lookup", json!({"result": listing})),
+            tool("other", json!({"result": "{steps.1:jq:.[1].number}"})),
+        ];
+        let e = run("mcp", &steps).await;
+        assert_eq!(e.failure, None);
+        assert_eq!(e.runs[1].result, "45");
+        assert_eq!(e.runs[1].shown, r#"other({"result":45})"#);
+        // A value the listing does not show: the attempt fails before the step runs.
+        let steps = [
+            tool("lookup", json!({"result": listing})),
+            tool("other", json!({"result": "{steps.1:jq:.[1].number + 1}"})),
+        ];
+        let e = run("mcp", &steps).await;
+        assert_eq!(e.runs.len(), 1);
+        let why = e.failure.unwrap();
+        assert!(
+            why.starts_with("step 2: ") && why.contains("does not show"),
+            "{why}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_worst_case_looks_up_each_tool_before_its_first_use() {
+        let steps = [
+            tool("lookup", json!({"result": "a"})),
+            tool("lookup", json!({"result": "b"})),
+            tool("other", json!({"result": "c"})),
+        ];
+        let e = run("mcp", &steps).await;
+        let at: Vec<(usize, &str, &str)> = e
+            .lookups
+            .iter()
+            .map(|(i, c, r)| (*i, c.arguments.as_str(), r.as_str()))
+            .collect();
+        assert_eq!(
+            at,
+            [
+                (0, "lookup", r#"{"name":"lookup"}"#),
+                (2, "other", r#"{"name":"other"}"#)
+            ]
+        );
+        assert!(
+            run("cli", &[Step::Shell("echo x".into())])
+                .await
+                .lookups
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_meta_tool_call_uses_the_tools_it_names() {
+        let ran = |name: &str| StepRun {
+            call: Call {
+                name: name.into(),
+                arguments: String::new(),
+            },
+            shown: String::new(),
+            result: String::new(),
+            is_error: false,
+            latency_ms: 0.0,
+            operations: 1,
+            processes: None,
+        };
+        let steps = [
+            // Sent through the meta tool in its short form: the step names the inner tool.
+            tool("git_log", json!({})),
+            tool("gitgate", json!({"tool": "gh_pr_list", "jq": "."})),
+            tool(
+                "gitgate",
+                json!({"steps": [{"tool": "git_log"}, {"tool": "gh_pr_files"}]}),
+            ),
+            tool("gitgate", json!({"run": "gh pr view 3"})),
+        ];
+        let runs = [
+            ran("gitgate"),
+            ran("gitgate"),
+            ran("gitgate"),
+            ran("gitgate"),
+        ];
+        let uses = first_uses(&runs, &steps);
+        assert_eq!(
+            uses,
+            [
+                (0, "git_log".to_owned()),
+                (1, "gh_pr_list".to_owned()),
+                (2, "gh_pr_files".to_owned())
+            ]
+        );
     }
 
     #[tokio::test]

@@ -56,6 +56,16 @@ impl Executor for ScriptExecutor {
             .map(Value::to_string)
     }
 
+    async fn lookup(&mut self, tool: &str) -> Option<(Call, String)> {
+        // The definition comes back as the result of a lookup by name.
+        let definition = self.definition(tool)?;
+        let call = Call {
+            name: String::new(),
+            arguments: tool.to_owned(),
+        };
+        Some((call, definition))
+    }
+
     async fn step(&mut self, step: &Step) -> Result<StepRun> {
         let run = match step {
             Step::Shell(line) => shell(line),

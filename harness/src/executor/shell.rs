@@ -64,6 +64,10 @@ impl Executor for ShellExecutor {
         None
     }
 
+    async fn lookup(&mut self, _tool: &str) -> Option<(Call, String)> {
+        None
+    }
+
     async fn step(&mut self, step: &Step) -> Result<StepRun> {
         let Step::Shell(line) = step else {
             bail!("a cli arm got a tool step");

@@ -216,7 +216,9 @@ fn task_charts(h: &mut String, report: &RunReport, arms: &[String]) {
     if categories.is_empty() {
         h.push_str("<p>No tasks ran.</p>\n");
     } else {
-        h.push_str(&svg::grouped_bars(
+        // On a log scale: the full-catalogue MCP arms resend thousands of tokens of schema a
+        // turn, and on a linear axis every other arm's bars were a few pixels high.
+        h.push_str(&svg::grouped_bars_on(
             &format!(
                 "Context tokens per task per arm ({}, median)",
                 primary_tokenizer(report)
@@ -224,8 +226,19 @@ fn task_charts(h: &mut String, report: &RunReport, arms: &[String]) {
             &categories,
             &per_task(|a| a.summary.context_tokens.median),
             "tokens",
+            svg::Scale::Log,
         ));
         h.push('\n');
+        if let Some(ratios) = ratio_to_cli(report, arms) {
+            h.push_str(&svg::grouped_bars_on(
+                "Context tokens per task, each arm's ratio to the cli arm (below 1: fewer than the cli arm)",
+                &categories,
+                &ratios,
+                "× cli context tokens",
+                svg::Scale::Ratio,
+            ));
+            h.push('\n');
+        }
         h.push_str(&svg::grouped_bars(
             "Round trips per task per arm (median)",
             &categories,
@@ -254,6 +267,37 @@ fn task_charts(h: &mut String, report: &RunReport, arms: &[String]) {
         ));
         h.push('\n');
     }
+}
+
+/// Per arm other than `cli`, per task, its median context tokens over the cli arm's; `None`
+/// when the cli arm did not run. A bar is missing where either arm has no figure, and marked
+/// failed where either failed.
+fn ratio_to_cli(report: &RunReport, arms: &[String]) -> Option<Vec<(String, Vec<Option<Bar>>)>> {
+    let cli = "cli";
+    if !arms.iter().any(|a| a == cli) {
+        return None;
+    }
+    let series = arms
+        .iter()
+        .filter(|a| *a != cli)
+        .map(|arm| {
+            let bars = report
+                .tasks
+                .iter()
+                .map(|t| {
+                    let base = t.arms.iter().find(|a| a.arm == cli)?;
+                    let mine = t.arms.iter().find(|a| &a.arm == arm)?;
+                    let denominator = base.summary.context_tokens.median;
+                    (denominator > 0.0).then(|| Bar {
+                        value: mine.summary.context_tokens.median / denominator,
+                        failed: !(mine.passed && base.passed),
+                    })
+                })
+                .collect();
+            (arm.clone(), bars)
+        })
+        .collect();
+    Some(series)
 }
 
 /// Scenario shares as bars, and every other finding and figure as a table.

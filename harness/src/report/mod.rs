@@ -207,11 +207,23 @@ type Metric = fn(&TaskArmReport) -> f64;
 pub(crate) fn task_grids(report: &RunReport) -> Vec<Grid> {
     let arms = arm_columns(report);
     let tokenizer = primary_tokenizer(report);
-    let metrics: [(String, Metric, &str); 3] = [
+    let metrics: [(String, Metric, &str); 5] = [
         (
             format!("Context tokens per task ({tokenizer}, median)"),
             |a| a.summary.context_tokens.median,
             "context_tokens",
+        ),
+        (
+            format!(
+                "Context tokens per task, worst case of native knowledge: every tool's definition fetched before its first call ({tokenizer}, median)"
+            ),
+            |a| a.summary.worst_context_tokens.median,
+            "context_tokens",
+        ),
+        (
+            "Round trips per task, worst case of native knowledge (median)".to_owned(),
+            |a| a.summary.worst_round_trips.median,
+            "round_trips",
         ),
         (
             "Round trips per task (median)".to_owned(),

@@ -1,5 +1,5 @@
-//! Hand-written inline SVG charts for `report.html`: grouped bars, box plots on a log scale,
-//! and horizontal share bars. No script, no external resource: each chart is one `<svg>`.
+//! Hand-written inline SVG charts for `report.html`: grouped bars (linear, log, or ratio
+//! scale), box plots on a log scale, and horizontal share bars. No script, no external resource: each chart is one `<svg>`.
 //!
 //! Kept by hand on purpose (the architecture review found it right): three chart shapes in a
 //! few hundred lines of string formatting, where a plotting crate would bring a large
@@ -55,6 +55,19 @@ pub struct Bar {
     pub failed: bool,
 }
 
+/// The value axis of a bar chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    /// From 0 to a round ceiling.
+    Linear,
+    /// Decades (log10), bars rising from the lowest decade: one arm tens of times above the
+    /// others no longer flattens them.
+    Log,
+    /// Decades around 1 with a reference line there, bars rising above it or falling below
+    /// it: ratios, where 2 and 0.5 are as far from 1.
+    Ratio,
+}
+
 /// Grouped vertical bars: one group per category, one bar per series. A missing bar is `None`;
 /// a failed one gets a red outline and a ✗ above it.
 pub fn grouped_bars(
@@ -62,6 +75,17 @@ pub fn grouped_bars(
     categories: &[String],
     series: &[(String, Vec<Option<Bar>>)],
     unit: &str,
+) -> String {
+    grouped_bars_on(title, categories, series, unit, Scale::Linear)
+}
+
+/// [`grouped_bars`] on the given value axis.
+pub fn grouped_bars_on(
+    title: &str,
+    categories: &[String],
+    series: &[(String, Vec<Option<Bar>>)],
+    unit: &str,
+    scale: Scale,
 ) -> String {
     let n = series.len().max(1);
     let bar_w = 12.0;
@@ -75,16 +99,33 @@ pub fn grouped_bars(
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let ymax = nice_ceiling(max);
+    let values: Vec<(String, Vec<f64>)> = series
+        .iter()
+        .map(|(n, bars)| (n.clone(), bars.iter().flatten().map(|b| b.value).collect()))
+        .collect();
+    let (mut lo, mut hi) = log_bounds(&values);
+    if scale == Scale::Ratio {
+        // 1 is always on the axis: the reference the bars rise above or fall below.
+        (lo, hi) = (lo.min(0.0), hi.max(0.0));
+        if hi <= lo {
+            hi = lo + 1.0;
+        }
+    }
     let plot = Plot {
         left,
         top,
         plot_h,
         width,
         ymax,
+        scale,
+        decades: (lo, hi),
     };
     let mut s = open(width, height, title);
     legend(&mut s, series.iter().map(|(name, _)| name.as_str()), left);
-    linear_axis(&mut s, &plot, unit);
+    match scale {
+        Scale::Linear => linear_axis(&mut s, &plot, unit),
+        Scale::Log | Scale::Ratio => log_axis(&mut s, &plot, unit),
+    }
     for (c, category) in categories.iter().enumerate() {
         let gx = left + 8.0 + group_w * c as f64;
         for (k, (name, bars)) in series.iter().enumerate() {
@@ -113,19 +154,81 @@ pub fn grouped_bars(
     s
 }
 
-/// The plot area of a vertical-bar chart and its linear y scale from 0 to `ymax`.
+/// The plot area of a vertical-bar chart and its y scale: linear from 0 to `ymax`, or log10
+/// over the `decades` (lowest, highest exponent).
 struct Plot {
     left: f64,
     top: f64,
     plot_h: f64,
     width: f64,
     ymax: f64,
+    scale: Scale,
+    decades: (f64, f64),
 }
 
 impl Plot {
     fn y(&self, v: f64) -> f64 {
-        self.top + self.plot_h - (v / self.ymax) * self.plot_h
+        let share = match self.scale {
+            Scale::Linear => v / self.ymax,
+            Scale::Log | Scale::Ratio => {
+                let (lo, hi) = self.decades;
+                let l = if v > 0.0 { v.log10().max(lo) } else { lo };
+                (l - lo) / (hi - lo)
+            }
+        };
+        self.top + self.plot_h - share * self.plot_h
     }
+
+    /// Where bars start: 0, the lowest decade, or 1 for ratios.
+    fn base(&self) -> f64 {
+        match self.scale {
+            Scale::Linear => 0.0,
+            Scale::Log => 10f64.powf(self.decades.0),
+            Scale::Ratio => 1.0,
+        }
+    }
+}
+
+/// Grid lines at each decade (and the reference line at 1 on a ratio axis), with the unit.
+fn log_axis(s: &mut String, plot: &Plot, unit: &str) {
+    let (lo, hi) = plot.decades;
+    let mut p = lo;
+    while p <= hi + 1e-9 {
+        let v = 10f64.powf(p);
+        let yy = plot.y(v);
+        let stroke = if plot.scale == Scale::Ratio && p.abs() < 1e-9 {
+            r##"#555" stroke-dasharray="4 3"##
+        } else {
+            "#ddd"
+        };
+        let label = if plot.scale == Scale::Ratio {
+            // Decades as written: ×0.1, ×1, ×10.
+            let decade = if v >= 1.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{}", (v * 1e6).round() / 1e6)
+            };
+            format!("×{decade}")
+        } else {
+            tick_label(v)
+        };
+        let _ = write!(
+            s,
+            r##"<line x1="{left}" y1="{yy:.1}" x2="{x2:.1}" y2="{yy:.1}" stroke="{stroke}"/><text x="{tx}" y="{ty:.1}" text-anchor="end" font-size="10">{label}</text>"##,
+            left = plot.left,
+            x2 = plot.width - 10.0,
+            tx = plot.left - 4.0,
+            ty = yy + 3.0,
+            label = esc(&label),
+        );
+        p += 1.0;
+    }
+    let _ = write!(
+        s,
+        r##"<text x="12" y="{my:.1}" font-size="10" transform="rotate(-90 12 {my:.1})" text-anchor="middle">{unit} (log scale)</text>"##,
+        my = plot.top + plot.plot_h / 2.0,
+        unit = esc(unit)
+    );
 }
 
 /// Grid lines with round tick labels, and the unit along the axis.
@@ -136,6 +239,7 @@ fn linear_axis(s: &mut String, plot: &Plot, unit: &str) {
         plot_h,
         width,
         ymax,
+        ..
     } = *plot;
     // Round ticks: 0.5 steps below 2·10^k, 0.2 steps below 1 or 5·10^k.
     let lead = ymax / 10f64.powf(ymax.log10().floor());
@@ -169,13 +273,14 @@ fn vertical_bar(
     bar: Bar,
     what: &str,
 ) {
-    let (top, plot_h) = (plot.top, plot.plot_h);
     let v = if bar.value.is_finite() {
         bar.value
     } else {
         0.0
     };
-    let yy = plot.y(v);
+    let (y_value, y_base) = (plot.y(v), plot.y(plot.base()));
+    // A bar spans from its base to its value, upwards or (a ratio below 1) downwards.
+    let (yy, h) = (y_value.min(y_base), (y_base - y_value).abs());
     let stroke = if bar.failed {
         r##" stroke="#d62728" stroke-width="2" fill-opacity="0.35""##
     } else {
@@ -185,7 +290,6 @@ fn vertical_bar(
         s,
         r##"<rect x="{x:.1}" y="{yy:.1}" width="{w:.1}" height="{h:.1}" fill="{fill}"{stroke}><title>{tip}</title></rect>"##,
         w = bar_w - 2.0,
-        h = (top + plot_h - yy).max(0.0),
         fill = color(k),
         tip = esc(&format!(
             "{what}: {}{}",

@@ -27,10 +27,12 @@ fn arm_run(arm: &str, passed: bool, context: f64, trips: f64, latencies: &[f64])
             "o200k_base".to_owned(),
             Tokens {
                 context: context as u64,
+                worst_context: 2 * context as u64,
                 ..Tokens::default()
             },
         )]),
         round_trips: trips as u32,
+        worst_round_trips: trips as u32 + 1,
         operations: trips as u32,
         processes_spawned: 0,
         api_connections: 0,
@@ -47,7 +49,9 @@ fn arm_run(arm: &str, passed: bool, context: f64, trips: f64, latencies: &[f64])
         attempts: vec![attempt],
         summary: Summary {
             context_tokens: stat(context),
+            worst_context_tokens: stat(2.0 * context),
             round_trips: stat(trips),
+            worst_round_trips: stat(trips + 1.0),
             latency_ms_p50: stat(latencies.first().copied().unwrap_or(0.0)),
             ..Summary::default()
         },
@@ -196,10 +200,84 @@ fn html_marks_the_failure_and_is_self_contained() {
     }
     assert_eq!(
         html.matches("<svg").count(),
-        4,
-        "tokens, round trips, latency, scenarios"
+        5,
+        "tokens, ratio to cli, round trips, latency, scenarios"
     );
+    // Context tokens on a log scale; the ratio chart has its reference line at ×1.
+    assert!(html.contains("tokens (log scale)"));
+    assert!(html.contains("×1</text>"));
+    assert!(html.contains("ratio to the cli arm"));
     check_balanced(&html);
+}
+
+/// The `y` and `height` of every bar (`<rect ...><title>`) of a chart, in order.
+fn bars(svg: &str) -> Vec<(f64, f64)> {
+    let re = regex::Regex::new(
+        r#"<rect x="[^"]+" y="([^"]+)" width="[^"]+" height="([^"]+)" fill="[^"]+"><title>"#,
+    )
+    .unwrap();
+    re.captures_iter(svg)
+        .map(|c| (c[1].parse().unwrap(), c[2].parse().unwrap()))
+        .collect()
+}
+
+#[test]
+fn ratio_bars_rise_above_one_and_fall_below_it_symmetrically() {
+    let series = vec![(
+        "mcp".to_owned(),
+        vec![
+            Some(svg::Bar {
+                value: 2.0,
+                failed: false,
+            }),
+            Some(svg::Bar {
+                value: 0.5,
+                failed: false,
+            }),
+        ],
+    )];
+    let chart = svg::grouped_bars_on(
+        "r",
+        &["a".into(), "b".into()],
+        &series,
+        "x",
+        svg::Scale::Ratio,
+    );
+    let b = bars(&chart);
+    assert_eq!(b.len(), 2, "{chart}");
+    let ((up_y, up_h), (down_y, down_h)) = (b[0], b[1]);
+    // Twice and half are as far from 1 on a log axis; one ends where the other starts.
+    assert!((up_h - down_h).abs() < 0.2 && up_h > 10.0, "{b:?}");
+    assert!((up_y + up_h - down_y).abs() < 0.2, "{b:?}");
+    // On a log axis a value 100 times another is not 100 times as tall.
+    let series = vec![(
+        "s".to_owned(),
+        vec![
+            Some(svg::Bar {
+                value: 30.0,
+                failed: false,
+            }),
+            Some(svg::Bar {
+                value: 3000.0,
+                failed: false,
+            }),
+        ],
+    )];
+    let log = bars(&svg::grouped_bars_on(
+        "l",
+        &["a".into(), "b".into()],
+        &series,
+        "t",
+        svg::Scale::Log,
+    ));
+    let linear = bars(&svg::grouped_bars(
+        "l",
+        &["a".into(), "b".into()],
+        &series,
+        "t",
+    ));
+    assert!(log[1].1 / log[0].1 < 10.0, "{log:?}");
+    assert!(linear[1].1 / linear[0].1 > 50.0, "{linear:?}");
 }
 
 #[test]

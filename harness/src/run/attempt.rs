@@ -76,6 +76,7 @@ async fn attempt_in(
         &ws.root.join("forge.log"),
     )
     .await?;
+    apply_forge_changes(&forge, task).await?;
     let before = forge.usage().await?;
     let vars = Vars {
         gitgate: config.gitgate.display().to_string(),
@@ -117,6 +118,30 @@ async fn attempt_in(
     Ok(measures.attempt(task, &arm.arm.preamble, execution, usage, answer))
 }
 
+/// The task fixture's changes to the forge, in order, before anything is measured.
+async fn apply_forge_changes(forge: &Forge, task: &Task) -> Result<()> {
+    for c in &task.fixture.forge_changes {
+        let login = c.login.as_deref().unwrap_or(CHECK_LOGIN);
+        let (status, body) = forge
+            .send(
+                &c.method,
+                &c.api,
+                &forge::demo_token(login),
+                c.body.as_ref(),
+            )
+            .await?;
+        if !(200..300).contains(&status) {
+            anyhow::bail!(
+                "fixture: {} {} as {login} answered {status}: {}",
+                c.method,
+                c.api,
+                abbreviate(&body.to_string(), 300)
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Runs the list's steps through the executor of the arm's kind.
 async fn execute(start: &Start<'_>, list: &StepList) -> Result<Execution> {
     match start.arm.kind {
@@ -150,13 +175,23 @@ pub(crate) fn judge_answer(
 /// Reads the answer from the results of the list's answer steps and merges them: lists are
 /// concatenated, numbers added, text joined by lines.
 fn read_answer(list: &StepList, runs: &[StepRun]) -> Result<Value, String> {
+    let spliced;
+    let reader = match &list.answer_refs {
+        None => &list.answer,
+        Some(written) => {
+            let shown: Vec<&str> = runs.iter().map(|r| r.result.as_str()).collect();
+            let text = crate::check::reference::splice(written, &shown)?;
+            spliced = text.parse::<crate::check::Reader>()?;
+            &spliced
+        }
+    };
     let mut merged: Option<Value> = None;
     for &i in &list.answer_steps {
         let result = runs
             .get(i - 1)
             .map(|r| r.result.as_str())
             .unwrap_or_default();
-        let v = list.answer.read(result)?;
+        let v = reader.read(result)?;
         merged = Some(match (merged, v) {
             (None, v) => v,
             (Some(Value::Array(mut a)), Value::Array(b)) => {
@@ -164,7 +199,7 @@ fn read_answer(list: &StepList, runs: &[StepRun]) -> Result<Value, String> {
                 Value::Array(a)
             }
             (Some(Value::Number(a)), Value::Number(b)) => {
-                Value::from(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
+                crate::check::number(a.as_f64().unwrap_or(0.0) + b.as_f64().unwrap_or(0.0))
             }
             (Some(a), b) => Value::String(format!("{}\n{}", to_text(&a), to_text(&b))),
         });
@@ -260,11 +295,13 @@ impl Measures<'_> {
                 .map(|e| e.canonical_answer())
                 .filter(|a| !a.is_empty())
                 .unwrap_or_else(|| "Done.".to_owned()),
+            lookups: execution.lookups.clone(),
         };
         Attempt {
             passed: execution.failure.is_none(),
             tokens: tokens::account(self.tokenizers, self.prices, &transcript),
             round_trips: runs.len() as u32,
+            worst_round_trips: (runs.len() + execution.lookups.len()) as u32,
             operations: runs.iter().map(|r| r.operations).sum(),
             processes_spawned: execution.processes,
             api_connections: usage.connections as u32,
@@ -293,6 +330,7 @@ pub(super) fn failed_attempt(why: String) -> Attempt {
         failure: Some(why),
         tokens: BTreeMap::new(),
         round_trips: 0,
+        worst_round_trips: 0,
         operations: 0,
         processes_spawned: 0,
         api_connections: 0,
