@@ -24,5 +24,6 @@ pub mod server;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod telemetry;
 pub mod tools;
 pub mod transport;

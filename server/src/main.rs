@@ -370,21 +370,42 @@ fn main() -> ExitCode {
         return gitgate::jq::worker::main(&args);
     }
     let cli = Cli::parse();
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    // Traces only when the OTEL_* variables ask for them (see gitgate::telemetry).
+    let traces = match gitgate::telemetry::provider() {
+        Ok(traces) => traces,
+        Err(e) => {
+            eprintln!("gitgate: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Diagnostics go to stderr: stdout carries the MCP protocol on stdio.
-    tracing_subscriber::fmt()
+    let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_env_filter(
+        .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("GITGATE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        );
+    let spans = traces.as_ref().map(|provider| {
+        gitgate::telemetry::layer(provider).with_filter(
+            tracing_subscriber::filter::Targets::new().with_target("gitgate", tracing::Level::INFO),
         )
-        .init();
-    match run(cli) {
+    });
+    tracing_subscriber::registry().with(log).with(spans).init();
+    let code = match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gitgate: {e:#}");
             ExitCode::FAILURE
         }
+    };
+    // The last spans go out before the process ends.
+    if let Some(provider) = traces {
+        let _ = provider.shutdown();
     }
+    code
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -125,6 +125,12 @@ impl GitGate {
             session,
             client,
             scope: crate::notify::Scope::default(),
+            trace: ctx.meta.get_traceparent().map(|parent| {
+                (
+                    parent.to_owned(),
+                    ctx.meta.get_tracestate().map(str::to_owned),
+                )
+            }),
         })
     }
 }

@@ -237,6 +237,24 @@ impl Clients {
         req: &Req,
         extra: &[(&'static str, String)],
     ) -> Result<Reply, Error> {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "github",
+            otel.name = %format_args!("GitHub {} {}", req.method, req.path),
+            http.request.method = %req.method,
+            url.path = %req.path,
+        );
+        self.send_page_traced(user, req, extra)
+            .instrument(span)
+            .await
+    }
+
+    async fn send_page_traced(
+        &self,
+        user: &str,
+        req: &Req,
+        extra: &[(&'static str, String)],
+    ) -> Result<Reply, Error> {
         let client = self.client(user).await?;
         // A POST that failed with a 500 may have been applied; only refusals are retried for it.
         let idempotent = req.method != Method::POST;

@@ -105,6 +105,27 @@ impl Services {
     ) -> (CallToolResult, Option<Produced>) {
         let started = Instant::now();
         let event_id = new_event_id();
+        // A name outside the catalogue is the caller's text: it must not become a label.
+        let label = if self.catalogue.get(name).is_some() {
+            name
+        } else {
+            "unknown"
+        };
+        // One span per call, joined to its audit event by id; an operation of a command line or
+        // a pipeline's step is a child of the call running it (the span entered on this thread).
+        let span = tracing::info_span!(
+            "tool_call",
+            otel.name = %format_args!("tools/call {label}"),
+            gen_ai.tool.name = %label,
+            gitgate.audit_event_id = %event_id,
+            gitgate.user = %ctx.caller.user(),
+        );
+        if parent.is_none()
+            && let Some((traceparent, tracestate)) = &ctx.trace
+        {
+            crate::telemetry::adopt_parent(&span, Some(traceparent), tracestate.as_deref());
+        }
+        let _span = span.enter();
         // What the event keeps of the arguments, taken before the call consumes them: a
         // redacted copy with every string bounded (not a clone of a 3 MB argument, which
         // glibc would keep as resident memory), and their size as received.
@@ -118,12 +139,6 @@ impl Services {
         if !ran.outcome.ok && crate::notify::cancelled() {
             ran.outcome.code = Some(ErrorCode::Cancelled.as_str().to_owned());
         }
-        // A name outside the catalogue is the caller's text: it must not become a label.
-        let label = if self.catalogue.get(name).is_some() {
-            name
-        } else {
-            "unknown"
-        };
         crate::metrics::get().tool_call(
             label,
             ran.outcome.ok,
@@ -429,10 +444,13 @@ impl Services {
         mut args: Map<String, Value>,
     ) -> (Result<Output, ToolError>, Vec<String>) {
         match handler {
-            Handler::Git(handler) => (
-                handler(&self.backends, &ctx.caller, GitCall { repo, args }),
-                Vec::new(),
-            ),
+            Handler::Git(handler) => {
+                let _git = tracing::info_span!("git", otel.name = "git").entered();
+                (
+                    handler(&self.backends, &ctx.caller, GitCall { repo, args }),
+                    Vec::new(),
+                )
+            }
             Handler::Github(handler) => {
                 let Some(clients) = self.backends.github.as_ref() else {
                     let e = ToolError::with_code(

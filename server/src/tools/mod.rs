@@ -283,6 +283,9 @@ pub struct CallContext {
     pub client: Option<crate::audit::ClientInfo>,
     /// What the call talks to while it runs: log messages, progress, cancellation (`notify`).
     pub scope: crate::notify::Scope,
+    /// W3C Trace Context the client sent in the request's `_meta` (`traceparent`,
+    /// `tracestate`), for the call's span (`telemetry`).
+    pub trace: Option<(String, Option<String>)>,
 }
 
 /// What a call needs besides its arguments; shared by every session of a server.

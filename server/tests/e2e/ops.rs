@@ -175,3 +175,112 @@ async fn probes_answer_and_metrics_count_calls_refusals_and_sessions() {
         Some(2.0)
     );
 }
+
+/// Every OTLP/JSON export request an in-test collector received.
+type Exports = std::sync::Arc<std::sync::Mutex<Vec<Value>>>;
+
+async fn collector() -> (String, Exports) {
+    let got: Exports = Default::default();
+    let store = got.clone();
+    let app = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let store = store.clone();
+            async move {
+                if let Ok(v) = serde_json::from_slice::<Value>(&body) {
+                    store.lock().unwrap().push(v);
+                }
+                ([("content-type", "application/json")], "{}")
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (url, got)
+}
+
+/// The spans exported so far, flattened.
+fn spans(exports: &Exports) -> Vec<Value> {
+    let mut out = Vec::new();
+    for export in exports.lock().unwrap().iter() {
+        for rs in export["resourceSpans"].as_array().into_iter().flatten() {
+            for ss in rs["scopeSpans"].as_array().into_iter().flatten() {
+                out.extend(ss["spans"].as_array().into_iter().flatten().cloned());
+            }
+        }
+    }
+    out
+}
+
+fn attribute<'a>(span: &'a Value, key: &str) -> Option<&'a str> {
+    span["attributes"]
+        .as_array()?
+        .iter()
+        .find(|a| a["key"] == key)?["value"]["stringValue"]
+        .as_str()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_call_is_a_span_joined_to_its_audit_event_and_to_the_clients_trace() {
+    let (endpoint, exports) = collector().await;
+    let env = Env::new();
+    let token = env.user("alice", "git:read", &["app"]).await;
+    let server = crate::harness::spawn_http_with_vars(
+        &env,
+        &[],
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+        ],
+    );
+    let client = connect_http(&server.url, &token).await.unwrap();
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let parent_id = "00f067aa0ba902b7";
+    let mut meta = rmcp::model::RequestMetaObject::default();
+    meta.0
+        .set_traceparent(format!("00-{trace_id}-{parent_id}-01"));
+    let mut params = rmcp::model::CallToolRequestParams::new("git_log")
+        .with_arguments(json!({"max_count": 1}).as_object().unwrap().clone());
+    params.meta = Some(meta);
+    let r = client.call_tool(params).await.unwrap();
+    assert_ne!(r.is_error, Some(true), "{}", text(&r));
+
+    // Exported in batches every 50 ms: wait (bounded) for the call's span and its child.
+    let (tool, git) = {
+        let mut found = None;
+        for _ in 0..100 {
+            let all = spans(&exports);
+            let tool = all
+                .iter()
+                .find(|s| s["name"] == "tools/call git_log")
+                .cloned();
+            if let Some(tool) = tool {
+                let git = all
+                    .iter()
+                    .find(|s| s["name"] == "git" && s["parentSpanId"] == tool["spanId"])
+                    .cloned();
+                if let Some(git) = git {
+                    found = Some((tool, git));
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        found.expect("the tool span and its git child were exported")
+    };
+    assert_eq!(tool["traceId"], trace_id, "{tool}");
+    assert_eq!(tool["parentSpanId"], parent_id, "{tool}");
+    assert_eq!(git["traceId"], trace_id, "{git}");
+    let events = env.audit().await;
+    let event = events.iter().find(|e| e.tool == "git_log").unwrap();
+    assert_eq!(
+        attribute(&tool, "gitgate.audit_event_id"),
+        Some(event.id.as_str()),
+        "{tool}"
+    );
+    assert_eq!(attribute(&tool, "gitgate.user"), Some("alice"), "{tool}");
+}
