@@ -50,6 +50,7 @@ fn add_args(paths: &[&str], all: bool) -> AddArgs {
     AddArgs {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         all: Some(all),
+        update: false,
     }
 }
 
@@ -58,6 +59,7 @@ fn restore_args(paths: &[&str], staged: bool, worktree: bool) -> RestoreArgs {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         staged: Some(staged),
         worktree: Some(worktree),
+        source: None,
     }
 }
 

@@ -101,6 +101,7 @@ pub(super) fn reset(
             paths,
             staged: Some(true),
             worktree: Some(false),
+            source: None,
         };
         return Ok(runner.git_call("git_restore", argv, repo, |repo, _| {
             crate::git::restore(repo, &restore)?;
