@@ -23,7 +23,7 @@ pub struct RestoreArgs {
     pub staged: Option<bool>,
     /// Discard worktree changes (destructive).
     pub worktree: Option<bool>,
-    /// Restore from this rev.
+    // git's --source; undescribed to save tokens in tools/list.
     pub source: Option<String>,
 }
 
