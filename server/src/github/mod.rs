@@ -56,7 +56,7 @@ use serde_json::Value;
 pub(crate) mod records {
     pub(crate) use super::RepoName;
     pub(crate) use super::actions::{check_items, check_row, rerun, run_page, run_with_jobs};
-    pub(crate) use super::api::api_get;
+    pub(crate) use super::api::{api_get, api_get_pages};
     pub(crate) use super::issues::{
         Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
         issue_items, issue_with_comments,
