@@ -1,5 +1,5 @@
 //! Search: `GET /search/issues` (repo:, is:, type:, label:, author:, assignee:, state:, draft:,
-//! in:title, free text) and `GET /search/code` (repo:, path:, text).
+//! in:title, free text) and `GET /search/code` (repo:, path:, text); commits: `search_commits`.
 
 use serde_json::{Value, json};
 
@@ -109,7 +109,7 @@ impl IssueQuery {
     }
 }
 
-fn results(ctx: &Ctx<'_>, items: Vec<Value>) -> Reply {
+pub(super) fn results(ctx: &Ctx<'_>, items: Vec<Value>) -> Reply {
     let (per_page, page) = page_params(ctx);
     let total = items.len();
     let body: Vec<Value> = items

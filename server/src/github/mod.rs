@@ -46,7 +46,7 @@ pub use releases::{
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use request_ids::with_request_ids;
-pub use search::{SearchCodeArgs, SearchIssuesArgs, search_code, search_issues};
+pub use search::{SearchCodeArgs, SearchCommitsArgs, SearchIssuesArgs, search_code, search_issues};
 pub use tokens::{SharedToken, StoreTokens};
 
 use serde_json::Value;
@@ -72,6 +72,7 @@ pub(crate) mod records {
         view_text as release_text,
     };
     pub(crate) use super::repo::{readme_text, repo_record};
+    pub(crate) use super::search::search_commit_items;
     pub(crate) use super::search::search_issue_items;
     pub(crate) use super::users::{users_by_login, viewer};
 }

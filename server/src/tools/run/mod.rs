@@ -68,6 +68,7 @@ mod gh_json;
 mod gh_pr;
 mod gh_release;
 mod gh_search;
+mod gh_search_commits;
 mod gh_write;
 mod git;
 mod git_blame;
