@@ -397,6 +397,7 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
                 staged: Some(true),
                 worktree: None,
                 source: None,
+                overlay: false,
             },
         ),
     ));
@@ -433,6 +434,7 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
                 staged: None,
                 worktree: Some(true),
                 source: None,
+                overlay: false,
             },
         ),
     ));
@@ -801,6 +803,7 @@ fn path_calls(repo: &Repo, path: &str) -> Vec<(String, Result<Output, Error>)> {
                     staged: Some(true),
                     worktree: None,
                     source: None,
+                    overlay: false,
                 },
             ),
         ),
@@ -813,6 +816,7 @@ fn path_calls(repo: &Repo, path: &str) -> Vec<(String, Result<Output, Error>)> {
                     staged: None,
                     worktree: Some(true),
                     source: None,
+                    overlay: false,
                 },
             ),
         ),
@@ -1305,6 +1309,7 @@ fn checkouts_never_write_through_symlinks() {
                     staged: None,
                     worktree: Some(true),
                     source: None,
+                    overlay: false,
                 };
                 super::restore(&repo_of(&f), &args)
             }
@@ -1316,6 +1321,7 @@ fn checkouts_never_write_through_symlinks() {
                     staged: None,
                     worktree: Some(true),
                     source: None,
+                    overlay: false,
                 };
                 super::restore(&repo_of(&f), &args)
             }

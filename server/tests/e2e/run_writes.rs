@@ -227,6 +227,14 @@ const STEPS: &[(&str, &str)] = &[
     ("git reset -q --hard", "git checkout HEAD~1 t.txt"),
     ("git reset -q --hard", "git checkout HEAD~2 -- t.txt"),
     ("git reset -q --hard", "git checkout v0.1 -- src"),
+    (
+        "git reset -q --hard && mkdir d && echo a > d/a.txt && git add d && git commit -qm d1 && \
+         echo n > d/n.txt && git add d && git commit -qm d2 && echo m >> d/a.txt",
+        "git checkout HEAD~1 -- d",
+    ),
+    ("git reset -q --hard", "git restore -s HEAD~1 -SW d"),
+    ("git reset -q --hard", "git restore -s HEAD~1 d"),
+    ("git reset -q --hard", "git restore -s HEAD~1 --staged d"),
     ("git reset -q --hard", "git checkout -- nosuch.txt"),
     (
         "git reset -q --hard && git switch -q -c sw1",

@@ -25,6 +25,10 @@ pub struct RestoreArgs {
     pub worktree: Option<bool>,
     // git's --source; undescribed to save tokens in tools/list.
     pub source: Option<String>,
+    /// Overlay mode (`git checkout REV -- PATHS`): paths the source lacks are left alone
+    /// rather than removed. The run form's alone; not in the tool's schema.
+    #[serde(skip)]
+    pub overlay: bool,
 }
 
 /// Runs `git_restore`: with `staged`, resets the index entries under `paths` to HEAD (removing
@@ -68,7 +72,7 @@ pub fn restore(repo: &Repo, args: &RestoreArgs) -> Result<Output, Error> {
     }
 
     let unstaged = if staged {
-        unstage(&git, &mut index, from.as_ref(), &paths)?
+        unstage(&git, &mut index, from.as_ref(), &paths, args.overlay)?
     } else {
         Vec::new()
     };
@@ -77,17 +81,35 @@ pub fn restore(repo: &Repo, args: &RestoreArgs) -> Result<Output, Error> {
         // The worktree alone from a revision: the index is not the source and stays as is.
         (Some(tree), true) => from_tree(&git, repo.root(), &index, tree, &paths)?,
         // From the index, which `unstage` has just set from the source when one was given.
-        _ => discard(&git, repo.root(), &mut index, &paths)?,
+        _ => {
+            let mut restored = discard(&git, repo.root(), &mut index, &paths)?;
+            if args.source.is_some() {
+                // Entries the source lacked left the index; git removes their files too.
+                let root = repo.root();
+                for path in unstaged.iter().filter(|p| !in_index(&index, p)) {
+                    if let Some(Along::Parent(link)) = symlink_along(root, path) {
+                        return Err(through_link(&link, "the index"));
+                    }
+                    if std::fs::symlink_metadata(root.join(bytes_path(path))).is_ok() {
+                        remove(root, path)?;
+                        restored.push(path.clone());
+                    }
+                }
+            }
+            restored
+        }
     };
     Ok(restored_output(&unstaged, &restored))
 }
 
-/// Resets the index entries under `paths` to HEAD's (`tree`); returns the paths changed.
+/// Resets the index entries under `paths` to HEAD's (`tree`); returns the paths changed. In
+/// `overlay` mode an entry the tree lacks stays.
 fn unstage(
     git: &git2::Repository,
     index: &mut git2::Index,
     tree: Option<&git2::Tree<'_>>,
     paths: &[RepoPath],
+    overlay: bool,
 ) -> Result<Vec<Vec<u8>>, Error> {
     let mut opts = pathspec_options(paths);
     // Reversed, so "new" is HEAD's side: what the index entry becomes.
@@ -99,6 +121,9 @@ fn unstage(
         let old = delta.old_file();
         let new = delta.new_file();
         if delta.status() == git2::Delta::Deleted {
+            if overlay {
+                continue;
+            }
             removals.push(old.path_bytes().unwrap_or_default().to_vec());
         } else {
             let path = new.path_bytes().unwrap_or_default().to_vec();

@@ -102,6 +102,7 @@ pub(super) fn reset(
             staged: Some(true),
             worktree: Some(false),
             source: None,
+            overlay: false,
         };
         return Ok(runner.git_call("git_restore", argv, repo, |repo, _| {
             crate::git::restore(repo, &restore)?;

@@ -324,6 +324,7 @@ fn checkout_paths(
             paths: paths.clone(),
             staged: Some(source.is_some()),
             worktree: Some(true),
+            overlay: source.is_some(),
             source: source.clone(),
         };
         let done = crate::git::restore(repo, &restore).map_err(|e| match e {
