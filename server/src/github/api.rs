@@ -109,7 +109,8 @@ pub(crate) async fn api_get_pages(
     };
     let mut pages = Vec::new();
     let mut args = args.clone();
-    for page in first..first + MAX_PAGES {
+    // One page past the bound may be read: only to see that it is empty.
+    for page in first..=first + MAX_PAGES {
         if page != first {
             args.query.insert("page".into(), page.to_string());
         }
@@ -119,6 +120,7 @@ pub(crate) async fn api_get_pages(
             .and_then(|v| v.as_array().map(Vec::len));
         match len {
             Some(0) if !pages.is_empty() => return Ok(pages),
+            _ if pages.len() == MAX_PAGES => break,
             Some(n) if n >= per_page && per_page > 0 => pages.push(body),
             _ => {
                 pages.push(body);

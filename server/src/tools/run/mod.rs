@@ -58,7 +58,8 @@
 //! 4. Interactive forms, `--web`, `--template`, `--body-file` are not supported: the flags name
 //!    what is.
 //! 5. `gh api --paginate` reads at most 10 pages (a bound, as git's output bound 1), and takes
-//!    a JSON array shorter than `per_page` for the last page where gh follows `Link` headers.
+//!    a JSON array shorter than `per_page` for the last page where gh follows `Link` headers
+//!    (`run_gh::api_paginate_is_bounded`).
 
 mod gh;
 mod gh_api;
