@@ -137,14 +137,16 @@ pub enum LogChanges {
 /// A commit's changes as `git log` prints them under its header, each line ending in a
 /// newline: against its first parent, limited to `paths`, and nothing for a merge unless
 /// `first_parent` (git log shows merges' diffs only when asked; `--first-parent` implies
-/// `--diff-merges=first-parent`). A patch longer than the diff window ends in the window's
-/// note. One implementation for `git_log` and the run form.
+/// `--diff-merges=first-parent`). A patch longer than `max_lines` (the diff window's default
+/// when `None`; at most its maximum) ends in the window's note. One implementation for
+/// `git_log` and the run form.
 pub fn log_changes(
     git: &git2::Repository,
     commit: &git2::Commit<'_>,
     paths: &[RepoPath],
     form: LogChanges,
     first_parent: bool,
+    max_lines: Option<usize>,
 ) -> Result<String, Error> {
     if commit.parent_count() > 1 && !first_parent {
         return Ok(String::new());
@@ -157,7 +159,11 @@ pub fn log_changes(
     let mut opts = diff_options(paths);
     let mut diff = git.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
     find_renames(&mut diff)?;
-    let rendered = render(&diff, form == LogChanges::Stat, Window::new(None, None)?)?;
+    let rendered = render(
+        &diff,
+        form == LogChanges::Stat,
+        Window::new(None, max_lines)?,
+    )?;
     let mut text = match form {
         LogChanges::NameOnly => rendered
             .files

@@ -225,7 +225,7 @@ fn render(page: &Page<'_>, skip: usize, under: &Under<'_>) -> Result<Output, Err
         let date = short_date(author.when());
         let mut line = format!("{short} {date} {name} {subject}");
         if let Some(form) = under.changes {
-            let body = log_changes(under.git, c, under.paths, form, false)?;
+            let body = log_changes(under.git, c, under.paths, form, false, None)?;
             if !body.is_empty() {
                 line.push('\n');
                 line.push_str(body.trim_end_matches('\n'));

@@ -265,7 +265,15 @@ pub(super) fn print_with_changes(
     let Some(form) = cmd.changes else {
         return Ok(());
     };
-    let body = crate::git::log_changes(git, commit, paths, form, cmd.query.first_parent)?;
+    let body = crate::git::log_changes(
+        git,
+        commit,
+        paths,
+        form,
+        cmd.query.first_parent,
+        // As git show in the run form: the backend's largest window (intended difference 1).
+        Some(usize::MAX),
+    )?;
     if body.is_empty() {
         return Ok(());
     }
