@@ -225,6 +225,7 @@ pub(super) fn checkout(
                 .into());
             }
         };
+        let source = source.map_or(PathsFrom::Index, PathsFrom::Rev);
         return checkout_paths(runner, argv, paths, source, repo, false);
     }
     let mut switch = SwitchArgs {
@@ -239,7 +240,7 @@ pub(super) fn checkout(
             switch.start = Some(start.clone());
         }
         [_, _, ..] if !create && !detach => {
-            return checkout_paths(runner, argv, words, Some(GUESS.to_owned()), repo, true);
+            return checkout_paths(runner, argv, words, PathsFrom::FirstIfRev, repo, true);
         }
         _ => return Err(usage(format!("git checkout takes: {flags}")).into()),
     }
@@ -270,7 +271,7 @@ pub(super) fn checkout(
         run_switch(repo, &switch, quiet, &note, &overwrite, &stderr)
     });
     if not_a_revision.get() {
-        return checkout_paths(runner, argv, vec![target], None, repo, true);
+        return checkout_paths(runner, argv, vec![target], PathsFrom::Index, repo, true);
     }
     refused_as_git(result, &overwrite, stderr.into_inner())
 }
@@ -289,9 +290,14 @@ fn names_commit(repo: &crate::git::Repo, rev: &str) -> bool {
     crate::git::resolve_commit(&git, &spec).is_ok()
 }
 
-/// Stands for "the first word, if it names a commit" in [`checkout_paths`]: git, given no
-/// `--`, reads `git checkout A B` as a revision and a path when A names a commit.
-const GUESS: &str = "\0guess";
+/// Where `git checkout ... PATHS` takes the files from.
+enum PathsFrom {
+    Index,
+    Rev(String),
+    /// The first word when it names a commit, else the index: git, given no `--`, reads
+    /// `git checkout A B` as a revision and a path when A names a commit.
+    FirstIfRev,
+}
 
 /// `git checkout [REV] [--] PATHS`: the worktree files restored from the index, or the index
 /// and worktree from `source` (overlay mode, as git: a path REV lacks is refused, nothing is
@@ -301,21 +307,20 @@ fn checkout_paths(
     runner: &Runner<'_, '_>,
     argv: &[String],
     mut paths: Vec<String>,
-    source: Option<String>,
+    from: PathsFrom,
     repo: Option<String>,
     counted: bool,
 ) -> Result<String, Failure> {
     let unmatched = Cell::new(false);
     let result = runner.git_call("git_restore", argv, repo, |repo, _| {
-        let mut source = source;
-        if source.as_deref() == Some(GUESS) {
-            source = None;
-            if let Some(first) = paths.first()
-                && names_commit(repo, first)
-            {
-                source = Some(paths.remove(0));
-            }
-        }
+        let source = match from {
+            PathsFrom::Index => None,
+            PathsFrom::Rev(rev) => Some(rev),
+            PathsFrom::FirstIfRev => match paths.first() {
+                Some(first) if names_commit(repo, first) => Some(paths.remove(0)),
+                _ => None,
+            },
+        };
         let from = match &source {
             Some(rev) => Some(source_tree(repo, rev, &paths, &unmatched)?),
             None => None,
