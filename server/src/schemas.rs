@@ -92,7 +92,7 @@ pub fn files(catalogue: &Catalogue) -> Result<Vec<File>, Error> {
     md.push_str(&table);
     let _ = write!(
         md,
-        "\nAll git tools (the git toolset): {git_total} tokens (budget 2,100).\n\
+        "\nAll git tools (the git toolset): {git_total} tokens (budget 2,192).\n\
          All GitHub tools (the github toolset: gh_* and git_fetch, git_pull, git_push): \
          {github_total} tokens (budget 2,750; the official GitHub MCP server's \
          default tools take about 14,000).\n\
@@ -190,14 +190,16 @@ mod tests {
     #[test]
     fn git_tools_fit_the_token_budget() {
         let (n, tokens) = list_tokens(crate::tools::Toolset::Git);
-        assert_eq!(n, 21);
+        assert_eq!(n, 22);
         // 1500 for the first 14 tools; the run form's writes (issue 15) each needed a JSON
         // tool of their own (one implementation, two front ends): git_delete_branch, git_tag,
         // git_reset, git_rm, git_mv, git_merge and git_stash took it to 2043. Lean mode lists
-        // none of them.
+        // none of them. The run form's `restore --source` / `checkout REV -- PATHS`,
+        // `merge-base` and `log -p/--stat/--name-only` shared with JSON tools added 92 (2192):
+        // git_restore's `source` 7, git_merge_base 63, git_log's `patch`/`stat`/`name_only` 22.
         assert!(
-            tokens <= 2100,
-            "git tools take {tokens} o200k tokens in tools/list; budget 2100"
+            tokens <= 2192,
+            "git tools take {tokens} o200k tokens in tools/list; budget 2192"
         );
     }
 

@@ -10,6 +10,7 @@ pub mod render;
 pub mod repos;
 pub mod review_comments;
 pub mod search;
+mod search_commits;
 pub mod users;
 
 use axum::body::Bytes;
@@ -376,6 +377,7 @@ pub fn route(ctx: &Ctx<'_>) -> ApiResult {
         ["rate_limit"] if get => users::rate_limit(ctx),
         ["search", "issues"] if get => search::issues(ctx),
         ["search", "code"] if get => search::code(ctx),
+        ["search", "commits"] if get => search_commits::commits(ctx),
         ["repos", o, r] if get => repos::get(ctx, o, r),
         ["repos", o, r, "branches"] if get => repos::branches(ctx, o, r),
         ["repos", o, r, "branches", rest @ ..] if get && !rest.is_empty() => {

@@ -1,5 +1,5 @@
-//! Search: `GET /search/issues` (repo:, is:, type:, label:, author:, assignee:, state:, in:title,
-//! free text) and `GET /search/code` (repo:, path:, text).
+//! Search: `GET /search/issues` (repo:, is:, type:, label:, author:, assignee:, state:, draft:,
+//! in:title, free text) and `GET /search/code` (repo:, path:, text); commits: `search_commits`.
 
 use serde_json::{Value, json};
 
@@ -46,6 +46,8 @@ pub struct IssueQuery {
     pub author: Option<String>,
     /// `assignee:`.
     pub assignee: Option<String>,
+    /// `draft:true|false` (pull requests only match).
+    pub draft: Option<bool>,
     /// `in:title` only.
     pub in_title: bool,
     /// Free text words.
@@ -68,7 +70,8 @@ impl IssueQuery {
                 Some(("author", v)) => out.author = Some(v.to_string()),
                 Some(("assignee", v)) => out.assignee = Some(v.to_string()),
                 Some(("in", v)) => out.in_title = v.split(',').all(|x| x == "title"),
-                Some(("sort" | "archived" | "draft", _)) => {}
+                Some(("draft", v @ ("true" | "false"))) => out.draft = Some(v == "true"),
+                Some(("sort" | "archived", _)) => {}
                 _ => out.words.push(t.to_lowercase()),
             }
         }
@@ -84,6 +87,9 @@ impl IssueQuery {
             && self
                 .merged
                 .is_none_or(|m| i.pull.as_ref().is_some_and(|p| p.merged_at.is_some() == m))
+            && self
+                .draft
+                .is_none_or(|d| i.pull.as_ref().is_some_and(|p| p.draft == d))
             && self
                 .labels
                 .iter()
@@ -103,7 +109,7 @@ impl IssueQuery {
     }
 }
 
-fn results(ctx: &Ctx<'_>, items: Vec<Value>) -> Reply {
+pub(super) fn results(ctx: &Ctx<'_>, items: Vec<Value>) -> Reply {
     let (per_page, page) = page_params(ctx);
     let total = items.len();
     let body: Vec<Value> = items
@@ -258,6 +264,16 @@ mod tests {
                 merged: Some(true),
                 author: Some("bob".into()),
                 in_title: true,
+                ..Default::default()
+            },
+        );
+        // gh pr list --draft searches with draft:true; a draft value it does not know is text.
+        check(
+            "is:pr draft:true draft:maybe",
+            IssueQuery {
+                pulls: Some(true),
+                draft: Some(true),
+                words: vec!["draft:maybe".into()],
                 ..Default::default()
             },
         );

@@ -208,6 +208,13 @@ async fn answers_validate_against_githubs_openapi() {
             200,
         ),
         (
+            "get /search/commits",
+            get.clone(),
+            "/search/commits?q=repo:acme/widgets+module&per_page=5".into(),
+            None,
+            200,
+        ),
+        (
             "get /repos/{owner}/{repo}",
             get.clone(),
             r.into(),

@@ -13,6 +13,7 @@ const OPERATIONS = [
   "get /rate_limit",
   "get /search/issues",
   "get /search/code",
+  "get /search/commits",
   "get /repos/{owner}/{repo}",
   "get /repos/{owner}/{repo}/branches",
   "get /repos/{owner}/{repo}/branches/{branch}",

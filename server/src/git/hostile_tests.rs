@@ -384,6 +384,7 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
             &AddArgs {
                 paths: strs(&["dir/d.txt", "b.md"]),
                 all: None,
+                update: false,
             },
         ),
     ));
@@ -395,6 +396,8 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
                 paths: strs(&["dir/d.txt"]),
                 staged: Some(true),
                 worktree: None,
+                source: None,
+                overlay: false,
             },
         ),
     ));
@@ -405,6 +408,7 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
             &AddArgs {
                 paths: Vec::new(),
                 all: Some(true),
+                update: false,
             },
         ),
     ));
@@ -429,6 +433,8 @@ fn run_every_operation(repo: &Repo) -> Vec<(String, Result<Output, Error>)> {
                 paths: strs(&["a.txt"]),
                 staged: None,
                 worktree: Some(true),
+                source: None,
+                overlay: false,
             },
         ),
     ));
@@ -784,6 +790,7 @@ fn path_calls(repo: &Repo, path: &str) -> Vec<(String, Result<Output, Error>)> {
                 &AddArgs {
                     paths: paths.clone(),
                     all: None,
+                    update: false,
                 },
             ),
         ),
@@ -795,6 +802,8 @@ fn path_calls(repo: &Repo, path: &str) -> Vec<(String, Result<Output, Error>)> {
                     paths: paths.clone(),
                     staged: Some(true),
                     worktree: None,
+                    source: None,
+                    overlay: false,
                 },
             ),
         ),
@@ -806,6 +815,8 @@ fn path_calls(repo: &Repo, path: &str) -> Vec<(String, Result<Output, Error>)> {
                     paths,
                     staged: None,
                     worktree: Some(true),
+                    source: None,
+                    overlay: false,
                 },
             ),
         ),
@@ -930,6 +941,7 @@ fn paths_leaving_the_worktree_are_refused_everywhere() {
                 &AddArgs {
                     paths: strs(&["leak.txt"]),
                     all: None,
+                    update: false,
                 },
             ),
         ),
@@ -960,6 +972,7 @@ fn symlinks_are_staged_as_links_not_followed() {
             &AddArgs {
                 paths: Vec::new(),
                 all: Some(true),
+                update: false,
             },
         ),
     ));
@@ -1006,6 +1019,7 @@ fn nested_gitfile_is_not_followed() {
                 &AddArgs {
                     paths: strs(&[path]),
                     all: None,
+                    update: false,
                 },
             ),
             "nested repository 'nested'",
@@ -1294,6 +1308,8 @@ fn checkouts_never_write_through_symlinks() {
                     paths: strs(&["top"]),
                     staged: None,
                     worktree: Some(true),
+                    source: None,
+                    overlay: false,
                 };
                 super::restore(&repo_of(&f), &args)
             }
@@ -1304,6 +1320,8 @@ fn checkouts_never_write_through_symlinks() {
                     paths: strs(&["d"]),
                     staged: None,
                     worktree: Some(true),
+                    source: None,
+                    overlay: false,
                 };
                 super::restore(&repo_of(&f), &args)
             }

@@ -19,6 +19,7 @@ mod grep;
 mod hostile_tests;
 mod log;
 mod ls_files;
+mod merge_base;
 mod pathspec;
 pub(crate) mod pattern;
 mod read_file;
@@ -51,9 +52,10 @@ pub use fmt::{display_path, unique_short_id};
 pub use grep::{FileMatches, GrepArgs, grep, grep_lines};
 pub use log::{LogArgs, Query as LogQuery, each_commit, log};
 pub use ls_files::{LsFilesArgs, ls_files};
+pub use merge_base::{MergeBaseArgs, merge_base, merge_base_of};
 pub use read_file::{ReadFileArgs, read_file};
 pub use rev::{is_empty, nearest, ref_short_names, resolve_commit};
-pub use show::{ShowArgs, commit_changes, show};
+pub use show::{LogChanges, ShowArgs, commit_changes, log_changes, show};
 pub use status::{StatusArgs, status};
 pub use write::{
     AddArgs, CommitArgs, CreateBranchArgs, DeleteBranchArgs, FastForward, MergeArgs, MvArgs,

@@ -126,6 +126,63 @@ fn changes(
     render(&diff, stat, window)
 }
 
+/// What a log prints under each commit: `git log -p`, `--stat`, `--name-only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogChanges {
+    Patch,
+    Stat,
+    NameOnly,
+}
+
+/// A commit's changes as `git log` prints them under its header, each line ending in a
+/// newline: against its first parent, limited to `paths`, and nothing for a merge unless
+/// `first_parent` (git log shows merges' diffs only when asked; `--first-parent` implies
+/// `--diff-merges=first-parent`). A patch longer than `max_lines` (the diff window's default
+/// when `None`; at most its maximum) ends in the window's note. One implementation for
+/// `git_log` and the run form.
+pub fn log_changes(
+    git: &git2::Repository,
+    commit: &git2::Commit<'_>,
+    paths: &[RepoPath],
+    form: LogChanges,
+    first_parent: bool,
+    max_lines: Option<usize>,
+) -> Result<String, Error> {
+    if commit.parent_count() > 1 && !first_parent {
+        return Ok(String::new());
+    }
+    let tree = commit.tree()?;
+    let parent_tree = match commit.parent_count() {
+        0 => None,
+        _ => Some(commit.parent(0)?.tree()?),
+    };
+    let mut opts = diff_options(paths);
+    let mut diff = git.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), Some(&mut opts))?;
+    find_renames(&mut diff)?;
+    let rendered = render(
+        &diff,
+        form == LogChanges::Stat,
+        Window::new(None, max_lines)?,
+    )?;
+    let mut text = match form {
+        LogChanges::NameOnly => rendered
+            .files
+            .iter()
+            .map(|f| f.path.clone())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => {
+            let mut text = rendered.body.trim_end_matches('\n').to_owned();
+            rendered.finish(&mut text);
+            text
+        }
+    };
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
 /// A commit's patch (or diffstat) and its changed files' records, as `git show` prints them
 /// after the commit's header: for the run form, which prints the header itself.
 pub fn commit_changes(

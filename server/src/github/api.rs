@@ -83,6 +83,57 @@ pub(crate) async fn api_get(
     Ok(clients.send(user, &req).await?.body)
 }
 
+/// Most pages one paginated GET reads (100 items each at GitHub's largest `per_page`).
+const MAX_PAGES: usize = 10;
+
+/// GETs every page of `args` (from its `page`, default 1) for `user`, as `gh api --paginate`:
+/// each page's body as text. A page of a JSON array shorter than `per_page` (GitHub's default
+/// 30) is the last; an empty page after the first is dropped (gh, following `Link` headers,
+/// never asks for it). More than [`MAX_PAGES`] pages is refused, naming the bound.
+pub(crate) async fn api_get_pages(
+    clients: &Clients,
+    user: &str,
+    args: &ApiArgs,
+) -> Result<Vec<String>, Error> {
+    let per_page: usize = match args.query.get("per_page") {
+        Some(n) => n
+            .parse()
+            .map_err(|_| Error::invalid(format!("per_page '{n}' is not a number")))?,
+        None => 30,
+    };
+    let first: usize = match args.query.get("page") {
+        Some(n) => n
+            .parse()
+            .map_err(|_| Error::invalid(format!("page '{n}' is not a number")))?,
+        None => 1,
+    };
+    let mut pages = Vec::new();
+    let mut args = args.clone();
+    // One page past the bound may be read: only to see that it is empty.
+    for page in first..=first + MAX_PAGES {
+        if page != first {
+            args.query.insert("page".into(), page.to_string());
+        }
+        let body = api_get(clients, user, &args).await?;
+        let len = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v.as_array().map(Vec::len));
+        match len {
+            Some(0) if !pages.is_empty() => return Ok(pages),
+            _ if pages.len() == MAX_PAGES => break,
+            Some(n) if n >= per_page && per_page > 0 => pages.push(body),
+            _ => {
+                pages.push(body);
+                return Ok(pages);
+            }
+        }
+    }
+    Err(Error::invalid(format!(
+        "--paginate reads at most {MAX_PAGES} pages; narrow the request or ask page by page (?per_page=100&page={})",
+        first + MAX_PAGES
+    )))
+}
+
 /// Runs `gh_api`.
 pub async fn api(clients: &Clients, user: &str, args: &ApiArgs) -> Result<Output, Error> {
     let text = api_get(clients, user, args).await?;

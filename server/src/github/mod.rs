@@ -46,7 +46,7 @@ pub use releases::{
 };
 pub use repo::{RepoViewArgs, repo_view};
 pub use request_ids::with_request_ids;
-pub use search::{SearchCodeArgs, SearchIssuesArgs, search_code, search_issues};
+pub use search::{SearchCodeArgs, SearchCommitsArgs, SearchIssuesArgs, search_code, search_issues};
 pub use tokens::{SharedToken, StoreTokens};
 
 use serde_json::Value;
@@ -56,7 +56,7 @@ use serde_json::Value;
 pub(crate) mod records {
     pub(crate) use super::RepoName;
     pub(crate) use super::actions::{check_items, check_row, rerun, run_page, run_with_jobs};
-    pub(crate) use super::api::api_get;
+    pub(crate) use super::api::{api_get, api_get_pages};
     pub(crate) use super::issues::{
         Reason, State as IssueState, StateFilter, comment_on, create_issue, edit_issue, get_issue,
         issue_items, issue_with_comments,
@@ -72,6 +72,7 @@ pub(crate) mod records {
         view_text as release_text,
     };
     pub(crate) use super::repo::{readme_text, repo_record};
+    pub(crate) use super::search::search_commit_items;
     pub(crate) use super::search::search_issue_items;
     pub(crate) use super::users::{users_by_login, viewer};
 }

@@ -33,9 +33,15 @@ pub struct PrListArgs {
     #[serde(default)]
     pub label: Vec<String>,
     pub author: Option<String>,
+    pub assignee: Option<String>,
+    pub draft: Option<bool>,
     pub base: Option<String>,
     pub head: Option<String>,
     pub limit: Option<usize>,
+    /// The run form's `gh pr list -S QUERY` (GitHub search syntax). Not in the tool's schema:
+    /// gh_search_issues searches, and tools/list tokens are scarce.
+    #[serde(skip)]
+    pub search: Option<String>,
 }
 
 /// Arguments of `gh_pr_view`.
@@ -234,13 +240,33 @@ pub(crate) async fn pr_items(
         req = req.query("head", h);
     }
     let merged_only = args.state == PrState::Merged;
-    // The REST list filters neither by author, label nor merged: those are applied here.
-    let filtered = merged_only || args.author.is_some() || !args.label.is_empty();
+    // The search's matches (numbers), kept from the list below: REST search items lack the
+    // pull request fields (head, draft) a list prints.
+    let found: Option<Vec<u64>> = match &args.search {
+        Some(query) => Some(search_numbers(clients, user, &repo, query).await?),
+        None => None,
+    };
+    // The REST list filters neither by author, assignee, label, draft nor merged: those are
+    // applied here.
+    let filtered = merged_only
+        || args.author.is_some()
+        || args.assignee.is_some()
+        || args.draft.is_some()
+        || found.is_some()
+        || !args.label.is_empty();
     let listed = if filtered {
         clients
             .list(user, &req, limit, |v| {
                 (!merged_only || !v["merged_at"].is_null())
                     && args.author.as_deref().is_none_or(|a| login(v, "user") == a)
+                    && args
+                        .assignee
+                        .as_deref()
+                        .is_none_or(|a| assignee_logins(v).iter().any(|l| l == a))
+                    && args.draft.is_none_or(|d| v["draft"].as_bool() == Some(d))
+                    && found
+                        .as_ref()
+                        .is_none_or(|f| v["number"].as_u64().is_some_and(|n| f.contains(&n)))
                     && args.label.iter().all(|l| label_names(v).contains(l))
             })
             .await?
@@ -248,6 +274,24 @@ pub(crate) async fn pr_items(
         clients.list_all(user, &req, limit).await?
     };
     Ok((repo, listed))
+}
+
+/// The numbers of `repo`'s pull requests that GitHub's issue search finds for `query`.
+async fn search_numbers(
+    clients: &Clients,
+    user: &str,
+    repo: &RepoName,
+    query: &str,
+) -> Result<Vec<u64>, Error> {
+    let search = super::SearchIssuesArgs {
+        query: format!("{query} is:pr"),
+        repo: Some(repo.to_string()),
+        include_prs: true,
+        limit: Some(super::MAX_LIMIT),
+        ..super::SearchIssuesArgs::default()
+    };
+    let (items, _) = super::search::search_issue_items(clients, user, &search).await?;
+    Ok(items.iter().filter_map(|v| v["number"].as_u64()).collect())
 }
 
 /// Runs `gh_pr_list`.

@@ -16,6 +16,7 @@ use super::{Error, RepoName};
 pub(crate) enum Kind {
     Issues,
     Code,
+    Commits,
 }
 
 impl Kind {
@@ -62,6 +63,22 @@ impl Kind {
                 "type",
                 "updated",
                 "user-review-requested",
+            ],
+            Kind::Commits => &[
+                "author",
+                "author-date",
+                "author-email",
+                "author-name",
+                "committer",
+                "committer-date",
+                "committer-email",
+                "committer-name",
+                "hash",
+                "is",
+                "merge",
+                "parent",
+                "sort",
+                "tree",
             ],
             Kind::Code => &[
                 "content",
@@ -869,6 +886,10 @@ mod tests {
             Kind::Code => {
                 q.quoted("path", &f[4]).ok()?;
             }
+            Kind::Commits => {
+                q.login("author", &f[3]).ok()?;
+                q.quoted("author-name", &f[1]).ok()?;
+            }
         }
         Some(q.build())
     }
@@ -877,7 +898,7 @@ mod tests {
     fn no_field_can_add_a_scope_or_an_operator() {
         // Every pair of pieces in every field, then random longer combinations.
         let mut built = 0usize;
-        for kind in [Kind::Issues, Kind::Code] {
+        for kind in [Kind::Issues, Kind::Code, Kind::Commits] {
             for repo in [true, false] {
                 for a in PIECES {
                     for b in PIECES {

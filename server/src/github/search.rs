@@ -114,7 +114,55 @@ pub(crate) async fn search_issue_items(
         q.fixed("type", "issue");
     }
     let q = q.build();
-    search(clients, user, "/search/issues", &q, limit).await
+    search(clients, user, "/search/issues", &q, &[], limit).await
+}
+
+/// A commit search: the run form's `gh search commits` (no JSON tool of its own: tools/list
+/// tokens are scarce, and gh_commits lists a repository's history). `qualifiers` are gh's
+/// flags as `(key, value)`: logins for `author`/`committer`, `merge` `true`/`false`, the
+/// rest quoted values.
+#[derive(Debug, Default, Clone)]
+pub struct SearchCommitsArgs {
+    pub query: String,
+    pub repo: Option<String>,
+    pub qualifiers: Vec<(&'static str, String)>,
+    /// `author-date` or `committer-date` (GitHub's default: best match).
+    pub sort: Option<String>,
+    /// `asc` or `desc`, with `sort`.
+    pub order: Option<String>,
+    pub limit: Option<usize>,
+}
+
+/// The REST records a commit search finds, in the repository (the default one when none).
+pub(crate) async fn search_commit_items(
+    clients: &Clients,
+    user: &str,
+    args: &SearchCommitsArgs,
+) -> Result<(Vec<Value>, More), Error> {
+    let limit = limit_of(args.limit)?;
+    let mut q = scoped_query(clients, Kind::Commits, &args.query, args.repo.as_deref())?;
+    for (key, value) in &args.qualifiers {
+        match *key {
+            "author" | "committer" => {
+                q.login(key, value)?;
+            }
+            "merge" if value == "true" => {
+                q.fixed("merge", "true");
+            }
+            "merge" => {
+                q.fixed("merge", "false");
+            }
+            _ => {
+                q.quoted(key, value)?;
+            }
+        }
+    }
+    let mut extra = Vec::new();
+    if let Some(sort) = &args.sort {
+        extra.push(("sort", sort.as_str()));
+        extra.push(("order", args.order.as_deref().unwrap_or("desc")));
+    }
+    search(clients, user, "/search/commits", &q.build(), &extra, limit).await
 }
 
 /// Runs `gh_search_issues`.
@@ -168,7 +216,7 @@ pub async fn search_code(
         return Err(Error::invalid("query must not be empty"));
     }
     let q = q.build();
-    let (items, more) = search(clients, user, "/search/code", &q, limit).await?;
+    let (items, more) = search(clients, user, "/search/code", &q, &[], limit).await?;
     let records: Vec<Value> = items
         .iter()
         .map(|v| {
@@ -207,6 +255,7 @@ async fn search(
     user: &str,
     path: &str,
     q: &str,
+    extra: &[(&'static str, &str)],
     limit: usize,
 ) -> Result<(Vec<Value>, More), Error> {
     if q.trim().is_empty() {
@@ -217,10 +266,13 @@ async fn search(
     let mut total = 0;
     let mut page = 1;
     loop {
-        let req = Req::get(path.to_owned(), "search")
+        let mut req = Req::get(path.to_owned(), "search")
             .query("q", q)
             .query("per_page", per_page)
             .query("page", page);
+        for (key, value) in extra {
+            req = req.query(key, *value);
+        }
         let v = clients.json(user, &req).await?;
         total = v["total_count"].as_u64().map_or(total, |t| t as usize);
         let got = v["items"].as_array().cloned().unwrap_or_default();

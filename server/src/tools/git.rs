@@ -121,6 +121,14 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             Some(BRANCH_FIELDS)
         ),
         git_tool!(
+            "git_merge_base",
+            "Common ancestor (git merge-base).",
+            Read,
+            git::MergeBaseArgs,
+            git::merge_base,
+            None
+        ),
+        git_tool!(
             "git_grep",
             "Regex search in tracked files (git grep -n).",
             Read,

@@ -8,6 +8,7 @@ mod call_slots;
 mod ci_runs;
 mod cli;
 mod cmd_filters;
+mod git_tools;
 mod github;
 mod github_hostile;
 mod harness;

@@ -489,3 +489,22 @@ async fn pull_request_edit_commits_and_api_tools() {
         assert!(said.contains(says), "{args}: {said}");
     }
 }
+
+/// Intended difference 5: `gh api --paginate` reads at most 10 pages and says so (gh reads
+/// them all); within the bound every page is read (the corpus compares those with gh).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_paginate_is_bounded() {
+    let w = World::start_with(Some(CONFIG), Some(PUBLIC_URL)).await;
+    let alice = w.client("alice").await;
+    // 50 issues and pull requests, one a page: 50 pages.
+    let line =
+        "gh api --paginate 'repos/acme/widgets/issues?per_page=1&state=all' --jq '.[].number'";
+    let result = call(&alice, "gitgate", json!({ "run": line })).await;
+    let said = text(&result);
+    assert_eq!(result.is_error, Some(true), "{said}");
+    assert!(said.contains("at most 10 pages"), "{said}");
+    let line =
+        "gh api --paginate 'repos/acme/widgets/issues?per_page=5&state=all' --jq '.[].number'";
+    let result = call(&alice, "gitgate", json!({ "run": line })).await;
+    assert_eq!(text(&result).lines().count(), 50, "{}", text(&result));
+}

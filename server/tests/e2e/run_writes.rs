@@ -206,6 +206,48 @@ const STEPS: &[(&str, &str)] = &[
     ("", "git stash drop"),
     ("", "git stash list"),
     ("", "git stash drop"),
+    // Tracked files only, from the index or from a revision; the previous branch.
+    (
+        "git reset -q --hard && echo t > t.txt && git add t.txt && git commit -qm t && \
+         echo u >> t.txt && echo n > fresh.txt",
+        "git add -u",
+    ),
+    ("echo v >> t.txt", "git add --update t.txt"),
+    ("", "git add -u fresh.txt"),
+    (
+        "git commit -qm updated",
+        "git restore --source=HEAD~1 t.txt",
+    ),
+    ("", "git restore -s HEAD --staged --worktree t.txt"),
+    ("", "git restore --source HEAD~1 --staged t.txt"),
+    ("", "git restore -s HEAD~1 -- nosuch.txt"),
+    ("git reset -q --hard", "git restore -s HEAD~2 t.txt"),
+    ("git reset -q --hard", "git restore -s v0.1 README.md"),
+    ("git reset -q --hard", "git checkout HEAD~1 -- t.txt"),
+    ("git reset -q --hard", "git checkout HEAD~1 t.txt"),
+    ("git reset -q --hard", "git checkout HEAD~2 -- t.txt"),
+    ("git reset -q --hard", "git checkout v0.1 -- src"),
+    (
+        "git reset -q --hard && mkdir d && echo a > d/a.txt && git add d && git commit -qm d1 && \
+         echo n > d/n.txt && git add d && git commit -qm d2 && echo m >> d/a.txt",
+        "git checkout HEAD~1 -- d",
+    ),
+    ("git reset -q --hard", "git restore -s HEAD~1 -SW d"),
+    ("git reset -q --hard", "git restore -s HEAD~1 d"),
+    ("git reset -q --hard", "git restore -s HEAD~1 --staged d"),
+    ("git reset -q --hard", "git checkout -- nosuch.txt"),
+    (
+        "git reset -q --hard && git switch -q -c sw1",
+        "git switch -",
+    ),
+    ("", "git switch -"),
+    ("", "git checkout -"),
+    (
+        "git switch -q --detach HEAD~1 && git switch -q sw1",
+        "git switch -",
+    ),
+    ("", "git checkout -"),
+    ("", "git switch -q -"),
 ];
 
 /// Every step prints the same and leaves the same state through gitgate as through git.

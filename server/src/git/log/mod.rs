@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 
 use super::fmt::{plural, rfc3339, short_date, short_id};
 use super::safety::{RepoPath, RevSpec};
+use super::show::{LogChanges, log_changes};
 use super::{Error, Output, Repo, more_line, resolve_commit};
 
 mod filter;
@@ -52,6 +53,31 @@ pub struct LogArgs {
     pub until: Option<String>,
     /// Regex over the message.
     pub grep: Option<String>,
+    // No descriptions: git's flag names say it, and every word costs tokens in tools/list.
+    pub patch: Option<bool>,
+    pub stat: Option<bool>,
+    pub name_only: Option<bool>,
+}
+
+impl LogArgs {
+    /// What to print under each commit; at most one of `patch`, `stat`, `name_only`.
+    fn changes(&self) -> Result<Option<LogChanges>, Error> {
+        let asked: Vec<LogChanges> = [
+            (self.patch, LogChanges::Patch),
+            (self.stat, LogChanges::Stat),
+            (self.name_only, LogChanges::NameOnly),
+        ]
+        .into_iter()
+        .filter_map(|(on, form)| (on == Some(true)).then_some(form))
+        .collect();
+        match asked.as_slice() {
+            [] => Ok(None),
+            [form] => Ok(Some(*form)),
+            _ => Err(Error::Refused(
+                "pass one of patch, stat, name_only (each prints under every commit)".into(),
+            )),
+        }
+    }
 }
 
 /// Field names a `json: [...]` projection may ask for (the tool's schema lists them).
@@ -82,6 +108,7 @@ pub fn log(repo: &Repo, args: &LogArgs) -> Result<Output, Error> {
         None => DEFAULT_COUNT,
     };
     let skip = args.skip.unwrap_or(0);
+    let changes = args.changes()?;
 
     let git = repo.lock();
     let start = match resolve_commit(&git, &rev) {
@@ -96,11 +123,14 @@ pub fn log(repo: &Repo, args: &LogArgs) -> Result<Output, Error> {
         // more often than the history of a deleted file.
         check_paths_exist(&start, &paths, &rev)?;
     }
-    Ok(render(&page, skip))
+    let under = Under::of(&git, &paths, changes);
+    render(&page, skip, &under)
 }
 
 /// `git_log` over a range (`A..B`, `A...B`): the run form's walk, one page of it.
 fn log_range(repo: &Repo, args: &LogArgs, range: &str) -> Result<Output, Error> {
+    let changes = args.changes()?;
+    let paths = RepoPath::all(repo.root(), &args.paths)?;
     let max_count = match args.max_count {
         Some(0) => return Err(Error::Refused("max_count must be at least 1".into())),
         Some(n) => n.min(MAX_COUNT),
@@ -135,14 +165,32 @@ fn log_range(repo: &Repo, args: &LogArgs, range: &str) -> Result<Output, Error> 
         .iter()
         .map(|id| git.find_commit(*id))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(render(
+    render(
         &Page {
             commits,
             more,
             touched: true,
         },
         skip,
-    ))
+        &Under::of(&git, &paths, changes),
+    )
+}
+
+/// What is printed under each commit's line, if anything (`patch`, `stat`, `name_only`).
+struct Under<'a> {
+    git: &'a git2::Repository,
+    paths: &'a [RepoPath],
+    changes: Option<LogChanges>,
+}
+
+impl<'a> Under<'a> {
+    fn of(git: &'a git2::Repository, paths: &'a [RepoPath], changes: Option<LogChanges>) -> Self {
+        Self {
+            git,
+            paths,
+            changes,
+        }
+    }
 }
 
 /// Refuses the first path that `start`'s tree does not hold.
@@ -164,8 +212,9 @@ fn check_paths_exist(
     }
 }
 
-/// The page as `%h %ad %an %s` lines and records, with the "more" line (or why it is empty).
-fn render(page: &Page<'_>, skip: usize) -> Output {
+/// The page as `%h %ad %an %s` lines (each followed by its changes when asked) and records,
+/// with the "more" line (or why it is empty).
+fn render(page: &Page<'_>, skip: usize, under: &Under<'_>) -> Result<Output, Error> {
     let mut lines = Vec::with_capacity(page.commits.len());
     let mut records = Vec::with_capacity(page.commits.len());
     for c in &page.commits {
@@ -174,7 +223,15 @@ fn render(page: &Page<'_>, skip: usize) -> Output {
         let subject = String::from_utf8_lossy(c.summary_bytes().unwrap_or_default());
         let short = short_id(c.id());
         let date = short_date(author.when());
-        lines.push(format!("{short} {date} {name} {subject}"));
+        let mut line = format!("{short} {date} {name} {subject}");
+        if let Some(form) = under.changes {
+            let body = log_changes(under.git, c, under.paths, form, false, None)?;
+            if !body.is_empty() {
+                line.push('\n');
+                line.push_str(body.trim_end_matches('\n'));
+            }
+        }
+        lines.push(line);
         records.push(json!({
             "sha": c.id().to_string(),
             "short": short,
@@ -202,9 +259,9 @@ fn render(page: &Page<'_>, skip: usize) -> Output {
         } else {
             "(no matching commits)"
         };
-        return finish(records, empty, None);
+        return Ok(finish(records, empty, None));
     }
-    finish(records, &text, more)
+    Ok(finish(records, &text, more))
 }
 
 fn finish(records: Vec<Value>, text: &str, more: Option<String>) -> Output {

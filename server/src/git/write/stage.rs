@@ -19,12 +19,17 @@ pub struct AddArgs {
     pub paths: Vec<String>,
     /// Like -A.
     pub all: Option<bool>,
+    /// `git add -u`: tracked files only. The run form's alone: the JSON tool's schema has no
+    /// room for it (tokens) and `paths` already stages what an agent names.
+    #[serde(skip)]
+    pub update: bool,
 }
 
 /// Runs `git_add`: stages new, modified and deleted files under `paths` (or everywhere with
-/// `all`), like `git add -A <paths>`. Ignored files and nested repositories are not staged.
+/// `all`), like `git add -A <paths>`; with `update`, modified and deleted tracked files only
+/// (`git add -u`). Ignored files and nested repositories are not staged.
 pub fn add(repo: &Repo, args: &AddArgs) -> Result<Output, Error> {
-    let all = args.all.unwrap_or(false);
+    let all = args.all.unwrap_or(false) || args.update;
     if args.paths.is_empty() && !all {
         return Err(Error::Refused(
             "nothing named: pass paths to stage, or all=true to stage every change".into(),
@@ -37,11 +42,17 @@ pub fn add(repo: &Repo, args: &AddArgs) -> Result<Output, Error> {
     let git = repo.lock();
     let mut index = git.index()?;
     index.read(false)?;
-    let changes = worktree_changes(&git, &paths, true)?;
+    let changes = worktree_changes(&git, &paths, !args.update)?;
     for p in &paths {
         let prefix = p.as_str().as_bytes();
         if changes.keys().any(|k| under(k, prefix)) {
             continue;
+        }
+        if args.update && !in_index(&index, prefix) {
+            return Err(Error::PathNotFound {
+                path: p.as_str().to_owned(),
+                at: "the index (-u stages tracked files only)".into(),
+            });
         }
         let on_disk = std::fs::symlink_metadata(p.under(repo.root())).is_ok();
         if !on_disk && !in_index(&index, prefix) {

@@ -50,6 +50,7 @@ fn add_args(paths: &[&str], all: bool) -> AddArgs {
     AddArgs {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         all: Some(all),
+        update: false,
     }
 }
 
@@ -58,6 +59,8 @@ fn restore_args(paths: &[&str], staged: bool, worktree: bool) -> RestoreArgs {
         paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         staged: Some(staged),
         worktree: Some(worktree),
+        source: None,
+        overlay: false,
     }
 }
 
@@ -189,6 +192,33 @@ fn add_refuses_nested_repositories() {
     );
     check(add(&repo, &add_args(&[], true)), Ok("nothing to stage"));
     assert_eq!(f.git(&["ls-files", "--stage", "inner"]), "");
+}
+
+/// `source` (git restore --source): the worktree alone leaves the index; with `staged` both
+/// come from the revision; a tracked file the revision lacks is removed, as git does.
+#[test]
+fn restore_from_a_source_revision() {
+    let f = base();
+    f.commit("second", &[("a.txt", "second\n"), ("dir/c.txt", "c\n")]);
+    let repo = f.open();
+    let from = |paths: &[&str], staged: bool| RestoreArgs {
+        source: Some("HEAD~1".into()),
+        ..restore_args(paths, staged, true)
+    };
+    check(
+        restore(&repo, &from(&["a.txt"], false)),
+        Ok("restored: a.txt"),
+    );
+    assert_eq!(porcelain(&f), " M a.txt\n");
+    assert_eq!(f.git(&["diff", "HEAD~1", "--", "a.txt"]), "");
+    check(
+        restore(&repo, &from(&["dir"], true)),
+        Ok("unstaged: dir/c.txt\nrestored: dir/c.txt"),
+    );
+    assert_eq!(porcelain(&f), " M a.txt\nD  dir/c.txt\n");
+    assert!(!f.path().join("dir/c.txt").exists());
+    let err = restore(&repo, &from(&["nosuch.txt"], false)).unwrap_err();
+    assert!(err.to_string().contains("nosuch.txt"), "{err}");
 }
 
 #[test]

@@ -31,7 +31,7 @@ const COMMANDS: &[(&str, &[&str])] = &[
         ],
     ),
     ("repo", &["view"]),
-    ("search", &["issues", "prs"]),
+    ("search", &["issues", "prs", "commits"]),
     ("api", &[]),
     ("release", &["list", "view", "create"]),
     ("run", &["list", "view", "rerun"]),
@@ -397,6 +397,7 @@ pub(super) fn run(runner: &mut Runner<'_, '_>, argv: &[String]) -> Done {
         ("release", "create") => super::gh_release::create(runner, argv, rest),
         ("search", "issues") => super::gh_search::run(runner, argv, rest, false),
         ("search", "prs") => super::gh_search::run(runner, argv, rest, true),
+        ("search", "commits") => super::gh_search_commits::run(runner, argv, rest),
         _ => Err(unknown(group, sub)),
     };
     match result {

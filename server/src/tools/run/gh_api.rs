@@ -2,6 +2,7 @@
 //! gh's `{owner}` and `{repo}` placeholders meaning the default repository), run as the JSON
 //! tool gh_api on OWNER/NAME, so policy judges that repository against the caller's grants.
 //! Anything else (`/user`, `/orgs/...`, another method, fields) is refused, saying so.
+//! `--paginate` reads the following pages too, as one call of gh_api.
 
 use super::Runner;
 use super::gh::{self, Failed, Flag, JQ, Printed, switch, value};
@@ -39,11 +40,6 @@ pub(super) fn run(
             "gh api: fields and --input make a request with a body; gitgate runs GET only (put query parameters in the path: ?state=closed)".into(),
         ));
     }
-    if p.on("paginate") {
-        return Err(Failed(
-            "gh api: --paginate is not supported by gitgate; ask page by page (?per_page=100&page=2)".into(),
-        ));
-    }
     let mut raw = false;
     for h in p.list("header") {
         let (name, v) = h.split_once(':').unwrap_or((&h, ""));
@@ -72,19 +68,31 @@ pub(super) fn run(
         fields: Vec::new(),
         jq: Some(jq.to_owned()),
     });
+    let paginate = p.on("paginate");
     runner.gh_call("gh_api", argv, args.repo.clone(), None, |gh| {
-        let body = gh
-            .wait_raw(records::api_get(gh.clients, gh.user, &args))
-            .map_err(|e| match e {
-                Error::NotFound { .. } => Failed("gh: Not Found (HTTP 404)".into()),
-                e => Failed(crate::tools::ToolError::from(e).message),
-            })?;
+        let pages = if paginate {
+            gh.wait_raw(records::api_get_pages(gh.clients, gh.user, &args))
+        } else {
+            gh.wait_raw(records::api_get(gh.clients, gh.user, &args))
+                .map(|body| vec![body])
+        }
+        .map_err(|e| match e {
+            Error::NotFound { .. } => Failed("gh: Not Found (HTTP 404)".into()),
+            e => Failed(crate::tools::ToolError::from(e).message),
+        })?;
         match &export {
-            None => Ok(body.into()),
+            // gh 2.23 writes each page's body as it came, one after another: arrays are not
+            // merged (`][` between pages), as the differential corpus shows.
+            None => Ok(pages.concat().into()),
+            // gh filters each page on its own and prints the results one after another.
             Some(export) => {
-                let value = serde_json::from_str(&body)
-                    .map_err(|e| Failed(format!("gh api: the answer is not JSON: {e}")))?;
-                runner.export(export, value)
+                let mut out = String::new();
+                for body in &pages {
+                    let value = serde_json::from_str(body)
+                        .map_err(|e| Failed(format!("gh api: the answer is not JSON: {e}")))?;
+                    out.push_str(&runner.export(export, value)?.stdout);
+                }
+                Ok(out.into())
             }
         }
     })

@@ -15,6 +15,9 @@ const LIST_FLAGS: &[Flag] = &[
     value("state", Some('s')),
     value("label", Some('l')),
     value("author", Some('A')),
+    value("assignee", Some('a')),
+    switch("draft", Some('d')),
+    value("search", Some('S')),
     value("base", Some('B')),
     value("head", Some('H')),
     REPO,
@@ -87,9 +90,12 @@ pub(super) fn list(
         state,
         label: p.list("label"),
         author: p.last("author").map(str::to_owned),
+        assignee: p.last("assignee").map(str::to_owned),
+        draft: p.on("draft").then_some(true),
         base: p.last("base").map(str::to_owned),
         head: p.last("head").map(str::to_owned),
         limit: limit(&p)?,
+        search: p.last("search").map(str::to_owned),
     };
     runner.gh_call("gh_pr_list", argv, args.repo.clone(), None, |gh| {
         let items = gh

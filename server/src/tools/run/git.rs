@@ -195,12 +195,13 @@ fn log(
         let mut out = String::new();
         let mut printed = Vec::new();
         let mut first = true;
+        let paths = crate::git::safety::RepoPath::all(repo.root(), &cmd.query.paths)?;
         crate::git::each_commit(repo, &cmd.query, |git, commit| {
             if cmd.reverse {
                 printed.push(commit.id());
                 Ok(())
             } else {
-                let r = git_log::print(&mut out, git, commit, &cmd, first);
+                let r = git_log::print_with_changes(&mut out, git, commit, &cmd, &paths, first);
                 first = false;
                 r
             }
@@ -209,7 +210,7 @@ fn log(
             let git = repo.lock();
             for (i, id) in printed.iter().rev().enumerate() {
                 let commit = git.find_commit(*id).map_err(crate::git::Error::from)?;
-                git_log::print(&mut out, &git, &commit, &cmd, i == 0)?;
+                git_log::print_with_changes(&mut out, &git, &commit, &cmd, &paths, i == 0)?;
             }
         }
         Ok(out)

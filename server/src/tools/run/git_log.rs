@@ -4,13 +4,15 @@
 use chrono::Timelike;
 
 use super::git::{Usage, usage};
-use crate::git::{Error, LogQuery};
+use crate::git::safety::RepoPath;
+use crate::git::{Error, LogChanges, LogQuery};
 
 /// The flags `git log` takes here, for the unsupported-flag message.
 pub(super) const FLAGS: &str = "-n N, -N, --max-count, --skip, --oneline, --format/--pretty \
 (oneline, short, medium, full, format:, tformat:), --date (short, iso, iso-strict, unix, raw, \
 rfc, default), --author, --since/--after, --until/--before, --grep, --merges, --no-merges, \
---first-parent, --reverse, --no-decorate, revisions and ranges (A..B, A...B, ^A), -- paths";
+--first-parent, --reverse, --no-decorate, -p/--patch, --stat, --name-only, revisions and ranges \
+(A..B, A...B, ^A), -- paths";
 
 /// How each commit is printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +49,8 @@ pub(super) struct LogCommand {
     pub pretty: Pretty,
     pub date: DateStyle,
     pub reverse: bool,
+    /// What to print under each commit (`-p`, `--stat`, `--name-only`).
+    pub changes: Option<LogChanges>,
 }
 
 /// Parses `git log`'s arguments (after `log`).
@@ -56,6 +60,7 @@ pub(super) fn parse(args: &[String]) -> Result<LogCommand, Usage> {
         pretty: Pretty::Medium,
         date: DateStyle::Default,
         reverse: false,
+        changes: None,
     };
     let mut i = 0;
     while i < args.len() {
@@ -79,6 +84,9 @@ pub(super) fn parse(args: &[String]) -> Result<LogCommand, Usage> {
             "--no-merges" => cmd.query.merges = Some(false),
             "--first-parent" => cmd.query.first_parent = true,
             "--reverse" => cmd.reverse = true,
+            "-p" | "-u" | "--patch" => cmd.changes = Some(LogChanges::Patch),
+            "--stat" => cmd.changes = Some(LogChanges::Stat),
+            "--name-only" => cmd.changes = Some(LogChanges::NameOnly),
             "--no-decorate" | "--no-color" | "--color=never" | "--no-abbrev-commit" => {}
             "-n" => cmd.query.max_count = Some(number(&value("-n")?)?),
             a if a.starts_with("--max-count") => {
@@ -240,6 +248,39 @@ pub(super) fn print(
             }
         }
     }
+    Ok(())
+}
+
+/// Prints one commit as `print` does, then its changes when asked (`-p`, `--stat`,
+/// `--name-only`): after a blank line, except under a one-line header, as git.
+pub(super) fn print_with_changes(
+    out: &mut String,
+    git: &git2::Repository,
+    commit: &git2::Commit<'_>,
+    cmd: &LogCommand,
+    paths: &[RepoPath],
+    first: bool,
+) -> Result<(), Error> {
+    print(out, git, commit, cmd, first)?;
+    let Some(form) = cmd.changes else {
+        return Ok(());
+    };
+    let body = crate::git::log_changes(
+        git,
+        commit,
+        paths,
+        form,
+        cmd.query.first_parent,
+        // As git show in the run form: the backend's largest window (intended difference 1).
+        Some(usize::MAX),
+    )?;
+    if body.is_empty() {
+        return Ok(());
+    }
+    if !matches!(cmd.pretty, Pretty::Oneline { .. }) {
+        out.push('\n');
+    }
+    out.push_str(&body);
     Ok(())
 }
 

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use super::Runner;
 use super::git::{Failure, usage};
 use crate::git::LogQuery;
-use crate::tools::ToolError;
 
 fn unsupported(command: &str, arg: &str, flags: &str) -> Failure {
     usage(format!(
@@ -32,17 +31,15 @@ pub(super) fn merge_base(
             "A B",
         ));
     }
-    Ok(runner.git_call("git_log", argv, repo, |repo, _| {
+    let out = runner.git_call("git_merge_base", argv, repo, |repo, _| {
         let git = repo.lock();
-        let resolve = |rev: &str| -> Result<git2::Oid, ToolError> {
-            let spec = crate::git::safety::RevSpec::new(rev)?;
-            Ok(crate::git::resolve_commit(&git, &spec)?.id())
-        };
-        let base = git
-            .merge_base(resolve(a)?, resolve(b)?)
-            .map_err(crate::git::Error::from)?;
-        Ok(format!("{base}\n"))
-    })?)
+        Ok(crate::git::merge_base_of(&git, a, b)?.map_or(String::new(), |id| format!("{id}\n")))
+    })?;
+    // Histories that never meet: git prints nothing, with status 1.
+    if out.is_empty() {
+        return Err(Failure::Exit(String::new(), 1));
+    }
+    Ok(out)
 }
 
 /// A log query from revisions, ranges and `-- paths`, for rev-list and shortlog.

@@ -101,6 +101,8 @@ pub(super) fn reset(
             paths,
             staged: Some(true),
             worktree: Some(false),
+            source: None,
+            overlay: false,
         };
         return Ok(runner.git_call("git_restore", argv, repo, |repo, _| {
             crate::git::restore(repo, &restore)?;

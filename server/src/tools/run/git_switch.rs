@@ -19,19 +19,20 @@ branch to retain commits you create, you may\ndo so (now or later) by using -c w
 command. Example:\n\n  git switch -c <new-branch-name>\n\nOr undo this operation with:\n\n  \
 git switch -\n\nTurn off this advice by setting config variable advice.detachedHead to false\n\n";
 
-/// `git switch NAME`, `-c NAME [START]`, `--detach REV`.
+/// `git switch NAME`, `-c NAME [START]`, `--detach REV`, `-` (the previous branch).
 pub(super) fn switch(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let flags = "NAME, -c/--create NAME [START], -d/--detach REV, -q";
+    let flags = "NAME, -, -c/--create NAME [START], -d/--detach REV, -q";
     let mut switch = SwitchArgs::default();
     let mut words = Vec::new();
     let mut quiet = false;
     for arg in args {
         match arg.as_str() {
+            "-" => words.push(PREVIOUS.to_owned()),
             "-c" | "--create" => switch.create = Some(true),
             "-d" | "--detach" => switch.detach = Some(true),
             "-q" | "--quiet" => quiet = true,
@@ -55,9 +56,38 @@ pub(super) fn switch(
     let overwrite = Cell::new(false);
     let stderr = std::cell::RefCell::new(String::new());
     let result = runner.git_call("git_switch", argv, repo, |repo, _| {
+        let mut switch = switch;
+        if switch.branch == PREVIOUS && switch.create != Some(true) {
+            switch.branch = previous_branch(repo)?;
+        }
         run_switch(repo, &switch, quiet, "", &overwrite, &stderr)
     });
     refused_as_git(result, &overwrite, stderr.into_inner())
+}
+
+/// git's name for the branch checked out before the current one (`git switch -`).
+const PREVIOUS: &str = "@{-1}";
+
+/// The branch `@{-1}` names, read from HEAD's reflog as git reads it.
+fn previous_branch(repo: &crate::git::Repo) -> Result<String, ToolError> {
+    match previous(repo)? {
+        Ok(branch) => Ok(branch),
+        Err(id) => Err(ToolError::new(format!(
+            "a branch is expected, got commit '{id}'; pass --detach with it to detach HEAD there"
+        ))),
+    }
+}
+
+/// What `@{-1}` names: a branch, or else the full id of the commit HEAD was detached at.
+fn previous(repo: &crate::git::Repo) -> Result<Result<String, String>, ToolError> {
+    let git = repo.lock();
+    let (object, reference) = git
+        .revparse_ext(PREVIOUS)
+        .map_err(|_| ToolError::new(format!("invalid reference: {PREVIOUS}")))?;
+    Ok(match reference.as_ref().filter(|r| r.is_branch()) {
+        Some(r) => Ok(String::from_utf8_lossy(r.shorthand_bytes()).into_owned()),
+        None => Err(object.id().to_string()),
+    })
 }
 
 /// A switch that would overwrite local changes fails as git's does: status 1, not 128. A
@@ -154,21 +184,23 @@ fn local_changes(repo: &crate::git::Repo) -> Result<String, ToolError> {
     Ok(out)
 }
 
-/// `git checkout NAME`, `-b NAME [START]`, `REV` (detached, with git's advice), and
-/// `[--] PATHS` (the worktree restored from the index).
+/// `git checkout NAME`, `-` (the previous branch), `-b NAME [START]`, `REV` (detached, with
+/// git's advice), `[--] PATHS` (the worktree restored from the index) and `REV [--] PATHS`
+/// (the index and worktree from REV).
 pub(super) fn checkout(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let flags = "BRANCH, -b NAME [START], --detach REV, REV, [--] PATHS, -q";
+    let flags = "BRANCH, -, -b NAME [START], --detach REV, REV, [REV] [--] PATHS, -q";
     let mut words = Vec::new();
     let mut paths: Option<Vec<String>> = None;
     let (mut create, mut detach, mut quiet) = (false, false, false);
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
+            "-" => words.push(PREVIOUS.to_owned()),
             "-b" => create = true,
             "--detach" => detach = true,
             "-q" | "--quiet" => quiet = true,
@@ -183,13 +215,18 @@ pub(super) fn checkout(
         }
     }
     if let Some(paths) = paths {
-        if !words.is_empty() {
-            return Err(usage(
-                "gitgate's git checkout restores paths from the index only: git checkout -- PATHS",
-            )
-            .into());
-        }
-        return checkout_paths(runner, argv, paths, repo, false);
+        let source = match words.as_slice() {
+            [] => None,
+            [rev] => Some(rev.clone()),
+            _ => {
+                return Err(usage(
+                    "git checkout takes one revision before '--': git checkout REV -- PATHS",
+                )
+                .into());
+            }
+        };
+        let source = source.map_or(PathsFrom::Index, PathsFrom::Rev);
+        return checkout_paths(runner, argv, paths, source, repo, false);
     }
     let mut switch = SwitchArgs {
         create: Some(create),
@@ -202,7 +239,9 @@ pub(super) fn checkout(
             switch.branch = name.clone();
             switch.start = Some(start.clone());
         }
-        [_, _, ..] if !create && !detach => return checkout_paths(runner, argv, words, repo, true),
+        [_, _, ..] if !create && !detach => {
+            return checkout_paths(runner, argv, words, PathsFrom::FirstIfRev, repo, true);
+        }
         _ => return Err(usage(format!("git checkout takes: {flags}")).into()),
     }
     let target = switch.branch.clone();
@@ -210,6 +249,12 @@ pub(super) fn checkout(
     let overwrite = Cell::new(false);
     let stderr = std::cell::RefCell::new(String::new());
     let result = runner.git_call("git_switch", argv, repo.clone(), |repo, _| {
+        let mut target = target.clone();
+        if target == PREVIOUS && !create && !detach {
+            // A detached previous HEAD is checked out detached again, by its full id.
+            target = previous(repo)?.unwrap_or_else(|id| id);
+            switch.branch = target.clone();
+        }
         let mut note = String::new();
         if !create && !detach && !is_branch(repo, &target) {
             // Not a branch: a revision (detached, with git's advice), else a path (below, as
@@ -226,7 +271,7 @@ pub(super) fn checkout(
         run_switch(repo, &switch, quiet, &note, &overwrite, &stderr)
     });
     if not_a_revision.get() {
-        return checkout_paths(runner, argv, vec![target], repo, true);
+        return checkout_paths(runner, argv, vec![target], PathsFrom::Index, repo, true);
     }
     refused_as_git(result, &overwrite, stderr.into_inner())
 }
@@ -245,36 +290,120 @@ fn names_commit(repo: &crate::git::Repo, rev: &str) -> bool {
     crate::git::resolve_commit(&git, &spec).is_ok()
 }
 
-/// `git checkout [--] PATHS`: the worktree files restored from the index; without `--` git
-/// says how many (`counted`), so that a path taken for a branch shows.
+/// Where `git checkout ... PATHS` takes the files from.
+enum PathsFrom {
+    Index,
+    Rev(String),
+    /// The first word when it names a commit, else the index: git, given no `--`, reads
+    /// `git checkout A B` as a revision and a path when A names a commit.
+    FirstIfRev,
+}
+
+/// `git checkout [REV] [--] PATHS`: the worktree files restored from the index, or the index
+/// and worktree from `source` (overlay mode, as git: a path REV lacks is refused, nothing is
+/// removed); without `--` git says how many (`counted`), so that a path taken for a branch
+/// shows.
 fn checkout_paths(
     runner: &Runner<'_, '_>,
     argv: &[String],
-    paths: Vec<String>,
+    mut paths: Vec<String>,
+    from: PathsFrom,
     repo: Option<String>,
     counted: bool,
 ) -> Result<String, Failure> {
-    let restore = crate::git::RestoreArgs {
-        paths: paths.clone(),
-        staged: Some(false),
-        worktree: Some(true),
-    };
-    Ok(runner.git_call("git_restore", argv, repo, |repo, _| {
+    let unmatched = Cell::new(false);
+    let result = runner.git_call("git_restore", argv, repo, |repo, _| {
+        let source = match from {
+            PathsFrom::Index => None,
+            PathsFrom::Rev(rev) => Some(rev),
+            PathsFrom::FirstIfRev => match paths.first() {
+                Some(first) if names_commit(repo, first) => Some(paths.remove(0)),
+                _ => None,
+            },
+        };
+        let from = match &source {
+            Some(rev) => Some(source_tree(repo, rev, &paths, &unmatched)?),
+            None => None,
+        };
+        let restore = crate::git::RestoreArgs {
+            paths: paths.clone(),
+            staged: Some(source.is_some()),
+            worktree: Some(true),
+            overlay: source.is_some(),
+            source: source.clone(),
+        };
         let done = crate::git::restore(repo, &restore).map_err(|e| match e {
-            crate::git::Error::PathNotFound { path, .. } => ToolError::new(format!(
-                "pathspec '{path}' did not match any file(s) known to git"
-            )),
+            crate::git::Error::PathNotFound { path, .. } => {
+                unmatched.set(true);
+                not_matched(&path)
+            }
             e => e.into(),
         })?;
-        let n = done.data["restored"].as_array().map_or(0, Vec::len);
         if !counted {
             return Ok(String::new());
         }
+        // git counts the paths it wrote, changed or not: with a source, every file under them.
+        let n = match &from {
+            Some((_, files)) => *files,
+            None => done.data["restored"].as_array().map_or(0, Vec::len),
+        };
+        let whence = match &from {
+            Some((tree, _)) => tree.clone(),
+            None => "the index".to_owned(),
+        };
         Ok(format!(
-            "Updated {n} path{} from the index\n",
+            "Updated {n} path{} from {whence}\n",
             if n == 1 { "" } else { "s" }
         ))
-    })?)
+    });
+    match result {
+        // git refuses an unmatched path as an error (status 1), not a fatal one.
+        Err(e) if unmatched.get() => Err(Failure::Exit(format!("error: {}\n", e.message), 1)),
+        other => Ok(other?),
+    }
+}
+
+fn not_matched(path: &str) -> ToolError {
+    ToolError::new(format!(
+        "pathspec '{path}' did not match any file(s) known to git"
+    ))
+}
+
+/// `rev`'s abbreviated tree id and how many files lie under `paths` in it; refuses a path the
+/// tree lacks, as git's overlay checkout does.
+fn source_tree(
+    repo: &crate::git::Repo,
+    rev: &str,
+    paths: &[String],
+    unmatched: &Cell<bool>,
+) -> Result<(String, usize), ToolError> {
+    let git = repo.lock();
+    let spec = crate::git::safety::RevSpec::new(rev)?;
+    let tree = crate::git::resolve_commit(&git, &spec)?
+        .tree()
+        .map_err(crate::git::Error::from)?;
+    let mut files = 0;
+    for path in paths {
+        let entry = tree.get_path(std::path::Path::new(path)).map_err(|_| {
+            unmatched.set(true);
+            not_matched(path)
+        })?;
+        files += match entry.to_object(&git).ok().and_then(|o| o.into_tree().ok()) {
+            Some(sub) => {
+                let mut n = 0;
+                sub.walk(git2::TreeWalkMode::PreOrder, |_, e| {
+                    if e.kind() == Some(git2::ObjectType::Blob) {
+                        n += 1;
+                    }
+                    git2::TreeWalkResult::Ok
+                })
+                .map_err(crate::git::Error::from)?;
+                n
+            }
+            None => 1,
+        };
+    }
+    Ok((crate::git::unique_short_id(&git, tree.id()), files))
 }
 
 /// `git branch NAME [START]` (prints nothing) and `git branch -d|-D NAME...`.

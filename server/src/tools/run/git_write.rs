@@ -13,19 +13,20 @@ fn unsupported(command: &str, arg: &str, flags: &str) -> Failure {
     .into()
 }
 
-/// `git add PATHS` / `git add -A [PATHS]`: prints nothing, as git.
+/// `git add PATHS` / `git add -A [PATHS]` / `git add -u [PATHS]`: prints nothing, as git.
 pub(super) fn add(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let flags = "-A/--all, PATHS, -- PATHS";
+    let flags = "-A/--all, -u/--update, PATHS, -- PATHS";
     let mut add = crate::git::AddArgs::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         match arg.as_str() {
             "-A" | "--all" => add.all = Some(true),
+            "-u" | "--update" => add.update = true,
             // The line runs at the repository root: `.` is everything, as `-A`.
             "." => add.all = Some(true),
             "--" => add.paths.extend(rest.by_ref().cloned()),
@@ -33,7 +34,7 @@ pub(super) fn add(
             path => add.paths.push(path.to_owned()),
         }
     }
-    if add.paths.is_empty() && add.all != Some(true) {
+    if add.paths.is_empty() && add.all != Some(true) && !add.update {
         return Err(Failure::Exit(
             "Nothing specified, nothing added.\nhint: Maybe you wanted to say 'git add .'?\n"
                 .to_owned(),
@@ -307,18 +308,28 @@ pub(super) fn mv(
     })?)
 }
 
-/// `git restore [--staged] [--worktree] PATHS`: prints nothing, as git.
+/// `git restore [--staged] [--worktree] [--source REV] PATHS`: prints nothing, as git.
 pub(super) fn restore(
     runner: &Runner<'_, '_>,
     argv: &[String],
     args: &[String],
     repo: Option<String>,
 ) -> Result<String, Failure> {
-    let flags = "-S/--staged, -W/--worktree, PATHS, -- PATHS";
+    let flags = "-S/--staged, -W/--worktree, -s/--source REV, PATHS, -- PATHS";
     let mut restore = crate::git::RestoreArgs::default();
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
+        if let Some(rev) = arg.strip_prefix("--source=") {
+            restore.source = Some(rev.to_owned());
+            continue;
+        }
         match arg.as_str() {
+            "-s" | "--source" => match rest.next() {
+                Some(rev) => restore.source = Some(rev.clone()),
+                None => {
+                    return Err(usage(format!("option '{arg}' requires a value")).into());
+                }
+            },
             "-S" | "--staged" => restore.staged = Some(true),
             "-W" | "--worktree" => restore.worktree = Some(true),
             "-SW" | "-WS" => {
@@ -337,10 +348,24 @@ pub(super) fn restore(
     if restore.staged != Some(true) {
         restore.worktree = Some(true);
     }
-    Ok(runner.git_call("git_restore", argv, repo, |repo, _| {
-        crate::git::restore(repo, &restore)?;
+    let unmatched = std::cell::Cell::new(false);
+    let result = runner.git_call("git_restore", argv, repo, |repo, _| {
+        crate::git::restore(repo, &restore).map_err(|e| match e {
+            crate::git::Error::PathNotFound { path, .. } => {
+                unmatched.set(true);
+                ToolError::new(format!(
+                    "pathspec '{path}' did not match any file(s) known to git"
+                ))
+            }
+            e => e.into(),
+        })?;
         Ok(String::new())
-    })?)
+    });
+    match result {
+        // git refuses an unmatched path as an error (status 1), not a fatal one.
+        Err(e) if unmatched.get() => Err(Failure::Exit(format!("error: {}\n", e.message), 1)),
+        other => Ok(other?),
+    }
 }
 
 #[cfg(test)]

@@ -57,6 +57,9 @@
 //!    (a refused merge or review) carry gitgate's message, status 1 as gh's.
 //! 4. Interactive forms, `--web`, `--template`, `--body-file` are not supported: the flags name
 //!    what is.
+//! 5. `gh api --paginate` reads at most 10 pages (a bound, as git's output bound 1), and takes
+//!    a JSON array shorter than `per_page` for the last page where gh follows `Link` headers
+//!    (`run_gh::api_paginate_is_bounded`).
 
 mod gh;
 mod gh_api;
@@ -66,6 +69,7 @@ mod gh_json;
 mod gh_pr;
 mod gh_release;
 mod gh_search;
+mod gh_search_commits;
 mod gh_write;
 mod git;
 mod git_blame;
