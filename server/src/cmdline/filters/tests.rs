@@ -46,15 +46,15 @@ fn unsupported_flags_name_the_supported_ones() {
     );
     refused(
         &["grep", "-x", "x"],
-        "grep: unsupported flag -x; supported: -v -i -c -E -F -o -w -n -e PAT -A N -B N -C N",
+        "grep: unsupported flag -x; supported: -v -i -c -E -F -o -w -n -e PAT -A N -B N -C N -m N",
     );
     refused(
         &["grep", "-P", "x"],
-        "grep: unsupported flag -P; supported: -v -i -c -E -F -o -w -n -e PAT -A N -B N -C N",
+        "grep: unsupported flag -P; supported: -v -i -c -E -F -o -w -n -e PAT -A N -B N -C N -m N",
     );
     refused(
         &["grep", "--count", "x"],
-        "grep: unsupported flag --count; supported: -v -i -c -E -F -o -w -n -e PAT -A N -B N -C N",
+        "grep: unsupported flag --count; supported: -v -i -c -E -F -o -w -n -e PAT -A N -B N -C N -m N",
     );
     refused(
         &["cut", "-s", "-f1"],

@@ -46,13 +46,16 @@ pub(super) const ISSUE_VIEW_FIELDS: &[&str] = &[
 
 /// `--json` fields of `gh pr list`.
 pub(super) const PR_LIST_FIELDS: &[&str] = &[
+    "additions",
     "assignees",
     "author",
     "baseRefName",
     "body",
+    "changedFiles",
     "closed",
     "closedAt",
     "createdAt",
+    "deletions",
     "headRefName",
     "headRefOid",
     "id",

@@ -98,10 +98,19 @@ pub(super) fn list(
         search: p.last("search").map(str::to_owned),
     };
     runner.gh_call("gh_pr_list", argv, args.repo.clone(), None, |gh| {
-        let items = gh
-            .wait(records::pr_items(gh.clients, gh.user, &args))?
-            .1
-            .items;
+        let (repo, listed) = gh.wait(records::pr_items(gh.clients, gh.user, &args))?;
+        let mut items = listed.items;
+        // GitHub's list of pull requests has no line counts; each one's own record has them
+        // (gh asks GraphQL for them in its one query; this costs a request per listed PR).
+        if export
+            .as_ref()
+            .is_some_and(|e| e.wants(&["additions", "deletions", "changedFiles"]))
+        {
+            for item in &mut items {
+                let n = item["number"].as_u64().unwrap_or(0);
+                *item = gh.wait(records::get_pr(gh.clients, gh.user, &repo, n))?;
+            }
+        }
         match &export {
             Some(export) => {
                 let extra = extra_for(gh, export, &items, &[])?;

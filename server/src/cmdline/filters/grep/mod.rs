@@ -3,6 +3,7 @@
 //! several with `-e` or a newline, case-insensitive for ASCII (`-i`), as whole words (`-w`).
 //! Context lines around each selected one with `-A N`, `-B N`, `-C N` (`N-` where a selected
 //! line has `N:`, `--` between groups that do not touch), as GNU grep prints them.
+//! `-m N` stops after N selected lines (after-context still follows the last, as GNU prints it).
 //! Exit status 0 when a line was selected, 1 when none was.
 
 mod matcher;
@@ -18,8 +19,8 @@ use posix::Syntax;
 const SPEC: Spec = Spec {
     program: "grep",
     flags: "vicEFown",
-    valued: "eABC",
-    supported: "-v -i -c -E -F -o -w -n -e PAT -A N -B N -C N",
+    valued: "eABCm",
+    supported: "-v -i -c -E -F -o -w -n -e PAT -A N -B N -C N -m N",
     options_first: false,
 };
 
@@ -40,6 +41,8 @@ struct Options<'a> {
     before: usize,
     /// Whether any of -A, -B, -C was given (then groups are separated, even with 0).
     context: bool,
+    /// `-m N`: stop after this many selected lines.
+    max: Option<usize>,
 }
 
 /// Largest context GNU would print usefully here (input is bounded anyway).
@@ -54,12 +57,19 @@ pub(super) fn run(args: &[String], input: &[u8], out: &mut Out) -> Result<i32, F
         return Ok(1);
     }
     let mut matcher = compile(&options)?;
+    // GNU reads nothing at all for -m 0.
+    if options.max == Some(0) {
+        return Ok(1);
+    }
     if options.context && !options.count && !options.only_matching {
         return with_context(&options, &mut matcher, input, out);
     }
     let mut selected = 0usize;
     for (n, line) in lines(input).enumerate() {
         out.tick()?;
+        if options.max.is_some_and(|max| selected >= max) {
+            break;
+        }
         if matcher.is_match(line) == options.invert {
             continue;
         }
@@ -122,6 +132,15 @@ fn with_context(
     };
     for (i, line) in all.iter().enumerate() {
         out.tick()?;
+        if o.max.is_some_and(|max| selected >= max) {
+            // Past the last selected line GNU prints its after-context, matching or not.
+            if after_left == 0 {
+                break;
+            }
+            emit(out, i, '-')?;
+            after_left -= 1;
+            continue;
+        }
         if matcher.is_match(line) != o.invert {
             selected += 1;
             let first = printed.map_or(0, |p| p + 1).max(i.saturating_sub(o.before));
@@ -171,6 +190,14 @@ fn parse(args: &[String]) -> Result<Options<'_>, FilterError> {
             Arg::Flag(_) => o.fixed = true,
             Arg::Value('A', n) => (o.after, o.context) = (context('A', n)?, true),
             Arg::Value('B', n) => (o.before, o.context) = (context('B', n)?, true),
+            Arg::Value('m', n) => {
+                // GNU takes a negative count as no limit.
+                o.max = match n.trim().parse::<i64>() {
+                    Ok(m) if m < 0 => None,
+                    Ok(m) => Some(usize::try_from(m).unwrap_or(usize::MAX)),
+                    Err(_) => return Err(SPEC.bad("invalid max count".into())),
+                };
+            }
             Arg::Value('C', n) => {
                 let n = context('C', n)?;
                 (o.after, o.before, o.context) = (n, n, true);
