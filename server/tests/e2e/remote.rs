@@ -105,6 +105,40 @@ impl World {
             .unwrap()
     }
 
+    /// A stdio gitgate as `login` whose client hands every progress notification to `tx`.
+    async fn progress_client(
+        &self,
+        login: &str,
+        scopes: &[&str],
+        tx: tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>,
+    ) -> rmcp::service::RunningService<rmcp::RoleClient, Progress> {
+        let config = self.data.path().join(format!("{login}-progress.toml"));
+        let scopes: Vec<String> = scopes.iter().map(|s| format!("{s:?}")).collect();
+        std::fs::write(
+            &config,
+            format!(
+                "[[repos]]\nname = \"widgets\"\npath = {:?}\n\n[user]\nname = \"{login}\"\n\
+                 scopes = [{}]\nrepos = [\"widgets\", \"acme/*\"]\n",
+                self.clone.path().display().to_string(),
+                scopes.join(", ")
+            ),
+        )
+        .unwrap();
+        let data = self.data.path().display().to_string();
+        let config = config.display().to_string();
+        let base = self.forge.base_url.clone();
+        let token = self.forge.token(login).to_owned();
+        let cmd = tokio::process::Command::new(BIN).configure(|c| {
+            c.args(["serve", "--stdio", "--data-dir", &data, "--config", &config])
+                .args(["--github-url", &base, "--github-repo", "acme/widgets"])
+                .env("GITHUB_TOKEN", &token);
+        });
+        Progress(tx)
+            .serve(TokioChildProcess::new(cmd).unwrap())
+            .await
+            .unwrap()
+    }
+
     /// The id a branch has in the forge's bare repository, if it exists.
     fn remote_branch(&self, branch: &str) -> Option<String> {
         let out = Command::new("git")
@@ -235,6 +269,77 @@ async fn push_publishes_a_branch_as_the_caller_and_audits_its_ref_updates() {
     assert_eq!(events[0]["payload"]["before"], id.as_str());
     assert_eq!(events[0]["payload"]["head"], next.as_str());
     assert_eq!(events[1]["payload"]["before"], zero.as_str());
+}
+
+/// A client that hands the test every progress notification it receives.
+#[derive(Clone)]
+struct Progress(tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>);
+
+impl rmcp::ClientHandler for Progress {
+    async fn on_progress(
+        &self,
+        params: rmcp::model::ProgressNotificationParam,
+        _ctx: rmcp::service::NotificationContext<rmcp::RoleClient>,
+    ) {
+        let _ = self.0.send(params);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn push_and_fetch_report_progress_to_a_client_that_asked() {
+    let w = World::start().await;
+    git(w.clone.path(), &["switch", "-q", "-c", "progress"]);
+    w.commit("p.txt", "progress\n");
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let alice = w.progress_client("alice", PUSHER, tx).await;
+    let pushed = alice
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("git_push")
+                .with_arguments(json!({}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert_ne!(pushed.is_error, Some(true), "{pushed:?}");
+    let note = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a progress notification")
+        .unwrap();
+    assert_eq!(note.message.as_deref(), Some("writing objects"), "{note:?}");
+    assert!(note.total.is_some_and(|t| t >= note.progress), "{note:?}");
+    // New objects on the forge, fetched: progress while receiving them.
+    let other = tempfile::tempdir().unwrap();
+    let bare = w.forge.repo_path("acme", "widgets");
+    git(
+        other.path(),
+        &["clone", "-q", &format!("file://{}", bare.display()), "."],
+    );
+    git(other.path(), &["switch", "-q", "-c", "elsewhere"]);
+    std::fs::write(other.path().join("q.txt"), "from elsewhere\n").unwrap();
+    git(other.path(), &["add", "q.txt"]);
+    git(other.path(), &["commit", "-q", "-m", "elsewhere"]);
+    git(other.path(), &["push", "-q", "origin", "elsewhere"]);
+    let fetched = alice
+        .call_tool(
+            rmcp::model::CallToolRequestParams::new("git_fetch")
+                .with_arguments(json!({}).as_object().unwrap().clone()),
+        )
+        .await
+        .unwrap();
+    assert_ne!(fetched.is_error, Some(true), "{fetched:?}");
+    let note = loop {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+            .await
+            .expect("a progress notification of the fetch")
+            .unwrap();
+        if n.message.as_deref() != Some("writing objects") {
+            break n;
+        }
+    };
+    assert_eq!(
+        note.message.as_deref(),
+        Some("receiving objects"),
+        "{note:?}"
+    );
 }
 
 /// The real git, outside gitgate, pushing the clone's `branch` to the forge's bare repository.

@@ -211,6 +211,28 @@ fn callbacks<'a>(token: &'a str, tries: &'a Cell<u32>) -> git2::RemoteCallbacks<
         tries.set(tries.get() + 1);
         git2::Cred::userpass_plaintext("x-access-token", token)
     });
+    // Progress for the client that asked (a tenth of the objects at a time: libgit2 reports
+    // every object), and a fetch stops when the client cancels the call.
+    let received_tenth = Cell::new(u64::MAX);
+    cb.transfer_progress(move |p| {
+        let total = p.total_objects() as u64;
+        let done = p.received_objects() as u64;
+        let tenth = if total == 0 { 10 } else { done * 10 / total };
+        if tenth != received_tenth.get() {
+            received_tenth.set(tenth);
+            crate::notify::progress(done, Some(total), "receiving objects");
+        }
+        !crate::notify::cancelled()
+    });
+    let written_tenth = Cell::new(u64::MAX);
+    cb.push_transfer_progress(move |current, total, _bytes| {
+        let (done, total) = (current as u64, total as u64);
+        let tenth = if total == 0 { 10 } else { done * 10 / total };
+        if tenth != written_tenth.get() {
+            written_tenth.set(tenth);
+            crate::notify::progress(done, Some(total), "writing objects");
+        }
+    });
     cb
 }
 
