@@ -217,7 +217,7 @@ fn callbacks<'a>(token: &'a str, tries: &'a Cell<u32>) -> git2::RemoteCallbacks<
     cb.transfer_progress(move |p| {
         let total = p.total_objects() as u64;
         let done = p.received_objects() as u64;
-        let tenth = if total == 0 { 10 } else { done * 10 / total };
+        let tenth = (done * 10).checked_div(total).unwrap_or(10);
         if tenth != received_tenth.get() {
             received_tenth.set(tenth);
             crate::notify::progress(done, Some(total), "receiving objects");
@@ -227,7 +227,7 @@ fn callbacks<'a>(token: &'a str, tries: &'a Cell<u32>) -> git2::RemoteCallbacks<
     let written_tenth = Cell::new(u64::MAX);
     cb.push_transfer_progress(move |current, total, _bytes| {
         let (done, total) = (current as u64, total as u64);
-        let tenth = if total == 0 { 10 } else { done * 10 / total };
+        let tenth = (done * 10).checked_div(total).unwrap_or(10);
         if tenth != written_tenth.get() {
             written_tenth.set(tenth);
             crate::notify::progress(done, Some(total), "writing objects");
