@@ -7,20 +7,30 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Runner;
-use super::gh::{self, Failed, Flag, Printed, REPO, switch, value};
+use super::gh::{self, Failed, Flag, JQ, JSON, Printed, REPO, switch, value};
+use super::gh_ci_json;
 use super::gh_issue::{limit, not_found};
+use super::gh_json::Style;
 use crate::github::PrListArgs;
 use crate::github::actions::RunListArgs;
 use crate::github::records::{self, PrState, RepoName};
 
 const CHECKS_FLAGS: &[Flag] = &[REPO];
-const LIST_FLAGS: &[Flag] = &[value("limit", Some('L')), value("branch", Some('b')), REPO];
+const LIST_FLAGS: &[Flag] = &[
+    value("limit", Some('L')),
+    value("branch", Some('b')),
+    REPO,
+    JSON,
+    JQ,
+];
 const VIEW_FLAGS: &[Flag] = &[
     value("job", Some('j')),
     switch("verbose", Some('v')),
     switch("exit-status", None),
     switch("log-failed", None),
     REPO,
+    JSON,
+    JQ,
 ];
 const RERUN_FLAGS: &[Flag] = &[switch("failed", None), REPO];
 
@@ -83,9 +93,17 @@ pub(super) fn run_list(
         status: None,
         limit: Some(limit(&p)?.unwrap_or(RUN_LIMIT)),
     };
+    let export = p.export(gh_ci_json::RUN_FIELDS)?;
     runner.gh_call("gh_run_list", argv, p.repo(), None, |gh| {
         let repo = resolve(gh, p.repo().as_deref())?;
         let (runs, _) = gh.wait(records::run_page(gh.clients, gh.user, &repo, &args))?;
+        if let Some(export) = &export {
+            let data = runs
+                .iter()
+                .map(|r| gh_ci_json::run(export, r, &[]))
+                .collect();
+            return runner.export_as(export, Value::Array(data), Style::SearchExport);
+        }
         let now = Utc::now();
         // No runs prints nothing: gh says "no runs found" only to a terminal.
         Ok(runs.iter().map(|r| run_row(r, now)).collect())
@@ -254,6 +272,7 @@ pub(super) fn run_view(
         }
     };
     let (verbose, exit_status) = (p.on("verbose"), p.on("exit-status"));
+    let export = p.export(gh_ci_json::RUN_VIEW_FIELDS)?;
     runner.gh_call("gh_run_view", argv, p.repo(), None, |gh| {
         let repo = resolve(gh, p.repo().as_deref())?;
         let (run, jobs) = gh.wait(records::run_with_jobs(gh.clients, gh.user, &repo, id))?;
@@ -263,6 +282,10 @@ pub(super) fn run_view(
             if jobs.is_empty() {
                 return Err(Failed(format!("job {job} not found in run {id}")));
             }
+        }
+        if let Some(export) = &export {
+            let data = gh_ci_json::run(export, &run, &jobs);
+            return runner.export_as(export, data, Style::SearchExport);
         }
         if log_failed {
             let listed = serde_json::json!({ "jobs": jobs });

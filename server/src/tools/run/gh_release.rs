@@ -3,8 +3,10 @@
 //! terminal (tab-separated rows; the `key:\tvalue` block and notes; the new release's URL).
 
 use super::Runner;
-use super::gh::{self, Failed, Flag, Printed, REPO, switch, value};
+use super::gh::{self, Failed, Flag, JQ, JSON, Printed, REPO, switch, value};
+use super::gh_ci_json;
 use super::gh_issue::limit;
+use super::gh_json::Style;
 use crate::github::ReleaseCreateArgs;
 use crate::github::records::{self, RepoName};
 
@@ -14,7 +16,7 @@ const LIST_FLAGS: &[Flag] = &[
     switch("exclude-pre-releases", None),
     REPO,
 ];
-const VIEW_FLAGS: &[Flag] = &[REPO];
+const VIEW_FLAGS: &[Flag] = &[REPO, JSON, JQ];
 const CREATE_FLAGS: &[Flag] = &[
     value("title", Some('t')),
     value("notes", Some('n')),
@@ -87,6 +89,7 @@ pub(super) fn view(
             )));
         }
     };
+    let export = p.export(gh_ci_json::RELEASE_FIELDS)?;
     runner.gh_call("gh_release_view", argv, p.repo(), None, |gh| {
         let repo = resolve(gh, p.repo().as_deref())?;
         match gh.wait_raw(records::get_release(
@@ -95,7 +98,12 @@ pub(super) fn view(
             &repo,
             tag.as_deref(),
         )) {
-            Ok(v) => Ok(records::release_text(&v).into()),
+            Ok(v) => match &export {
+                Some(export) => {
+                    runner.export_as(export, gh_ci_json::release(export, &v), Style::SearchExport)
+                }
+                None => Ok(records::release_text(&v).into()),
+            },
             Err(crate::github::Error::NotFound { .. }) => Err(Failed("release not found".into())),
             Err(e) => Err(crate::tools::ToolError::from(e).into()),
         }

@@ -64,6 +64,7 @@
 mod gh;
 mod gh_api;
 mod gh_ci;
+mod gh_ci_json;
 mod gh_issue;
 mod gh_json;
 mod gh_pr;
