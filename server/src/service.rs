@@ -55,8 +55,15 @@ impl GitGate {
     fn call_scope(
         &self,
         ctx: &RequestContext<RoleServer>,
+        tool: &str,
     ) -> (crate::notify::Scope, Option<tokio::task::JoinHandle<()>>) {
-        let progress_token = ctx.meta.get_progress_token();
+        // rmcp's client sends a progress token with every request; only the calls that report
+        // progress (command lines, pipelines, fetch, pull, push) get a forwarder for it, so a
+        // quick call costs no task.
+        let progress_token = ctx
+            .meta
+            .get_progress_token()
+            .filter(|_| PROGRESS_TOOLS.contains(&tool));
         let mut scope = crate::notify::Scope {
             sink: None,
             cancel: Some(ctx.ct.clone()),
@@ -166,6 +173,9 @@ fn our_level(level: LoggingLevel) -> crate::notify::Level {
     }
 }
 
+/// The tools whose work reports progress (`notify::progress`).
+const PROGRESS_TOOLS: &[&str] = &["gitgate", "git_fetch", "git_pull", "git_push"];
+
 /// The transport wired no identity: a server bug, not client input.
 fn no_caller() -> McpError {
     McpError::internal_error("no caller identity for this request", None)
@@ -202,7 +212,7 @@ impl ServerHandler for GitGate {
         ctx: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, McpError> {
         let mut call_ctx = self.context(&ctx).ok_or_else(no_caller)?;
-        let (scope, forwarder) = self.call_scope(&ctx);
+        let (scope, forwarder) = self.call_scope(&ctx, &request.name);
         call_ctx.scope = scope;
         let result = self
             .services
