@@ -17,7 +17,7 @@ async fn lean_mode_lists_one_tool_and_reaches_all_through_it() {
 
     // help: signatures, a query, one schema.
     let all = ok(&s.client, "gitgate", json!({"tool": "help"})).await;
-    assert_eq!(all.lines().count(), 21, "{all}");
+    assert_eq!(all.lines().count(), 22, "{all}");
     assert!(
         all.lines()
             .any(|l| l.starts_with("git_log(") && l.contains("max_count")),

@@ -44,7 +44,7 @@ async fn tools_list_is_the_committed_catalogue() {
         })
         .cloned()
         .collect();
-    assert_eq!(git_only.len(), 21);
+    assert_eq!(git_only.len(), 22);
     for transport in TRANSPORTS {
         let s = Session::start(transport, &env).await;
         let tools = s.client.list_all_tools().await.unwrap();
