@@ -1,7 +1,7 @@
 //! MCP prompts: the jobs agents are most often given, as templates a client can offer its user
 //! (Claude Code shows them as slash commands). Their arguments (`repo`, a pull request or
-//! issue `number`, `base`/`head` revisions) are what `completion/complete` completes (see
-//! [`crate::completion`]).
+//! issue `number`, `base`/`head` revisions) are what `completion/complete` completes (in the
+//! `completion` module, which depends on this one, not the other way).
 //!
 //! A prompt only writes the request; the agent then does the work through the tools, under
 //! policy and audit like any other call.
