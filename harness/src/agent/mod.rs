@@ -568,7 +568,10 @@ async fn converse(
         messages.push(Message::Results(results));
     }
     c.wall_s = match source {
-        Source::Live(_) => started.elapsed().as_secs_f64(),
+        // Whole microseconds: a decimal with few digits reads back from the transcript's JSON
+        // as exactly the same f64, so a replay's report is byte for byte the recorded one
+        // (a full-precision f64 may come back one unit off in its last place).
+        Source::Live(_) => started.elapsed().as_micros() as f64 / 1e6,
         // The recorded wall time, so the replayed report is the recorded one.
         Source::Replay(rec) => rec.wall_s,
     };
