@@ -78,6 +78,27 @@ impl World {
         extra: &str,
         token: &str,
     ) -> Client {
+        ().serve(self.server(login, scopes, extra, token))
+            .await
+            .unwrap()
+    }
+
+    /// A stdio gitgate as `login` whose client hands every progress notification to `tx`.
+    async fn progress_client(
+        &self,
+        login: &str,
+        scopes: &[&str],
+        tx: tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>,
+    ) -> rmcp::service::RunningService<rmcp::RoleClient, Progress> {
+        Progress(tx)
+            .serve(self.server(login, scopes, "", self.forge.token(login)))
+            .await
+            .unwrap()
+    }
+
+    /// The stdio gitgate process of those clients: its config file (the clone as `widgets`,
+    /// the user with `scopes`, then `extra`) and `token` as its GitHub token.
+    fn server(&self, login: &str, scopes: &[&str], extra: &str, token: &str) -> TokioChildProcess {
         let config = self.data.path().join(format!("{login}.toml"));
         let scopes: Vec<String> = scopes.iter().map(|s| format!("{s:?}")).collect();
         std::fs::write(
@@ -100,43 +121,7 @@ impl World {
                 .args(["--github-url", &base, "--github-repo", "acme/widgets"])
                 .env("GITHUB_TOKEN", &token);
         });
-        ().serve(TokioChildProcess::new(cmd).unwrap())
-            .await
-            .unwrap()
-    }
-
-    /// A stdio gitgate as `login` whose client hands every progress notification to `tx`.
-    async fn progress_client(
-        &self,
-        login: &str,
-        scopes: &[&str],
-        tx: tokio::sync::mpsc::UnboundedSender<rmcp::model::ProgressNotificationParam>,
-    ) -> rmcp::service::RunningService<rmcp::RoleClient, Progress> {
-        let config = self.data.path().join(format!("{login}-progress.toml"));
-        let scopes: Vec<String> = scopes.iter().map(|s| format!("{s:?}")).collect();
-        std::fs::write(
-            &config,
-            format!(
-                "[[repos]]\nname = \"widgets\"\npath = {:?}\n\n[user]\nname = \"{login}\"\n\
-                 scopes = [{}]\nrepos = [\"widgets\", \"acme/*\"]\n",
-                self.clone.path().display().to_string(),
-                scopes.join(", ")
-            ),
-        )
-        .unwrap();
-        let data = self.data.path().display().to_string();
-        let config = config.display().to_string();
-        let base = self.forge.base_url.clone();
-        let token = self.forge.token(login).to_owned();
-        let cmd = tokio::process::Command::new(BIN).configure(|c| {
-            c.args(["serve", "--stdio", "--data-dir", &data, "--config", &config])
-                .args(["--github-url", &base, "--github-repo", "acme/widgets"])
-                .env("GITHUB_TOKEN", &token);
-        });
-        Progress(tx)
-            .serve(TokioChildProcess::new(cmd).unwrap())
-            .await
-            .unwrap()
+        TokioChildProcess::new(cmd).unwrap()
     }
 
     /// The id a branch has in the forge's bare repository, if it exists.
