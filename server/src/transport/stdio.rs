@@ -45,8 +45,16 @@ where
     let (to_rmcp, rmcp_in) = tokio::io::duplex(1 << 16);
     let (rmcp_out, from_rmcp) = tokio::io::duplex(1 << 16);
     let (replies, replies_rx) = tokio::sync::mpsc::channel(64);
-    tokio::spawn(stdio_guard::inbound(input, to_rmcp, replies));
-    let writer = tokio::spawn(stdio_guard::outbound(from_rmcp, replies_rx, output));
+    let in_flight = std::sync::Arc::new(stdio_guard::InFlight::default());
+    tokio::spawn(stdio_guard::inbound(
+        input,
+        to_rmcp,
+        replies,
+        std::sync::Arc::clone(&in_flight),
+    ));
+    let writer = tokio::spawn(stdio_guard::outbound(
+        from_rmcp, replies_rx, output, in_flight,
+    ));
     let running = gate
         .serve((rmcp_in, rmcp_out))
         .await

@@ -3,7 +3,13 @@
 //! id null); a line longer than [`MAX_LINE`] an invalid-request error (-32600), read to its end
 //! without being kept; before `initialize`, a request gets "not initialized" (-32002; `ping`
 //! is answered, as the MCP lifecycle allows) and a notification is dropped, where rmcp would
-//! end the session. Everything else passes through unchanged.
+//! end the session; a request whose id is still in flight gets an invalid-request error (-32600)
+//! naming the id, where rmcp would run both and answer twice under one id, so the client could
+//! not tell the answers apart (the HTTP screen refuses the same, per session). Everything else
+//! passes through unchanged.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde_json::{Value, json};
 
@@ -15,18 +21,90 @@ use tokio::sync::mpsc;
 pub const MAX_LINE: usize = 4 << 20;
 /// Longest answer line read back from rmcp (its own output: a large tool result).
 const MAX_OUT_LINE: usize = 256 << 20;
+/// Most requests in flight at once; past it a request is refused until answers come back (the
+/// set cannot grow without bound when a client never waits).
+const MAX_IN_FLIGHT: usize = 4096;
+
+/// The ids of the client's requests that rmcp has not answered yet, as their JSON text: taken by
+/// [`inbound`] when a request passes, given back by [`outbound`] when rmcp's answer goes out.
+#[derive(Debug, Default)]
+pub struct InFlight {
+    ids: Mutex<HashSet<String>>,
+}
+
+impl InFlight {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // Plain set operations: a panic elsewhere cannot leave it half-updated.
+        self.ids.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Takes `id` if it is free and there is room.
+    fn take(&self, id: &Value) -> Taken {
+        let mut ids = self.lock();
+        if ids.len() >= MAX_IN_FLIGHT {
+            Taken::Full
+        } else if ids.insert(id.to_string()) {
+            Taken::Yes
+        } else {
+            Taken::InUse
+        }
+    }
+
+    /// Gives back the id of the response `line` from rmcp, if it is one.
+    fn answered(&self, line: &[u8]) {
+        #[derive(serde::Deserialize)]
+        struct Head {
+            id: Option<Value>,
+            method: Option<serde::de::IgnoredAny>,
+        }
+        let mut ids = self.lock();
+        if ids.is_empty() {
+            return;
+        }
+        // A request of the server's own (a ping, a sampling request) has a method: its id is
+        // in the server's numbering, not the client's.
+        if let Ok(Head {
+            id: Some(id),
+            method: None,
+        }) = serde_json::from_slice::<Head>(line)
+        {
+            ids.remove(&id.to_string());
+        }
+    }
+}
+
+/// What [`InFlight::take`] did.
+enum Taken {
+    Yes,
+    InUse,
+    Full,
+}
+
+/// What the guard knows of the session: whether `initialize` passed, and the ids in flight.
+#[derive(Debug, Default)]
+struct Session {
+    initialized: bool,
+    in_flight: Arc<InFlight>,
+}
 
 /// Reads the client's lines from `input`, passes the acceptable ones to `to_rmcp` and sends the
 /// guard's own answers to `replies`. Ends at the end of input (closing `to_rmcp`, which ends
 /// the session) or when rmcp is gone.
-pub async fn inbound<R, W>(input: R, mut to_rmcp: W, replies: mpsc::Sender<String>)
-where
+pub async fn inbound<R, W>(
+    input: R,
+    mut to_rmcp: W,
+    replies: mpsc::Sender<String>,
+    in_flight: Arc<InFlight>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut input = BufReader::new(input);
     let mut line = Vec::new();
-    let mut initialized = false;
+    let mut session = Session {
+        initialized: false,
+        in_flight,
+    };
     loop {
         let too_long = match read_line(&mut input, &mut line, MAX_LINE).await {
             Ok(Some(too_long)) => too_long,
@@ -39,7 +117,7 @@ where
                 &format!("message longer than {} MiB", MAX_LINE >> 20),
             ))
         } else {
-            judge(&line, &mut initialized)
+            judge(&line, &mut session)
         };
         match verdict {
             Verdict::Pass => {
@@ -58,9 +136,15 @@ where
     }
 }
 
-/// Writes rmcp's answers and the guard's to `output`, one line each, until both are done.
-pub async fn outbound<R, W>(from_rmcp: R, mut replies: mpsc::Receiver<String>, mut output: W)
-where
+/// Writes rmcp's answers and the guard's to `output`, one line each, until both are done; gives
+/// back the id of each of rmcp's answers to `in_flight` before the answer is written, so a
+/// client that reuses an id once answered is never refused.
+pub async fn outbound<R, W>(
+    from_rmcp: R,
+    mut replies: mpsc::Receiver<String>,
+    mut output: W,
+    in_flight: Arc<InFlight>,
+) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
@@ -73,6 +157,7 @@ where
             read = read_line(&mut from_rmcp, &mut line, MAX_OUT_LINE), if rmcp_open => {
                 match read {
                     Ok(Some(false)) => {
+                        in_flight.answered(&line);
                         line.push(b'\n');
                         if write(&mut output, &line).await.is_err() {
                             return;
@@ -108,7 +193,7 @@ enum Verdict {
     Drop,
 }
 
-fn judge(line: &[u8], initialized: &mut bool) -> Verdict {
+fn judge(line: &[u8], session: &mut Session) -> Verdict {
     let text = line.strip_suffix(b"\r").unwrap_or(line);
     if text.iter().all(u8::is_ascii_whitespace) {
         return Verdict::Drop;
@@ -117,32 +202,53 @@ fn judge(line: &[u8], initialized: &mut bool) -> Verdict {
         Ok(message) => message,
         Err(refusal) => return Verdict::Reply(refusal.to_json()),
     };
-    if *initialized {
-        if let (true, Some(id)) = (message.is_initialize(), message.id) {
+    if session.initialized {
+        if let (true, Some(id)) = (message.is_initialize(), &message.id) {
             return Verdict::Reply(error(
-                id,
+                id.clone(),
                 jsonrpc::INVALID_REQUEST,
                 "invalid request: the session is already initialized",
             ));
         }
-        return Verdict::Pass;
+        return take_id(message, session);
     }
-    match (message.method.as_deref(), message.id) {
+    match (message.method.as_deref(), &message.id) {
         (Some("initialize"), Some(_)) => {
-            *initialized = true;
-            Verdict::Pass
+            session.initialized = true;
+            take_id(message, session)
         }
         (Some("ping"), Some(id)) => {
             Verdict::Reply(json!({"jsonrpc": "2.0", "id": id, "result": {}}).to_string())
         }
         (Some(_), Some(id)) => Verdict::Reply(error(
-            id,
+            id.clone(),
             -32002,
             "the server is not initialized; send initialize first",
         )),
         // A notification (or a stray response) before initialize: nothing to answer.
         _ => Verdict::Drop,
     }
+}
+
+/// Passes a request on if its id is free (taking it), else refuses it; anything that is not a
+/// request (a notification, the client's answer to a server request) passes.
+fn take_id(message: jsonrpc::Message, session: &Session) -> Verdict {
+    let (Some(_), Some(id)) = (&message.method, message.id) else {
+        return Verdict::Pass;
+    };
+    let message = match session.in_flight.take(&id) {
+        Taken::Yes => return Verdict::Pass,
+        Taken::InUse => format!(
+            "invalid request: id {} is in use by a request still running; give each request its \
+             own id",
+            crate::tools::quote(&id.to_string())
+        ),
+        Taken::Full => format!(
+            "invalid request: {MAX_IN_FLIGHT} requests are in flight; wait for answers before \
+             sending more"
+        ),
+    };
+    Verdict::Reply(error(id, jsonrpc::INVALID_REQUEST, &message))
 }
 
 fn error(id: Value, code: i64, message: &str) -> String {
@@ -208,10 +314,10 @@ mod tests {
     }
 
     fn check(lines: &[&str], expected: &[&str]) {
-        let mut initialized = false;
+        let mut session = Session::default();
         let got: Vec<String> = lines
             .iter()
-            .map(|l| outcome(judge(l.as_bytes(), &mut initialized)))
+            .map(|l| outcome(judge(l.as_bytes(), &mut session)))
             .collect();
         assert_eq!(got, expected, "{lines:?}");
     }
@@ -257,6 +363,36 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_id_in_flight_is_refused_until_its_answer_goes_out() {
+        let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}"#;
+        let call = |id: &str| format!(r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/list"}}"#);
+        let mut session = Session::default();
+        let in_flight = Arc::clone(&session.in_flight);
+        let mut judged = |line: &str| outcome(judge(line.as_bytes(), &mut session));
+        assert_eq!(judged(init), "pass");
+        assert_eq!(judged(&call("2")), "pass");
+        assert_eq!(judged(&call("2")), "2 -32600");
+        assert_eq!(judged(&call(r#""2""#)), "pass", "a string id is another id");
+        // A request of the server's own with the same number gives nothing back.
+        in_flight.answered(br#"{"jsonrpc":"2.0","id":2,"method":"ping"}"#);
+        assert_eq!(judged(&call("2")), "2 -32600");
+        in_flight.answered(br#"{"jsonrpc":"2.0","id":2,"result":{"tools":[]}}"#);
+        assert_eq!(judged(&call("2")), "pass");
+        in_flight.answered(br#"{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}"#);
+        assert_eq!(
+            judged(&call("1")),
+            "pass",
+            "an error answer gives the id back too"
+        );
+        // Notifications and the client's answers to server requests are never held.
+        let note = r#"{"jsonrpc":"2.0","method":"notifications/progress","params":{}}"#;
+        let reply = r#"{"jsonrpc":"2.0","id":2,"result":{}}"#;
+        assert_eq!(judged(note), "pass");
+        assert_eq!(judged(reply), "pass");
+        assert_eq!(judged(reply), "pass");
+    }
+
     /// Property: whatever a client sends (random bytes, broken JSON, deep nesting, ids of any
     /// type), the guard never panics and every answer of its own is one JSON-RPC error or ping
     /// result, on one line.
@@ -291,8 +427,11 @@ mod tests {
             for _ in 0..rng.random_range(0..40) {
                 line.extend_from_slice(pieces[rng.random_range(0..pieces.len())]);
             }
-            let mut initialized = rng.random_range(0..2) == 0;
-            if let Verdict::Reply(reply) = judge(&line, &mut initialized) {
+            let mut session = Session {
+                initialized: rng.random_range(0..2) == 0,
+                ..Session::default()
+            };
+            if let Verdict::Reply(reply) = judge(&line, &mut session) {
                 assert!(!reply.contains('\n'), "{reply}");
                 let v: Value = serde_json::from_str(&reply).expect("the guard answers JSON");
                 assert_eq!(v["jsonrpc"], "2.0", "{reply}");
@@ -303,9 +442,12 @@ mod tests {
             }
         }
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        let mut initialized = true;
+        let mut session = Session {
+            initialized: true,
+            ..Session::default()
+        };
         assert!(matches!(
-            judge(deep.as_bytes(), &mut initialized),
+            judge(deep.as_bytes(), &mut session),
             Verdict::Reply(_)
         ));
     }

@@ -109,3 +109,60 @@ fn stray_and_malformed_messages_get_json_rpc_errors_and_the_session_goes_on() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// Regression (load issue, item 5, on stdio): two requests with one id in flight at once were
+/// both run and both answered under that id, so the client could not tell the answers apart.
+/// Now the second is refused at once (-32600, naming the id) while the first runs, the first
+/// gets its own answer, and the id is free again once answered.
+#[test]
+fn a_request_id_in_flight_is_refused_and_free_again_once_answered() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--stdio", "--lean", "--data-dir", &env.data_dir()])
+        .arg("--repo")
+        .arg(format!("app={}", env.repo.path().display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut answer = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    writeln!(stdin, "{INIT}\n{INITIALIZED}").unwrap();
+    assert!(answer()["result"]["serverInfo"].is_object());
+    // A call that runs until the jq sandbox's CPU limit ends it: in flight for seconds, and
+    // the guard judges the next line only after passing this one on.
+    let slow = r#"{"jsonrpc":"2.0","id":"same","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status","jq":"last(range(1e18))"}}}"#;
+    let quick = r#"{"jsonrpc":"2.0","id":"same","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status"}}}"#;
+    writeln!(stdin, "{slow}\n{quick}").unwrap();
+    let refusal = answer();
+    assert_eq!(refusal["id"], "same", "{refusal}");
+    assert_eq!(refusal["error"]["code"], -32600, "{refusal}");
+    let why = refusal["error"]["message"].as_str().unwrap();
+    assert!(why.contains("still running"), "{refusal}");
+    // The first gets its own answer: the filter's limit, as a tool error.
+    let first = answer();
+    assert_eq!(first["id"], "same", "{first}");
+    assert_eq!(first["result"]["isError"], true, "{first}");
+    // Answered, so its id is free again; a number 7 and a string "7" are different ids.
+    let numbered = quick.replace(r#""same""#, "7");
+    let named = quick.replace(r#""same""#, r#""7""#);
+    writeln!(stdin, "{quick}\n{numbered}\n{named}").unwrap();
+    let mut ids: Vec<String> = (0..3)
+        .map(|_| {
+            let a = answer();
+            assert_eq!(a["result"]["isError"], false, "{a}");
+            a["id"].to_string()
+        })
+        .collect();
+    ids.sort();
+    assert_eq!(ids, [r#""7""#, r#""same""#, "7"]);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
