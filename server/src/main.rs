@@ -381,9 +381,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Diagnostics go to stderr: stdout carries the MCP protocol on stdio.
+    // Diagnostics go to stderr: stdout carries the MCP protocol on stdio. Colours only on a
+    // terminal: a log file or journald would keep the escape codes as text.
     let log = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_filter(
             tracing_subscriber::EnvFilter::try_from_env("GITGATE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),

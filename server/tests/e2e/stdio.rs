@@ -166,3 +166,57 @@ fn a_request_id_in_flight_is_refused_and_free_again_once_answered() {
     drop(stdin);
     assert!(child.wait().unwrap().success());
 }
+
+/// Regression (load issue, item 10): a failure that repeats on every call (here the audit
+/// mirror on a full disk: `/dev/full` fails every write with ENOSPC) wrote one ERROR line per
+/// call. Now a cause writes a burst of a few lines and then at most one per ten seconds, while
+/// every call is still served and audited.
+#[test]
+fn a_failure_on_every_call_writes_a_few_log_lines_not_one_per_call() {
+    use std::io::{BufRead, BufReader, Read};
+    const CALLS: usize = 60;
+    let env = Env::new();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--stdio", "--data-dir", &env.data_dir()])
+        .args(["--audit-mirror", "/dev/full", "--repo"])
+        .arg(format!("app={}", env.repo.path().display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut stderr = child.stderr.take().unwrap();
+    let mut answer = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    writeln!(stdin, "{INIT}\n{INITIALIZED}").unwrap();
+    assert!(answer()["result"]["serverInfo"].is_object());
+    for id in 0..CALLS {
+        let call = STATUS.replace(r#""id":2"#, &format!(r#""id":{}"#, id + 10));
+        writeln!(stdin, "{call}").unwrap();
+        let a = answer();
+        assert_eq!(a["result"]["isError"], false, "{a}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let mut log = String::new();
+    stderr.read_to_string(&mut log).unwrap();
+    let lines = log
+        .lines()
+        .filter(|l| l.contains("audit mirror write failed"))
+        .count();
+    assert!((1..=5).contains(&lines), "{lines} mirror lines:\n{log}");
+    // Written for a file, not a terminal: no colour escape codes.
+    assert!(!log.contains('\u{1b}'), "{log}");
+    // Every call is still in the chain, which verifies.
+    let out = Command::new(BIN)
+        .args(["audit", "--data-dir", &env.data_dir(), "verify"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+}
