@@ -522,3 +522,54 @@ async fn connections_past_the_per_address_cap_are_refused() {
         Some(false)
     );
 }
+
+/// Load issue, item 2: the server keeps answering authenticated users while 1,000 slow or
+/// idle connections are held (from 20 addresses, under the per-address cap: as a botnet
+/// would). Half send headers a few bytes at a time and stop, half send nothing.
+#[tokio::test]
+async fn users_are_served_while_a_thousand_slow_connections_are_held() {
+    let env = Env::new();
+    let token = env.user("alice", "git:read", &["app"]).await;
+    // Timeouts long enough that nothing held is let go during the test.
+    let server = spawn_http(
+        &env,
+        &["--header-timeout", "600", "--idle-timeout", "600"],
+    );
+    let addr: std::net::SocketAddr = server
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .parse()
+        .unwrap();
+    let mut held = Vec::new();
+    for n in 0..1000 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        let from: IpAddr = format!("127.0.0.{}", 2 + n % 20).parse().unwrap();
+        socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+        let mut stream = socket.connect(addr).await.unwrap();
+        if n % 2 == 0 {
+            stream
+                .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+                .await
+                .unwrap();
+        }
+        held.push(stream);
+    }
+    let client = connect_http(&server.url, &token).await.unwrap();
+    for _ in 0..3 {
+        let status = rmcp::model::CallToolRequestParams::new("git_status");
+        assert_eq!(
+            client.call_tool(status).await.unwrap().is_error,
+            Some(false)
+        );
+    }
+    // They were all still held while alice was served: none was closed or answered.
+    let mut buf = [0u8; 64];
+    let open = held
+        .iter()
+        .filter(|s| {
+            matches!(s.try_read(&mut buf), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        })
+        .count();
+    assert_eq!(open, 1000);
+}
