@@ -531,10 +531,7 @@ async fn users_are_served_while_a_thousand_slow_connections_are_held() {
     let env = Env::new();
     let token = env.user("alice", "git:read", &["app"]).await;
     // Timeouts long enough that nothing held is let go during the test.
-    let server = spawn_http(
-        &env,
-        &["--header-timeout", "600", "--idle-timeout", "600"],
-    );
+    let server = spawn_http(&env, &["--header-timeout", "600", "--idle-timeout", "600"]);
     let addr: std::net::SocketAddr = server
         .url
         .trim_start_matches("http://")

@@ -220,3 +220,116 @@ fn a_failure_on_every_call_writes_a_few_log_lines_not_one_per_call() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{said}");
 }
+
+/// Load issue, item 3: stdin and stdout of every kind. A file in with a file out (a recorded
+/// session replayed), and a socket both ways (as some supervisors and `socat` wire a child):
+/// each serves the whole session and ends with status 0 at the end of input.
+#[test]
+fn a_file_or_a_socket_as_stdin_and_stdout_serve_a_whole_session() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixStream;
+    let env = Env::new();
+    let serve = || {
+        let mut command = Command::new(BIN);
+        command
+            .args(["serve", "--stdio", "--data-dir", &env.data_dir(), "--repo"])
+            .arg(format!("app={}", env.repo.path().display()))
+            .stderr(Stdio::null());
+        command
+    };
+    // A file in, a file out.
+    let in_path = env.data.path().join("stdin.jsonl");
+    let out_path = env.data.path().join("stdout.jsonl");
+    std::fs::write(&in_path, format!("{INIT}\n{INITIALIZED}\n{STATUS}\n")).unwrap();
+    let status = serve()
+        .stdin(std::fs::File::open(&in_path).unwrap())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let out = std::fs::read_to_string(&out_path).unwrap();
+    assert!(
+        out.contains(r#""id":2"#) && out.contains("## main"),
+        "{out}"
+    );
+    // One socket as both stdin and stdout.
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    let mut child = serve()
+        .stdin(Stdio::from(std::os::fd::OwnedFd::from(
+            theirs.try_clone().unwrap(),
+        )))
+        .stdout(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
+        .spawn()
+        .unwrap();
+    let mut writer = ours.try_clone().unwrap();
+    let mut reader = BufReader::new(ours);
+    let mut answer = || {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap()
+    };
+    writeln!(writer, "{INIT}").unwrap();
+    assert!(answer()["result"]["serverInfo"].is_object());
+    writeln!(writer, "{INITIALIZED}\n{STATUS}").unwrap();
+    let a = answer();
+    assert_eq!(a["id"], 2, "{a}");
+    assert!(
+        a["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("## main")
+    );
+    writer.shutdown(std::net::Shutdown::Write).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// Load issue, item 3: a terminal as stdin and stdout (someone trying the server by hand, or
+/// a supervisor that gives it a pty). util-linux `script` runs it on a pseudo-terminal; the
+/// terminal echoes each request back, so the answers are picked out by their `result`.
+#[test]
+fn a_terminal_as_stdin_and_stdout_serves_a_whole_session() {
+    use std::io::{BufRead, BufReader};
+    let env = Env::new();
+    let line = format!(
+        "{BIN} serve --stdio --data-dir '{}' --repo 'app={}'",
+        env.data_dir(),
+        env.repo.path().display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qfec", &line, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("util-linux script");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut answer = || loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "the terminal closed"
+        );
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) {
+            if v.get("result").is_some() || v.get("error").is_some() {
+                return v;
+            }
+        }
+    };
+    writeln!(stdin, "{INIT}").unwrap();
+    let a = answer();
+    assert_eq!(a["id"], 1, "{a}");
+    writeln!(stdin, "{INITIALIZED}\n{STATUS}").unwrap();
+    let a = answer();
+    assert_eq!(a["id"], 2, "{a}");
+    assert!(
+        a["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("## main")
+    );
+    drop(stdin);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
