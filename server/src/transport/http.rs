@@ -442,18 +442,11 @@ impl AuthState {
         if !status.is_client_error() {
             return response;
         }
-        // rmcp's refusals are short texts; anything else passes untouched, unread.
-        let small = hyper::body::Body::size_hint(response.body())
-            .exact()
-            .is_some_and(|n| n <= 1024);
+        // rmcp's refusals are short texts: the first KiB says why; the client still gets the
+        // whole body, whatever its length.
         let (parts, body) = response.into_parts();
-        let (body, text) = if small {
-            let bytes = axum::body::to_bytes(body, 1024).await.unwrap_or_default();
-            let text = cut(&String::from_utf8_lossy(&bytes), 200);
-            (axum::body::Body::from(bytes), text)
-        } else {
-            (body, String::new())
-        };
+        let (head_bytes, body) = peek(body, 1024).await;
+        let text = cut(&String::from_utf8_lossy(&head_bytes), 200);
         let rule = match status {
             StatusCode::FORBIDDEN if text.contains("Host") => "denied:host",
             StatusCode::FORBIDDEN => "denied:origin",
@@ -463,6 +456,61 @@ impl AuthState {
         self.failures.charge(&who.client, Instant::now());
         self.reports.refuse(head, who.refusal(rule, &reason)).await;
         Response::from_parts(parts, body)
+    }
+}
+
+/// Reads the first `max` bytes (or a little more: whole frames) of `body` and gives back a body
+/// with the same bytes. Not every response says its length (a size hint is lost through some
+/// body wrappers), so reading frame by frame is what works for all of them.
+async fn peek(body: axum::body::Body, max: usize) -> (axum::body::Bytes, axum::body::Body) {
+    use http_body_util::BodyExt;
+    let mut body = body;
+    let mut head = Vec::new();
+    let mut ended = false;
+    while head.len() < max {
+        match body.frame().await {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => head.extend_from_slice(&data),
+                // Trailers: a 4xx refusal has none; stop reading there.
+                Err(_) => break,
+            },
+            // The end, or a broken body: what was read is all the client could have had.
+            Some(Err(_)) | None => {
+                ended = true;
+                break;
+            }
+        }
+    }
+    let head = axum::body::Bytes::from(head);
+    let whole = if ended {
+        axum::body::Body::from(head.clone())
+    } else {
+        axum::body::Body::new(Prefixed {
+            head: Some(head.clone()),
+            rest: body,
+        })
+    };
+    (head.slice(..head.len().min(max)), whole)
+}
+
+/// A body whose first bytes were read already: those, then the rest.
+struct Prefixed {
+    head: Option<axum::body::Bytes>,
+    rest: axum::body::Body,
+}
+
+impl hyper::body::Body for Prefixed {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        if let Some(head) = self.head.take() {
+            return std::task::Poll::Ready(Some(Ok(hyper::body::Frame::data(head))));
+        }
+        std::pin::Pin::new(&mut self.rest).poll_frame(cx)
     }
 }
 
@@ -525,4 +573,45 @@ pub async fn serve(
     }
     reports.report_due(true).await;
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    /// A body that yields its chunks one frame each.
+    struct Frames(std::collections::VecDeque<axum::body::Bytes>);
+
+    impl hyper::body::Body for Frames {
+        type Data = axum::body::Bytes;
+        type Error = axum::Error;
+
+        fn poll_frame(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+            std::task::Poll::Ready(self.0.pop_front().map(|b| Ok(hyper::body::Frame::data(b))))
+        }
+    }
+
+    /// A body of many frames, longer than what is peeked: the peek is its first bytes, and the
+    /// body given back is byte for byte the original.
+    #[tokio::test]
+    async fn a_peeked_body_is_given_back_whole() {
+        let chunks: Vec<Vec<u8>> = (0..100u8).map(|i| vec![b'a' + i % 26; 37]).collect();
+        let expected = chunks.concat();
+        let body = axum::body::Body::new(Frames(
+            chunks.into_iter().map(axum::body::Bytes::from).collect(),
+        ));
+        let (head, whole) = peek(body, 100).await;
+        assert_eq!(&head[..], &expected[..100]);
+        let all = whole.collect().await.unwrap().to_bytes();
+        assert_eq!(&all[..], &expected[..]);
+        // A short body: all of it.
+        let (head, whole) = peek(axum::body::Body::from("Bad Request: x"), 1024).await;
+        assert_eq!(&head[..], b"Bad Request: x");
+        let all = whole.collect().await.unwrap().to_bytes();
+        assert_eq!(&all[..], b"Bad Request: x");
+    }
 }

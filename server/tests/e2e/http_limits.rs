@@ -291,9 +291,38 @@ async fn malformed_requests_with_a_valid_token_are_audited() {
         .await
         .unwrap();
     assert!(resp.status().is_client_error(), "{}", resp.status());
+    // A protocol version nobody speaks: rmcp's 400, whose text the audit event keeps (it was
+    // "HTTP 400: " with the reason lost, the body not saying its length).
+    let (_, session, _) = initialize(&http, &server, &token).await;
+    let session = session.expect("a session");
+    let resp = post(
+        &http,
+        &server,
+        &[
+            ("authorization", &auth),
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "1999-01-01"),
+        ],
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let body = resp.text().await.unwrap();
+    assert!(
+        body.contains("1999-01-01"),
+        "the client still gets the body: {body}"
+    );
     let events = refused(&env, "denied:bad-request").await;
-    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events.len(), 3, "{events:?}");
     assert!(events.iter().all(|e| e.user == "alice"));
+    let reasons: Vec<String> = events
+        .iter()
+        .map(|e| e.outcome.message.clone().unwrap_or_default())
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("1999-01-01")),
+        "{reasons:?}"
+    );
 }
 
 /// Regression (item 8): requests naming an unknown session id were not audited.
