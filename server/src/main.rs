@@ -289,6 +289,13 @@ struct HttpLimitArgs {
     #[arg(long, value_name = "N", env = "GITGATE_MAX_CONNECTIONS_PER_ADDRESS",
           default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections_per_address: u32,
+    /// On SIGTERM or Ctrl-C: seconds that calls in flight get to finish and be answered, while
+    /// no new connection is taken; calls still running then are cut off (their audit events
+    /// are kept either way). Keep it below the supervisor's own grace period (`docker stop
+    /// --time`, compose `stop_grace_period`, systemd `TimeoutStopSec`).
+    #[arg(long, value_name = "SECS", env = "GITGATE_SHUTDOWN_TIMEOUT", default_value_t = 25.0,
+          value_parser = positive_seconds)]
+    shutdown_timeout: f64,
 }
 
 /// A positive, finite number of seconds, at most a day.
@@ -332,6 +339,7 @@ impl HttpLimitArgs {
                 max_per_address: self.max_connections_per_address as usize,
                 header_timeout: std::time::Duration::from_secs_f64(self.header_timeout),
                 idle_timeout: std::time::Duration::from_secs_f64(self.idle_timeout),
+                drain_timeout: std::time::Duration::from_secs_f64(self.shutdown_timeout),
             },
         }
     }

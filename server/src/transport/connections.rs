@@ -40,6 +40,9 @@ pub struct Limits {
     /// A connection on which no byte moves either way for this long is closed (a stalled
     /// upload, a client that stopped reading).
     pub idle_timeout: Duration,
+    /// On shutdown, how long requests in flight may take to be answered before the rest is cut
+    /// off.
+    pub drain_timeout: Duration,
 }
 
 /// Why a connection was turned away.
@@ -55,14 +58,17 @@ pub enum Refused {
 #[derive(Debug, Clone, Copy)]
 pub struct PeerAddr(pub SocketAddr);
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets open connections finish
-/// their requests. `on_refused` hears of every connection turned away (it must not block).
+/// Serves `app` on `listener` until `shutdown` resolves; then takes no more connections, asks
+/// each open one to close after the request it serves, awaits `drained` (the caller's: its
+/// requests in flight answered, its endless streams ended) and waits for the connections to
+/// close. `on_refused` hears of every connection turned away (it must not block).
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
     on_refused: impl Fn(ClientKey, Refused) + Send + Sync + 'static,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    drained: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let gauge = Arc::new(Gauge::default());
     let stop = CancellationToken::new();
@@ -108,11 +114,18 @@ pub async fn serve(
             (slot, done_tx.clone()),
         ));
     }
+    drop(listener);
     stop.cancel();
     drop(done_tx);
-    let _ = done_rx.recv().await;
+    drained.await;
+    // Whatever is still open now is a connection the caller has given up on: close it with the
+    // process rather than wait on a client.
+    let _ = tokio::time::timeout(LINGER, done_rx.recv()).await;
     Ok(())
 }
+
+/// How long, after the drain, connections get to close on their own.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// An accept error: a connection that died in the backlog is nobody's problem; anything else
 /// (out of file descriptors) gets a pause so the loop does not spin while it lasts.
@@ -354,6 +367,7 @@ mod tests {
             max_per_address: per_address,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(30),
         }
     }
 

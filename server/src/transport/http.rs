@@ -116,6 +116,7 @@ fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> (Route
         failures: Buckets::new(limits.failures),
         initializations: Buckets::new(limits.initialize),
         reports: Arc::new(Reports::new(options.recorder.clone(), limits)),
+        posts: Arc::new(super::drain::Posts::default()),
     });
     let metadata = metadata_doc(options);
     let mcp = Router::new()
@@ -125,7 +126,11 @@ fn router(gate: GitGate, options: &Options, cancel: CancellationToken) -> (Route
             Arc::new(super::screen::InFlight::default()),
             super::screen::screen,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&state.posts),
+            super::drain::count_posts,
+        ));
     let router = Router::new()
         // RFC 9728 clients may also ask at the path-suffixed location.
         .route(
@@ -177,6 +182,8 @@ struct AuthState {
     /// New sessions per user.
     initializations: Buckets<String>,
     reports: Arc<Reports>,
+    /// POSTs not yet answered, for the shutdown drain.
+    posts: Arc<super::drain::Posts>,
 }
 
 /// Resolves the bearer to a [`identity::Caller`] and hands it to the service in the request
@@ -556,15 +563,30 @@ pub async fn serve(
         let reports = Arc::clone(&reports);
         move |client, why| reports.connection_refused(client, why)
     };
+    // Shutdown: no new connections; the POSTs in flight (tool calls) are answered, up to the
+    // drain timeout; only then are rmcp's sessions ended, which also ends the endless GET
+    // streams that would otherwise keep their connections open.
+    let drained = {
+        let posts = Arc::clone(&state.posts);
+        let deadline = options.limits.connections.drain_timeout;
+        async move {
+            if tokio::time::timeout(deadline, posts.none()).await.is_err() {
+                tracing::warn!(
+                    running = posts.count(),
+                    ?deadline,
+                    "requests still running at the shutdown timeout are cut off"
+                );
+            }
+            cancel.cancel();
+        }
+    };
     let served = connections::serve(
         listener,
         app,
         options.limits.connections,
         on_refused,
-        async move {
-            shutdown.await;
-            cancel.cancel();
-        },
+        shutdown,
+        drained,
     )
     .await;
     let _ = reporter.await;

@@ -1,6 +1,7 @@
 //! Transports: stdio for one local user, Streamable HTTP (at `/mcp`) for many.
 
 pub mod connections;
+mod drain;
 pub mod http;
 pub mod jsonrpc;
 pub mod ops;

@@ -30,6 +30,7 @@ fn setup(env: &Env) -> Setup {
             max_per_address: 16,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            drain_timeout: Duration::from_secs(30),
         },
     };
     Setup {

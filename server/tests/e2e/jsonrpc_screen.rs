@@ -5,77 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::harness::{Env, ServerProcess, spawn_http};
-
-const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"e2e","version":"0"}}}"#;
-
-struct Caller {
-    http: reqwest::Client,
-    auth: String,
-    session: String,
-}
-
-impl Caller {
-    /// Opens a session for `token`, as a client does (initialize, then initialized).
-    async fn open(server: &ServerProcess, token: &str) -> Self {
-        let http = reqwest::Client::new();
-        let auth = format!("Bearer {token}");
-        let resp = send(&http, server, &auth, None, INIT).await;
-        assert_eq!(resp.status(), StatusCode::OK);
-        let session = resp.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let caller = Self {
-            http,
-            auth,
-            session,
-        };
-        let done = caller
-            .post(
-                server,
-                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
-            )
-            .await;
-        assert_eq!(done.status(), StatusCode::ACCEPTED);
-        caller
-    }
-
-    async fn post(&self, server: &ServerProcess, body: &str) -> reqwest::Response {
-        send(&self.http, server, &self.auth, Some(&self.session), body).await
-    }
-}
-
-async fn send(
-    http: &reqwest::Client,
-    server: &ServerProcess,
-    auth: &str,
-    session: Option<&str>,
-    body: &str,
-) -> reqwest::Response {
-    let mut req = http
-        .post(&server.url)
-        .header("authorization", auth)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-06-18")
-        .body(body.to_owned());
-    if let Some(session) = session {
-        req = req.header("mcp-session-id", session);
-    }
-    req.send().await.unwrap()
-}
-
-/// The JSON-RPC message of an answer, whether sent as JSON or as server-sent events.
-async fn message(resp: reqwest::Response) -> Value {
-    let text = resp.text().await.unwrap();
-    let json = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data: "))
-        .find(|l| l.starts_with('{'))
-        .unwrap_or(&text);
-    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
+use crate::harness::{Caller, Env, INIT, message, send, spawn_http};
 
 /// Regression (items 6 and 7): malformed JSON and batches got HTTP 415, a `tools/call` without
 /// a name -32601, a second `initialize` was accepted. Now: 400 with -32700 / -32600, a 200

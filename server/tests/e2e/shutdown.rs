@@ -37,3 +37,40 @@ async fn sigterm_stops_the_server_cleanly_with_its_audit_chained() {
         "{events:?}"
     );
 }
+
+/// Load issue, item 9: a call in flight when SIGTERM arrives gets its answer before the server
+/// exits (status 0), and is audited. (It was cut off: the shutdown ended rmcp's sessions at
+/// once, so the answer's stream closed without it.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_in_flight_at_sigterm_is_answered_and_audited() {
+    use crate::harness::{Caller, message};
+    let env = Env::new();
+    let token = env.user("alice", "git:read", &["app"]).await;
+    let mut server = spawn_http(&env, &["--lean"]);
+    let alice = Caller::open(&server, &token).await;
+    // Runs until the jq sandbox's CPU limit ends it: seconds, so SIGTERM comes while it runs.
+    let slow = r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status","jq":"last(range(1e18))"}}}"#;
+    let first = alice.post(&server, slow).await;
+    // The answer's headers are out: the call is running on the server.
+    assert_eq!(first.status(), reqwest::StatusCode::OK);
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let answer = message(first).await;
+    assert_eq!(answer["id"], "slow", "{answer}");
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let events = env.audit().await;
+    assert!(
+        events.iter().any(|e| e.tool == "gitgate"
+            && e.user == "alice"
+            && e.outcome
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("jq"))),
+        "{events:?}"
+    );
+}
