@@ -502,7 +502,7 @@ fn serve(args: ServeArgs) -> Result<()> {
         },
         http: http_setup(&args, &file)?,
     };
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let listener = if args.stdio {
             Listener::Stdio
         } else {
@@ -519,7 +519,12 @@ fn serve(args: ServeArgs) -> Result<()> {
         gitgate::server::run(setup, listener, gitgate::server::shutdown_signal())
             .await
             .map_err(anyhow::Error::from)
-    })
+    });
+    // Everything the server owns is finished and its audit chained by now. What may still hold
+    // a blocking thread is a read of a terminal or file stdin, which no signal interrupts;
+    // dropping the runtime would wait for it forever.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+    served
 }
 
 /// The `--http` address, or `http.addr` of the config file.

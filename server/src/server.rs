@@ -121,8 +121,9 @@ pub enum Error {
     Http(#[source] std::io::Error),
 }
 
-/// Builds the server of `setup` and serves `listener` until `shutdown` resolves (HTTP) or the
-/// client closes its end (stdio). On HTTP it prints `gitgate: serving MCP at URL` to stderr once
+/// Builds the server of `setup` and serves `listener` until `shutdown` resolves (on stdio also
+/// until the client closes its end); calls in flight at `shutdown` are answered first, for up
+/// to the drain timeout of `setup.http.limits`. On HTTP it prints `gitgate: serving MCP at URL` to stderr once
 /// listening, for supervisors and tests.
 pub async fn run(
     setup: Setup,
@@ -179,9 +180,13 @@ pub async fn run(
         jq: Arc::new(jq),
     };
     match listener {
-        Listener::Stdio => transport::stdio::serve(GitGate::new(services, Some(setup.local)))
-            .await
-            .map_err(Error::Stdio),
+        Listener::Stdio => transport::stdio::serve(
+            GitGate::new(services, Some(setup.local)),
+            shutdown,
+            setup.http.limits.connections.drain_timeout,
+        )
+        .await
+        .map_err(Error::Stdio),
         Listener::Http(listener) => {
             serve_http(listener, services, setup.local, setup.http, store, shutdown).await
         }

@@ -8,7 +8,10 @@
 //! a message it does not expect before `initialize` and answers nothing to a line that is not
 //! JSON, so the guard answers those itself, as JSON-RPC says, and passes the rest through.
 
+use std::future::Future;
 use std::os::fd::AsFd;
+use std::pin::Pin;
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -25,16 +28,33 @@ pub enum Error {
     Session(#[source] tokio::task::JoinError),
 }
 
-/// Serves `gate` on stdin/stdout until the client closes its end.
-pub async fn serve(gate: GitGate) -> Result<(), Error> {
+/// Serves `gate` on stdin/stdout until the client closes its end or `shutdown` resolves (SIGTERM:
+/// what an MCP client sends when closing stdin did not end the server). On shutdown no more
+/// lines are read; the requests in flight are answered, for up to `drain`; then the session
+/// ends as if stdin had closed.
+pub async fn serve(
+    gate: GitGate,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    drain: Duration,
+) -> Result<(), Error> {
+    let stop = Stop {
+        signal: Box::pin(shutdown),
+        drain,
+    };
     match pipes() {
-        Some((rx, tx)) => serve_on(gate, rx, tx).await,
-        None => serve_on(gate, tokio::io::stdin(), tokio::io::stdout()).await,
+        Some((rx, tx)) => serve_on(gate, rx, tx, stop).await,
+        None => serve_on(gate, tokio::io::stdin(), tokio::io::stdout(), stop).await,
     }
 }
 
+/// When the guard stops reading, and how long it then waits for answers.
+pub(super) struct Stop {
+    pub(super) signal: Pin<Box<dyn Future<Output = ()> + Send>>,
+    pub(super) drain: Duration,
+}
+
 /// Serves `gate` on `input`/`output` through the guard.
-async fn serve_on<R, W>(gate: GitGate, input: R, output: W) -> Result<(), Error>
+async fn serve_on<R, W>(gate: GitGate, input: R, output: W, stop: Stop) -> Result<(), Error>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -51,6 +71,7 @@ where
         to_rmcp,
         replies,
         std::sync::Arc::clone(&in_flight),
+        stop,
     ));
     let writer = tokio::spawn(stdio_guard::outbound(
         from_rmcp, replies_rx, output, in_flight,

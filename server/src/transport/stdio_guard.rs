@@ -30,6 +30,8 @@ const MAX_IN_FLIGHT: usize = 4096;
 #[derive(Debug, Default)]
 pub struct InFlight {
     ids: Mutex<HashSet<String>>,
+    /// Woken each time an id is given back (for the shutdown drain).
+    answered: tokio::sync::Notify,
 }
 
 impl InFlight {
@@ -69,6 +71,21 @@ impl InFlight {
         }) = serde_json::from_slice::<Head>(line)
         {
             ids.remove(&id.to_string());
+            self.answered.notify_waiters();
+        }
+    }
+
+    /// Resolves once no request is in flight.
+    async fn none(&self) {
+        loop {
+            let answered = self.answered.notified();
+            tokio::pin!(answered);
+            // Registered before looking, so an answer between the look and the wait wakes us.
+            answered.as_mut().enable();
+            if self.lock().is_empty() {
+                return;
+            }
+            answered.await;
         }
     }
 }
@@ -90,11 +107,15 @@ struct Session {
 /// Reads the client's lines from `input`, passes the acceptable ones to `to_rmcp` and sends the
 /// guard's own answers to `replies`. Ends at the end of input (closing `to_rmcp`, which ends
 /// the session) or when rmcp is gone.
+///
+/// When `stop` signals, reading ends: the requests in flight get their answers (for up to its
+/// drain time) and then `to_rmcp` is closed, which ends the session as the end of input does.
 pub async fn inbound<R, W>(
     input: R,
     mut to_rmcp: W,
     replies: mpsc::Sender<String>,
     in_flight: Arc<InFlight>,
+    mut stop: super::stdio::Stop,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -106,7 +127,20 @@ pub async fn inbound<R, W>(
         in_flight,
     };
     loop {
-        let too_long = match read_line(&mut input, &mut line, MAX_LINE).await {
+        let read = tokio::select! {
+            read = read_line(&mut input, &mut line, MAX_LINE) => read,
+            () = &mut stop.signal => {
+                let drained = tokio::time::timeout(stop.drain, session.in_flight.none()).await;
+                if drained.is_err() {
+                    tracing::warn!(
+                        deadline = ?stop.drain,
+                        "requests still running at the shutdown timeout are cut off"
+                    );
+                }
+                break;
+            }
+        };
+        let too_long = match read {
             Ok(Some(too_long)) => too_long,
             Ok(None) | Err(_) => break,
         };

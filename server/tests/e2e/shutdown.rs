@@ -74,3 +74,63 @@ async fn a_call_in_flight_at_sigterm_is_answered_and_audited() {
         "{events:?}"
     );
 }
+
+/// Load issue, item 9, on stdio: SIGTERM (what an MCP client sends when closing stdin did not
+/// end the server) killed the process at once, leaving a call in flight unanswered and the
+/// spool for the next start. Now the call is answered, the spool chained, exit status 0.
+#[test]
+fn sigterm_on_stdio_answers_the_call_in_flight_and_exits_cleanly() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let env = Env::new();
+    let mut child = Command::new(crate::harness::BIN)
+        .args(["serve", "--stdio", "--lean", "--data-dir", &env.data_dir()])
+        .arg("--repo")
+        .arg(format!("app={}", env.repo.path().display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut answer = || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        serde_json::from_str::<serde_json::Value>(&line).unwrap_or_default()
+    };
+    writeln!(
+        stdin,
+        "{}\n{}",
+        crate::harness::INIT,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
+    )
+    .unwrap();
+    assert!(answer()["result"]["serverInfo"].is_object());
+    // A call that runs for seconds (until the jq sandbox's CPU limit), then a ping behind it:
+    // the ping's answer proves the slow call was read and is running when the signal comes.
+    let slow = r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status","jq":"last(range(1e18))"}}}"#;
+    writeln!(
+        stdin,
+        "{slow}\n{}",
+        r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#
+    )
+    .unwrap();
+    assert_eq!(answer()["id"], "p");
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let a = answer();
+    assert_eq!(a["id"], "slow", "{a}");
+    assert_eq!(a["result"]["isError"], true, "{a}");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    drop(stdin);
+    let spool_dir = env.data.path().join("gitgate.db-spool");
+    let left: Vec<_> = std::fs::read_dir(&spool_dir)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "spool files left: {left:?}");
+}
