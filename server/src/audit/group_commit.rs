@@ -323,7 +323,7 @@ impl PgAppender {
             hash,
         };
         let rows = Rows::chain(&head, batch);
-        if rows.insert(&head, &mut *tx).await? != n {
+        if rows.insert(&head, &mut tx).await? != n {
             // We hold the lock and just read the head: only a hand-edited head gets here.
             return Err(Error::ChainHeadMismatch);
         }
