@@ -23,6 +23,11 @@
 //! the trigger on `audit_events` advances `audit_head` row by row in the inserting transaction,
 //! and `seq`'s primary key refuses any fork.
 //!
+//! Measured (release, 2 cores shared with PostgreSQL, the load generator and other builds; 50
+//! users, one session each, `git_status`/`git_log` alternating, old and new run alternately):
+//! saturation went from about 430 to about 2,450 calls/s, p50 from 87-176 ms to about 20 ms;
+//! `pg_stat_database` counted about 13 events per audit commit at saturation.
+//!
 //! The batch runs in a task of its own, so a leader whose request is cancelled (a client that
 //! hung up) does not abort the batch it carries for the others.
 //!
