@@ -2,11 +2,12 @@
 //!
 //! Ordering: an event's `seq` is its predecessor's plus one and its `prev_hash` the predecessor's
 //! hash, and the insert only succeeds if the row `audit_head` (advanced by a trigger in the same
-//! transaction) still says so. PostgreSQL locks that row first (`SELECT ... FOR UPDATE`), so
-//! replicas append one after another. SQLite takes its database write lock at the start of the
-//! single conditional `INSERT`, so the check and the insert are atomic; if another process
-//! appended since this one last did, the insert matches no row and the append is redone under
-//! `BEGIN IMMEDIATE`.
+//! transaction) still says so. PostgreSQL appends go through `group_commit.rs`: concurrent
+//! appends of a process share one statement and one commit under the head row's lock
+//! (`FOR UPDATE`), so replicas append one batch after another. SQLite takes its database write
+//! lock at the start of the single conditional `INSERT`, so the check and the insert are atomic;
+//! if another process appended since this one last did, the insert matches no row and the append
+//! is redone under `BEGIN IMMEDIATE`.
 
 use super::log::HEAD;
 use super::{Appended, AuditEvent, AuditKey, Checkpoint, Error, IndexedColumns, Log};
@@ -17,7 +18,6 @@ const APPEND: &str = "INSERT INTO audit_events \
      (seq, id, time, user_name, tool, repo, allowed, ok, event, prev_hash, hash) \
      SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM audit_head \
      WHERE id = 1 AND seq = $1 - 1 AND hash = $10";
-const LOCK_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
 
 /// The bound values of one append.
 struct Insert<'a> {
@@ -74,7 +74,8 @@ macro_rules! insert_locked {
     }};
 }
 
-/// This process's appending state (see `log::State::appender`).
+/// This process's appending state on SQLite (see `log::State::appender`; PostgreSQL's is in
+/// `group_commit.rs`).
 #[derive(Debug, Default)]
 pub(super) struct Appender {
     /// The head this process last wrote; re-checked by the insert.
@@ -82,7 +83,6 @@ pub(super) struct Appender {
     /// A connection of its own, taken out of the pool: an append skips the pool's bookkeeping
     /// (about a third of its cost on SQLite).
     sqlite: Option<sqlx::SqliteConnection>,
-    postgres: Option<sqlx::PgConnection>,
 }
 
 /// Appends on SQLite; returns `(prev_hash, new head)`.
@@ -134,32 +134,6 @@ async fn append_sqlite(
     Ok((prev, new))
 }
 
-/// Appends on PostgreSQL under the head row's lock; returns `(prev_hash, new head)`.
-async fn append_postgres(
-    appender: &mut Appender,
-    pool: &sqlx::PgPool,
-    key: &AuditKey,
-    event_json: &str,
-    columns: &IndexedColumns,
-) -> Result<(String, Checkpoint), Error> {
-    use sqlx::Connection;
-    if appender.postgres.is_none() {
-        appender.postgres = Some(pool.acquire().await?.detach());
-    }
-    let Appender {
-        postgres: Some(conn),
-        ..
-    } = appender
-    else {
-        unreachable!("the connection was set just above")
-    };
-    let mut tx = conn.begin().await?;
-    let (seq, prev): (i64, String) = sqlx::query_as(LOCK_HEAD).fetch_one(&mut *tx).await?;
-    let new = insert_locked!(tx, key, to_u64(seq), &prev, event_json, columns);
-    tx.commit().await?;
-    Ok((prev, new))
-}
-
 /// The canonical text and the indexed columns of `event`, or why it cannot be stored.
 pub(super) fn prepare(event: &AuditEvent) -> Result<(String, IndexedColumns), Error> {
     let event_json = event.to_canonical_json().map_err(|e| Error::InvalidEvent {
@@ -193,24 +167,33 @@ impl Log {
     /// again before hashing. Safe with any number of tasks and processes writing the same store.
     pub async fn append(&self, event: &AuditEvent, key: &AuditKey) -> Result<Appended, Error> {
         let (event_json, columns) = prepare(event)?;
+        let pool = match self.store.pool() {
+            Pool::Sqlite(pool) => pool,
+            Pool::Postgres(pool) => {
+                let (prev_hash, new) = self
+                    .state
+                    .group
+                    .append(pool, key, event_json.clone(), columns)
+                    .await?;
+                return Ok(Appended {
+                    seq: new.seq,
+                    prev_hash,
+                    hash: new.hash,
+                    event_json,
+                });
+            }
+        };
         // Held across the database round trips on purpose: see `log::State::appender`.
         let mut appender = self.state.appender.lock().await;
-        let appended = match self.store.pool() {
-            Pool::Sqlite(pool) => {
-                append_sqlite(&mut appender, pool, key, &event_json, &columns).await
-            }
-            Pool::Postgres(pool) => {
-                append_postgres(&mut appender, pool, key, &event_json, &columns).await
-            }
-        };
-        let (prev_hash, new) = match appended {
-            Ok(done) => done,
-            Err(e) => {
-                // The connection may be broken and the head unknown: start afresh next time.
-                *appender = Appender::default();
-                return Err(e);
-            }
-        };
+        let (prev_hash, new) =
+            match append_sqlite(&mut appender, pool, key, &event_json, &columns).await {
+                Ok(done) => done,
+                Err(e) => {
+                    // The connection may be broken and the head unknown: start afresh next time.
+                    *appender = Appender::default();
+                    return Err(e);
+                }
+            };
         appender.head = Some(new.clone());
         Ok(Appended {
             seq: new.seq,

@@ -9,12 +9,13 @@ use super::spool::Spool;
 use super::sync_append::AppenderSlot;
 use super::{
     AuditFilter, AuditKey, ChainRow, ChainVerifier, Checkpoint, Error, IndexedColumns, StoredEvent,
-    VerifyReport, append, format_time, now_rfc3339,
+    VerifyReport, append, format_time, group_commit, now_rfc3339,
 };
 use crate::store::{Store, on_backend, to_i64, to_u64};
 
-/// The audit log kept in a [`Store`]: appends in chain order (committed one by one, or spooled
-/// where the store allows it), and reads that see the event of every call that returned.
+/// The audit log kept in a [`Store`]: appends in chain order (committed one by one on SQLite,
+/// in groups of concurrent appends on PostgreSQL, or spooled where the store allows it), and
+/// reads that see the event of every call that returned.
 ///
 /// Holds this process's appending state, so keep one per store in a process and clone it
 /// (clones share it): the server's [`super::Recorder`] owns one, each CLI command opens one.
@@ -28,11 +29,13 @@ pub struct Log {
 
 #[derive(Debug)]
 pub(super) struct State {
-    /// Appends of this process go one at a time (tokio's Mutex: held across the insert's await,
+    /// SQLite: appends of this process go one at a time (tokio's Mutex: held across the insert's await,
     /// so tasks queue here instead of racing for the database's write lock). Holds a dedicated
     /// connection and the chain head this process last wrote, which lets SQLite append in one
     /// statement; the statement re-checks the head, so another process's append costs a retry.
     pub(super) appender: tokio::sync::Mutex<append::Appender>,
+    /// PostgreSQL only: the queue and the leader's connection of the group commit.
+    pub(super) group: group_commit::GroupCommit,
     /// SQLite file stores only: the blocking append path, on the store's blocking connection.
     pub(super) sync_appender: Option<AppenderSlot>,
     /// This process's audit spool, once a recorder started it (see `spool`).
@@ -131,6 +134,7 @@ impl Log {
             store,
             state: Arc::new(State {
                 appender: tokio::sync::Mutex::new(append::Appender::default()),
+                group: group_commit::GroupCommit::default(),
                 sync_appender,
                 spool: OnceLock::new(),
             }),

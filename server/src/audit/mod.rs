@@ -2,7 +2,8 @@
 //! query, verify, export) on top of [`crate::store`].
 //!
 //! This module owns what an event is, how the chain is computed and checked, and how events are
-//! kept: [`Log`] appends in chain order over the store's pool (`log.rs`, `append.rs`), on
+//! kept: [`Log`] appends in chain order over the store's pool (`log.rs`, `append.rs`; on
+//! PostgreSQL concurrent appends share one statement and commit, `group_commit.rs`), on
 //! SQLite files also on the store's blocking connection (`sync_append.rs`) or through a
 //! per-process spool file (`spool.rs`, `spool_chain.rs`); [`Recorder`] is what the server
 //! writes through. The store only holds the tables and connections. The chain:
@@ -40,6 +41,7 @@ mod append;
 pub mod bench;
 mod chain;
 mod event;
+mod group_commit;
 mod log;
 mod mirror;
 mod recorder;
@@ -89,6 +91,18 @@ pub enum Error {
     },
     #[error("the audit chain head does not match the last event; run `gitgate audit verify`")]
     ChainHeadMismatch,
+    /// PostgreSQL group commit: the batch this event was in failed as a whole, none of its
+    /// events was written.
+    #[error("a batch of {events} audit events could not be committed")]
+    Batch {
+        events: usize,
+        #[source]
+        source: std::sync::Arc<Error>,
+    },
+    /// PostgreSQL group commit: the task writing this event's batch died before answering, so
+    /// whether it was written is unknown (the call is treated as not audited).
+    #[error("the audit batch holding this event was abandoned before it answered")]
+    BatchLost,
     #[error("audit spool {path}: {source}")]
     Spool {
         path: String,

@@ -749,3 +749,171 @@ fn json_lines_escape_line_separators_and_round_trip() {
         appended.hash
     );
 }
+
+/// PostgreSQL's group commit (`group_commit.rs`): concurrent appends share one statement.
+mod group_commit {
+    use super::*;
+    use crate::store::testing::TestDb;
+
+    /// Waits (without a timer) until `n` appends are queued behind the held appender lock.
+    async fn queued(log: &Log, n: usize) {
+        let wait = async {
+            while log.state.group.queue.len() < n {
+                tokio::task::yield_now().await;
+            }
+        };
+        // A bound only so that a broken queue fails the test instead of hanging it.
+        tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+            .await
+            .expect("the appends were queued");
+    }
+
+    /// Asserts that every receipt is what the store holds at its sequence number.
+    async fn check_receipts(log: &Log, receipts: &[Appended]) {
+        let stored = log.query(&AuditFilter::default()).await.expect("query");
+        for r in receipts {
+            let row = usize::try_from(r.seq - 1)
+                .ok()
+                .and_then(|i| stored.get(i))
+                .expect("a stored row for each receipt");
+            assert_eq!(
+                (row.seq, &row.prev_hash, &row.hash, &row.event_json),
+                (r.seq, &r.prev_hash, &r.hash, &r.event_json)
+            );
+        }
+    }
+
+    /// Starts `users.len()` appends on `log` while its appender lock is held, so that they all
+    /// wait in the queue; returns their handles once every one is queued.
+    async fn queue_appends(
+        log: &Log,
+        users: &[&str],
+    ) -> Vec<tokio::task::JoinHandle<Result<Appended, Error>>> {
+        let held = log.state.group.appender.lock().await;
+        let tasks: Vec<_> = users
+            .iter()
+            .enumerate()
+            .map(|(i, user)| {
+                let log = log.clone();
+                let e = event(user, "git_status", None, true, true, i as u64);
+                tokio::spawn(async move { log.append(&e, &key()).await })
+            })
+            .collect();
+        queued(log, users.len()).await;
+        drop(held);
+        tasks
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn queued_appends_share_one_commit() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let log = Log::new(db.store().await);
+        let before = log.state.group.appender.lock().await.batches;
+        let users = vec!["alice"; 50];
+        let mut receipts = Vec::new();
+        for task in queue_appends(&log, &users).await {
+            receipts.push(task.await.expect("task").expect("append"));
+        }
+        let batches = log.state.group.appender.lock().await.batches - before;
+        assert_eq!(batches, 1, "50 queued appends, one batch");
+        receipts.sort_by_key(|r| r.seq);
+        assert_eq!(
+            receipts.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (1..=50).collect::<Vec<_>>()
+        );
+        check_receipts(&log, &receipts).await;
+        assert_verifies(&log, &key()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_tasks_on_two_replicas_get_the_receipts_the_store_holds() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let a = Log::new(db.store().await);
+        let b = Log::new(db.store().await);
+        let mut tasks = tokio::task::JoinSet::new();
+        for t in 0..32u64 {
+            let log = if t % 2 == 0 { a.clone() } else { b.clone() };
+            tasks.spawn(async move {
+                let mut receipts = Vec::new();
+                for i in 0..20 {
+                    let e = event("alice", "git_status", None, true, true, t * 100 + i);
+                    receipts.push(log.append(&e, &key()).await.expect("append"));
+                }
+                receipts
+            });
+        }
+        let mut receipts = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            receipts.extend(done.expect("task"));
+        }
+        receipts.sort_by_key(|r| r.seq);
+        assert_eq!(
+            receipts.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            (1..=640).collect::<Vec<_>>(),
+            "every append got its own consecutive seq"
+        );
+        check_receipts(&a, &receipts).await;
+        let report = b.verify(&key(), None).await.expect("verify");
+        assert_eq!(
+            (report.events, report.last.seq, report.first_bad),
+            (640, 640, None)
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_batch_fails_every_caller_in_it_and_the_next_append_works() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let log = Log::new(db.store().await);
+        // Three appends first, so the failing batch takes the fast path after a known head.
+        append_n(&log, 3).await;
+        // One event of the batch breaks a constraint: the whole statement fails.
+        tamper(
+            &db,
+            &log,
+            "ALTER TABLE audit_events ADD CONSTRAINT no_mallory CHECK (user_name <> 'mallory')",
+        )
+        .await;
+        let mut users = vec!["alice"; 9];
+        users.insert(4, "mallory");
+        for task in queue_appends(&log, &users).await {
+            match task.await.expect("task") {
+                Err(Error::Batch { events, .. }) => assert_eq!(events, 10),
+                other => panic!("expected the batch's error, got {other:?}"),
+            }
+        }
+        let stored = log.query(&AuditFilter::default()).await.expect("query");
+        assert_eq!(stored.len(), 3, "nothing of the failed batch was written");
+        let next = log
+            .append(&event("alice", "git_log", None, true, true, 4), &key())
+            .await
+            .expect("the next append works");
+        assert_eq!(next.seq, 4);
+        check_receipts(&log, &[next]).await;
+        assert_verifies(&log, &key()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replica_appending_in_between_sends_the_next_batch_the_long_way() {
+        let Some(db) = TestDb::postgres().await else {
+            return;
+        };
+        let a = Log::new(db.store().await);
+        let b = Log::new(db.store().await);
+        // `a` remembers head 2; `b` moves it to 3; `a`'s next statement must see that.
+        append_n(&a, 2).await;
+        append_n(&b, 1).await;
+        let r = a
+            .append(&event("alice", "git_log", None, true, true, 9), &key())
+            .await
+            .expect("append");
+        assert_eq!(r.seq, 4);
+        check_receipts(&a, &[r]).await;
+        assert_verifies(&a, &key()).await;
+    }
+}

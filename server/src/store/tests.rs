@@ -290,3 +290,43 @@ async fn unsupported_urls_are_refused() {
         BackendKind::Sqlite
     );
 }
+
+/// The per-call token lookup on PostgreSQL is a prepared statement, prepared once per connection
+/// and reused, not parsed again on every call (sqlx's `persistent` statements).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_token_lookup_is_prepared_once_per_connection() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    // One connection, so the check below runs where the lookups ran.
+    let store = db
+        .store_with(&StoreOptions {
+            max_connections: Some(1),
+            ..StoreOptions::default()
+        })
+        .await;
+    add(&store, "alice").await;
+    let (_, token) = store.issue_token("alice").await.expect("issue");
+    for _ in 0..20 {
+        check_auth(&store, &token, Some("alice")).await;
+    }
+    let super::Pool::Postgres(pool) = store.pool() else {
+        unreachable!("a PostgreSQL store")
+    };
+    // An unnamed (re-parsed) statement would not be listed; one prepared per call would be
+    // listed 20 times.
+    let (prepared,): (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%t.token_hash = $1%' \
+         AND statement NOT LIKE '%pg_prepared_statements%'",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("pg_prepared_statements");
+    assert_eq!(prepared, 1, "one prepared token lookup on the connection");
+}
+
+#[test]
+fn postgres_pool_is_sized_to_the_machine() {
+    let size = super::postgres_pool_size();
+    assert!((4..=10).contains(&size), "{size}");
+}

@@ -145,6 +145,58 @@ async fn the_audit_event_survives_kill_9_right_after_the_reply() {
     assert_eq!(last.arguments["grep"], json!("kill-9-marker|second"));
 }
 
+/// On PostgreSQL the group commit answers a call only once its batch committed: concurrent
+/// calls answered before a `kill -9` all have their events in the store (issue #19).
+#[tokio::test]
+async fn every_answered_call_on_postgres_survives_kill_9() {
+    let Some(schema) = PgSchema::new().await else {
+        return;
+    };
+    let env = Env::new();
+    let url = schema.url();
+    let store = gitgate::store::Store::connect(&url).await.unwrap();
+    store
+        .add_user("alice", &["git:read".into()], &["app".into()], None)
+        .await
+        .unwrap();
+    let (_, token) = store.issue_token("alice").await.unwrap();
+    let mut server = spawn_http(&env, &["--store", &url]);
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..8 {
+        let client = connect_http(&server.url, &token).await.unwrap();
+        // Eight sessions call at once, so their events share batches.
+        calls.spawn(async move {
+            let args = json!({"max_count": 1, "grep": format!("kill-9-pg-{i}")});
+            let result = client
+                .call_tool(
+                    rmcp::model::CallToolRequestParams::new("git_log")
+                        .with_arguments(args.as_object().unwrap().clone()),
+                )
+                .await;
+            (client, result)
+        });
+    }
+    let mut answered = Vec::new();
+    while let Some(done) = calls.join_next().await {
+        answered.push(done.unwrap());
+    }
+    server.kill9();
+    for (_, result) in &answered {
+        assert!(result.is_ok(), "{result:?}");
+    }
+    let events = gitgate::audit::Log::new(store)
+        .query(&gitgate::audit::AuditFilter::default())
+        .await
+        .unwrap();
+    for i in 0..8 {
+        let grep = json!(format!("kill-9-pg-{i}"));
+        assert!(
+            events.iter().any(|e| e.event.arguments["grep"] == grep),
+            "the event of answered call {i} is in the store"
+        );
+    }
+}
+
 #[tokio::test]
 async fn jwt_users_are_checked_for_signature_issuer_audience_expiry_and_scope() {
     use jsonwebtoken::{EncodingKey, Header, encode};
