@@ -105,7 +105,7 @@ pub async fn run(config: &Config, progress: &(dyn Fn(&str) + Sync)) -> Result<Lo
 
 /// One keep-alive HTTP/1.1 client for every session: its pool holds a connection per call in
 /// flight, reused across calls as an MCP client keeps its connection.
-fn http_client() -> Result<reqwest::Client> {
+pub fn http_client() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .tcp_nodelay(true)
         .timeout(Duration::from_secs(30))

@@ -230,7 +230,9 @@ impl Server {
     }
 
     /// Stops the server as an operator would (SIGTERM) and waits: it finishes what is in flight
-    /// and chains its audit spool into the store.
+    /// and chains its audit spool into the store. gitgate installs its SIGTERM handler when its
+    /// serve loop first runs, just after the "serving MCP at" line: stop a server only once it
+    /// has answered a request, or the signal's default action kills it.
     pub fn stop(mut self) -> Result<()> {
         signal::send(self.child.id(), Signal::TERM);
         let status = self.child.wait().context("waiting for gitgate to stop")?;
