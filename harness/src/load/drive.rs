@@ -45,7 +45,7 @@ pub struct Outcome {
 /// git_log carries a `grep` pattern unique to the call, which the audit event records among
 /// its arguments, so a test can find the event of every call that got a reply.
 pub fn call_for(seq: u64, marked: bool) -> (&'static str, Value) {
-    if seq % 2 == 0 {
+    if seq.is_multiple_of(2) {
         ("git_status", json!({}))
     } else if marked {
         ("git_log", json!({"max_count": 5, "grep": marker(seq)}))
