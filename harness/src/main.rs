@@ -67,7 +67,8 @@ enum Command {
     /// --rate calls/s (latency counted from each call's scheduled send time). Every reply is
     /// checked (HTTP 200, a JSON-RPC result, not isError); errors are counted by kind. After
     /// the run the server is stopped and `gitgate audit verify` must find exactly one event per
-    /// replied call. RSS is the server's VmRSS idle (after setup), peak (sampled every 100 ms
+    /// call that reached its tool (successes and tool errors; refusals before the tool, such
+    /// as HTTP 429, may or may not have one). RSS is the server's VmRSS idle (after setup), peak (sampled every 100 ms
     /// under load; VmHWM too) and after the load. Progress goes to stderr, a table to stdout.
     ///
     /// --compare OLD runs the same load on a second binary (own store and server) in
@@ -248,7 +249,7 @@ fn run_load(args: &LoadArgs) -> Result<()> {
     }
     if let Some(bad) = result.runs.iter().find(|r| !r.audit.consistent) {
         anyhow::bail!(
-            "audit check failed for {}: {} events for {} replied calls ({})",
+            "audit check failed for {}: {} events for {} calls that reached their tool ({})",
             bad.gitgate,
             bad.audit.events,
             bad.audit.expected,

@@ -37,7 +37,8 @@ pub struct Outcome {
     pub seq: u64,
     /// Closed loop: from send to reply; open loop: from the scheduled send time to reply.
     pub latency: Duration,
-    /// `None` for a success, else the error's kind and whether the server replied at all.
+    /// `None` for a success, else the error's kind and whether the call surely reached its tool
+    /// (see [`super::session::CallError::reached_tool`]).
     pub error: Option<(&'static str, bool)>,
 }
 
@@ -64,8 +65,8 @@ pub fn marker(seq: u64) -> String {
 pub struct Counters {
     pub ok: AtomicU64,
     pub errors: AtomicU64,
-    /// Calls the server replied to (successes and replied errors), as a channel one can wait on.
-    pub replied: watch::Sender<u64>,
+    /// Calls that reached their tool (successes and tool errors), as a channel one can wait on.
+    pub reached_tool: watch::Sender<u64>,
 }
 
 /// The sessions under load and the state shared by every caller.
@@ -89,7 +90,7 @@ impl Driver {
             counters: Counters {
                 ok: AtomicU64::new(0),
                 errors: AtomicU64::new(0),
-                replied: watch::Sender::new(0),
+                reached_tool: watch::Sender::new(0),
             },
         })
     }
@@ -187,11 +188,11 @@ impl Driver {
             }
             Err(e) => {
                 self.counters.errors.fetch_add(1, Ordering::Relaxed);
-                Some((e.kind(), e.replied()))
+                Some((e.kind(), e.reached_tool()))
             }
         };
-        if error.is_none_or(|(_, replied)| replied) {
-            self.counters.replied.send_modify(|n| *n += 1);
+        if error.is_none_or(|(_, reached)| reached) {
+            self.counters.reached_tool.send_modify(|n| *n += 1);
         }
         Outcome {
             seq,

@@ -1,6 +1,6 @@
 //! `gitgate-bench load`: many users, each with their own token and MCP session, calling one
 //! gitgate HTTP server at once; reports calls/s, latency quantiles, errors, the server's memory,
-//! and whether the audit log holds exactly one event per replied call.
+//! and whether the audit log holds exactly one event per call that reached its tool.
 //!
 //! With a second binary the same load runs against both in alternating short rounds
 //! (A B A B ..): on a noisy machine only side-by-side ratios mean anything.
@@ -79,12 +79,12 @@ pub async fn run(config: &Config, progress: &(dyn Fn(&str) + Sync)) -> Result<Lo
             config.warmup
         ));
         let outcomes = arm.driver.run(config.load, config.warmup).await;
-        let replied = outcomes
+        let reached = outcomes
             .iter()
-            .filter(|o| o.error.is_none_or(|(_, r)| r))
+            .filter(|o| o.error.is_none_or(|(_, reached)| reached))
             .count() as u64;
-        arm.warmup_calls += replied;
-        arm.warmup_unanswered += outcomes.len() as u64 - replied;
+        arm.warmup_calls += reached;
+        arm.warmup_unanswered += outcomes.len() as u64 - reached;
     }
     for round in 1..=config.rounds {
         for arm in &mut arms {
@@ -220,11 +220,11 @@ impl Arm {
         self.server.stop()?;
         let measured = report::measure(&self.outcomes, self.seconds);
         let verify = setup::audit_verify(&self.bin, &self.fixture)?;
-        let expected = self.setup_calls + self.warmup_calls + measured.replied;
-        let unanswered = self.warmup_unanswered + (measured.calls - measured.replied);
+        let expected = self.setup_calls + self.warmup_calls + measured.reached_tool;
+        let unanswered = self.warmup_unanswered + (measured.calls - measured.reached_tool);
         let audit = AuditReport::new(verify, expected, unanswered);
         progress(&format!(
-            "{}: audit {} events for {expected} replied calls: {}",
+            "{}: audit {} events for {expected} calls that reached their tool: {}",
             self.bin.display(),
             audit.events,
             audit.verify_output

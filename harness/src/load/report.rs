@@ -25,10 +25,11 @@ pub struct Measured {
     pub calls: u64,
     pub ok: u64,
     pub errors: u64,
-    /// Errors by kind (`transport`, `http_status`, `jsonrpc_error`, `tool_error`, `malformed`).
+    /// Errors by kind (`transport`, `http_429`, `http_503`, `http_status`, `jsonrpc_error`,
+    /// `tool_error`, `malformed`).
     pub errors_by_kind: BTreeMap<String, u64>,
-    /// Calls the server replied to (everything but transport errors): each has an audit event.
-    pub replied: u64,
+    /// Calls that reached their tool (successes and tool errors): each has one audit event.
+    pub reached_tool: u64,
     /// Measured wall time.
     pub seconds: f64,
     /// Successful calls per second of measured time.
@@ -48,12 +49,12 @@ pub fn measure(outcomes: &[Outcome], seconds: f64) -> Measured {
         match o.error {
             None => {
                 m.ok += 1;
-                m.replied += 1;
+                m.reached_tool += 1;
                 us.push(o.latency.as_secs_f64() * 1e6);
             }
-            Some((kind, replied)) => {
+            Some((kind, reached)) => {
                 m.errors += 1;
-                m.replied += u64::from(replied);
+                m.reached_tool += u64::from(reached);
                 *m.errors_by_kind.entry(kind.to_owned()).or_default() += 1;
             }
         }
@@ -98,14 +99,15 @@ impl MemoryReport {
     }
 }
 
-/// Whether the audit log holds one event per replied call.
+/// Whether the audit log holds one event per call that reached its tool.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AuditReport {
     /// Events in the store (`gitgate audit verify`).
     pub events: u64,
-    /// Calls the server replied to: setup, warm-up and measured.
+    /// Calls that reached their tool: setup, warm-up and measured.
     pub expected: u64,
-    /// Calls that got no reply may or may not have an event (the server may have finished them).
+    /// Other failed calls, which may or may not have an event: refusals before the tool are
+    /// audited bounded in rate, and a call cut off without a reply may have run.
     pub unanswered: u64,
     /// `expected <= events <= expected + unanswered`.
     pub consistent: bool,
@@ -143,7 +145,7 @@ pub struct RunReport {
     pub rounds: usize,
     /// One tool call per user after opening its session, checking it works.
     pub setup_calls: u64,
-    /// Calls replied to during the warm-up (not measured, but audited).
+    /// Calls of the warm-up that reached their tool (not measured, but audited).
     pub warmup_calls: u64,
     #[serde(flatten)]
     pub measured: Measured,
@@ -294,7 +296,10 @@ mod tests {
         outcomes.push(outcome(5, Some(("tool_error", true))));
         outcomes.push(outcome(7, Some(("transport", false))));
         let m = measure(&outcomes, 2.0);
-        assert_eq!((m.calls, m.ok, m.errors, m.replied), (102, 100, 2, 101));
+        assert_eq!(
+            (m.calls, m.ok, m.errors, m.reached_tool),
+            (102, 100, 2, 101)
+        );
         assert_eq!(m.calls_per_s, 50.0);
         assert_eq!(
             m.latency_us,

@@ -37,6 +37,9 @@ impl CallError {
     pub fn kind(&self) -> &'static str {
         match self {
             CallError::Transport(_) => "transport",
+            // The two a loaded server sends on purpose get names of their own.
+            CallError::Status { status: 429, .. } => "http_429",
+            CallError::Status { status: 503, .. } => "http_503",
             CallError::Status { .. } => "http_status",
             CallError::Rpc { .. } => "jsonrpc_error",
             CallError::Tool(_) => "tool_error",
@@ -44,10 +47,11 @@ impl CallError {
         }
     }
 
-    /// Whether the server answered the call (so it reached the server and was audited there):
-    /// everything but a transport failure.
-    pub fn replied(&self) -> bool {
-        !matches!(self, CallError::Transport(_))
+    /// Whether the call surely reached its tool, and so has exactly one audit event: a tool
+    /// error. Refusals before the tool (HTTP 429/503, protocol errors) are audited bounded in
+    /// rate, not one per request, and a call cut off without a reply may or may not have run.
+    pub fn reached_tool(&self) -> bool {
+        matches!(self, CallError::Tool(_))
     }
 }
 
