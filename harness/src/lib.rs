@@ -13,6 +13,7 @@ pub mod config;
 pub mod executor;
 pub mod fixture;
 pub mod forge;
+pub mod load;
 pub mod meta;
 pub mod micro;
 pub mod model;

@@ -56,6 +56,26 @@ enum Command {
         #[arg(long)]
         auth_cost_only: bool,
     },
+    /// Load: N users, each with their own token and MCP session, calling one gitgate HTTP
+    /// server at once; reports calls/s, p50/p95/p99 latency, errors, the server's RSS and the
+    /// audit check.
+    ///
+    /// Sets up a temporary repository and a fresh store (a SQLite file, or a new schema on
+    /// PostgreSQL with --postgres), adds the users with `gitgate users`, starts `gitgate serve
+    /// --http`, opens one session per user and makes one call each, then drives git_status and
+    /// git_log (5 commits) alternately: closed loop with --concurrency callers, or open loop at
+    /// --rate calls/s (latency counted from each call's scheduled send time). Every reply is
+    /// checked (HTTP 200, a JSON-RPC result, not isError); errors are counted by kind. After
+    /// the run the server is stopped and `gitgate audit verify` must find exactly one event per
+    /// call that reached its tool (successes and tool errors; refusals before the tool, such
+    /// as HTTP 429, may or may not have one). RSS is the server's VmRSS idle (after setup), peak (sampled every 100 ms
+    /// under load; VmHWM too) and after the load. Progress goes to stderr, a table to stdout.
+    ///
+    /// --compare OLD runs the same load on a second binary (own store and server) in
+    /// alternating rounds, A B A B ..., and reports both and their ratio.
+    ///
+    /// Exits 1 when the audit check fails.
+    Load(Box<LoadArgs>),
     /// Write the JSON Schema of report.json (generated from the report model), or with
     /// --check fail when the file differs from it.
     Schema {
@@ -113,6 +133,130 @@ struct RunArgs {
     /// Keep every attempt's files (forge data, clone, logs, traces) in this directory.
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StoreKind {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, clap::Args)]
+struct LoadArgs {
+    /// The gitgate binary (default: next to this one, else `gitgate` on PATH).
+    #[arg(long, env = "GITGATE_BIN", value_name = "BIN")]
+    gitgate: Option<PathBuf>,
+    /// A second gitgate binary to run the same load against, in alternating rounds; the report
+    /// gives both and the ratio (--gitgate over this one).
+    #[arg(long, value_name = "OLD_GITGATE")]
+    compare: Option<PathBuf>,
+    /// The store: a SQLite file in a temporary directory, or PostgreSQL (see --postgres).
+    #[arg(long, value_enum, default_value = "sqlite")]
+    store: StoreKind,
+    /// PostgreSQL server to use (implies --store postgres; default with --store postgres:
+    /// postgres://postgres@127.0.0.1:5432/test). Each run creates its own schema there and
+    /// drops it at the end, so runs never collide.
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// Users, each with their own token and MCP session.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    users: usize,
+    /// Closed loop: this many callers, each sending its next call when the last one is
+    /// answered (default 16 unless --rate is given). Raise it until calls/s stops growing to
+    /// find saturation.
+    #[arg(long, value_name = "C", conflicts_with = "rate")]
+    concurrency: Option<usize>,
+    /// Open loop: send this many calls per second on a fixed schedule, whatever the latency.
+    #[arg(long, value_name = "R")]
+    rate: Option<f64>,
+    /// Measured seconds (per round and binary).
+    #[arg(long, default_value_t = 10.0, value_name = "SECS")]
+    duration: f64,
+    /// Unmeasured seconds of the same load first, per binary.
+    #[arg(long, default_value_t = 2.0, value_name = "SECS")]
+    warmup: f64,
+    /// Measured rounds per binary (default 1, or 3 with --compare).
+    #[arg(long, value_name = "N")]
+    rounds: Option<usize>,
+    /// Also write the result as JSON here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+}
+
+/// The load run's configuration from its options, checked.
+fn load_config(args: &LoadArgs) -> Result<gitgate_bench::load::Config> {
+    use gitgate_bench::load::{Config, drive::Load, setup::Store};
+    if args.users == 0 {
+        anyhow::bail!("--users must be at least 1");
+    }
+    let seconds = |name: &str, value: f64| {
+        if value.is_finite() && value >= 0.0 {
+            Ok(std::time::Duration::from_secs_f64(value))
+        } else {
+            Err(anyhow::anyhow!(
+                "--{name} must be a number of seconds, not {value}"
+            ))
+        }
+    };
+    let duration = seconds("duration", args.duration)?;
+    if duration.is_zero() {
+        anyhow::bail!("--duration must be more than 0 seconds");
+    }
+    let load = match (args.rate, args.concurrency) {
+        (Some(rate), _) if !(rate.is_finite() && rate > 0.0) => {
+            anyhow::bail!("--rate must be more than 0 calls/s, not {rate}")
+        }
+        (Some(rate), _) => Load::Open { rate },
+        (None, Some(0)) => anyhow::bail!("--concurrency must be at least 1"),
+        (None, c) => Load::Closed {
+            concurrency: c.unwrap_or(16),
+        },
+    };
+    let store = match (&args.postgres, args.store) {
+        (Some(url), _) => Store::Postgres(url.clone()),
+        (None, StoreKind::Postgres) => {
+            Store::Postgres("postgres://postgres@127.0.0.1:5432/test".into())
+        }
+        (None, StoreKind::Sqlite) => Store::Sqlite,
+    };
+    let rounds = args
+        .rounds
+        .unwrap_or(if args.compare.is_some() { 3 } else { 1 });
+    if rounds == 0 {
+        anyhow::bail!("--rounds must be at least 1");
+    }
+    Ok(Config {
+        gitgate: args.gitgate.clone().unwrap_or_else(sibling_gitgate),
+        compare: args.compare.clone(),
+        store,
+        users: args.users,
+        load,
+        warmup: seconds("warmup", args.warmup)?,
+        duration,
+        rounds,
+    })
+}
+
+fn run_load(args: &LoadArgs) -> Result<()> {
+    use gitgate_bench::load;
+    let config = load_config(args)?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let result = runtime.block_on(load::run(&config, &|line| eprintln!("[load] {line}")))?;
+    println!("{}", load::report::table(&result));
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&result)?;
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(bad) = result.runs.iter().find(|r| !r.audit.consistent) {
+        anyhow::bail!(
+            "audit check failed for {}: {} events for {} calls that reached their tool ({})",
+            bad.gitgate,
+            bad.audit.events,
+            bad.audit.expected,
+            bad.audit.verify_output
+        );
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -293,6 +437,7 @@ impl ProgressBar {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Load(args) => run_load(&args),
         Command::Run(args) => run_suite(*args),
         Command::Agent(args) => gitgate_bench::agent::cli::main(&args, &sibling),
         Command::Schema { out, check } => {

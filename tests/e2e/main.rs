@@ -6,5 +6,6 @@ mod architecture;
 mod bench_run;
 mod bench_scenarios;
 mod binaries;
+mod load;
 mod micro;
 mod mutants;
