@@ -314,20 +314,27 @@ pub fn jwt_validator(section: &JwtSection, resource_url: &str) -> Result<JwtVali
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM (`systemctl stop`, `docker stop`): either stops the
 /// server the same way, letting in-flight calls finish and the audit spool chain its rest.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut term) => {
-                term.recv().await;
+///
+/// The handlers are installed when this is called, not when the future is first polled: a
+/// signal between the server printing that it listens and its first poll of this future would
+/// otherwise find the default action and kill the process uncleanly. Call it inside the runtime.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let wait = |installed: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match installed {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                // No handler could be installed: this signal keeps its default action.
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(interrupt) => {}
+            () = wait(terminate) => {}
         }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
     }
 }

@@ -134,3 +134,17 @@ fn sigterm_on_stdio_answers_the_call_in_flight_and_exits_cleanly() {
         .unwrap_or_default();
     assert!(left.is_empty(), "spool files left: {left:?}");
 }
+
+/// A SIGTERM right after the server says it listens (what a supervisor's quick restart does)
+/// stops it cleanly. The handlers used to be installed on the first poll of the shutdown future,
+/// just after that line: a signal in between found the default action and killed the process.
+/// That window was microseconds wide, so this test seldom caught it; it guards the order.
+#[test]
+fn sigterm_right_after_listening_stops_cleanly() {
+    for _ in 0..3 {
+        let env = Env::new();
+        let mut server = spawn_http(&env, &[]);
+        let status = server.terminate();
+        assert!(status.success(), "{status:?}");
+    }
+}
