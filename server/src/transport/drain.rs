@@ -118,7 +118,7 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!waiter.is_finished());
         drop(b);
-        waiter.await.unwrap();
+        waiter.await.expect("the waiter runs to its end");
         assert_eq!(posts.count(), 0);
     }
 }

@@ -628,12 +628,12 @@ mod tests {
         ));
         let (head, whole) = peek(body, 100).await;
         assert_eq!(&head[..], &expected[..100]);
-        let all = whole.collect().await.unwrap().to_bytes();
+        let all = whole.collect().await.expect("the body reads").to_bytes();
         assert_eq!(&all[..], &expected[..]);
         // A short body: all of it.
         let (head, whole) = peek(axum::body::Body::from("Bad Request: x"), 1024).await;
         assert_eq!(&head[..], b"Bad Request: x");
-        let all = whole.collect().await.unwrap().to_bytes();
+        let all = whole.collect().await.expect("the body reads").to_bytes();
         assert_eq!(&all[..], b"Bad Request: x");
     }
 }

@@ -3,9 +3,8 @@
 //! a session refused instead of leaving one request unanswered, and every refusal audited.
 
 use reqwest::StatusCode;
-use serde_json::Value;
 
-use crate::harness::{Caller, Env, INIT, message, send, spawn_http};
+use crate::harness::{Caller, Env, INIT, message, spawn_http};
 
 /// Regression (items 6 and 7): malformed JSON and batches got HTTP 415, a `tools/call` without
 /// a name -32601, a second `initialize` was accepted. Now: 400 with -32700 / -32600, a 200

@@ -99,23 +99,14 @@ fn sigterm_on_stdio_answers_the_call_in_flight_and_exits_cleanly() {
         stdout.read_line(&mut line).unwrap();
         serde_json::from_str::<serde_json::Value>(&line).unwrap_or_default()
     };
-    writeln!(
-        stdin,
-        "{}\n{}",
-        crate::harness::INIT,
-        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#
-    )
-    .unwrap();
+    let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
+    writeln!(stdin, "{}\n{initialized}", crate::harness::INIT).unwrap();
     assert!(answer()["result"]["serverInfo"].is_object());
     // A call that runs for seconds (until the jq sandbox's CPU limit), then a ping behind it:
     // the ping's answer proves the slow call was read and is running when the signal comes.
     let slow = r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status","jq":"last(range(1e18))"}}}"#;
-    writeln!(
-        stdin,
-        "{slow}\n{}",
-        r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#
-    )
-    .unwrap();
+    let ping = r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#;
+    writeln!(stdin, "{slow}\n{ping}").unwrap();
     assert_eq!(answer()["id"], "p");
     let kill = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

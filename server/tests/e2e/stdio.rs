@@ -311,10 +311,10 @@ fn a_terminal_as_stdin_and_stdout_serves_a_whole_session() {
             stdout.read_line(&mut line).unwrap() > 0,
             "the terminal closed"
         );
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim()) {
-            if v.get("result").is_some() || v.get("error").is_some() {
-                return v;
-            }
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(line.trim())
+            && (v.get("result").is_some() || v.get("error").is_some())
+        {
+            return v;
         }
     };
     writeln!(stdin, "{INIT}").unwrap();
