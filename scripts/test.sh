@@ -53,6 +53,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust tests"
+# The cross-binary tests run the workspace's binaries from target/debug; `cargo test` builds
+# only the test harnesses of gitgate-bench and gitgate-forge, so build the binaries themselves.
+cargo build --workspace --locked --bins
 cargo test --workspace --locked
 
 step "MCP conformance suite against gitgate serve --http"

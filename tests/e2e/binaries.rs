@@ -9,7 +9,7 @@ pub fn binary(name: &str) -> PathBuf {
     let bin = dir.join(name);
     assert!(
         bin.exists(),
-        "{} is missing; build it first: cargo build -p gitgate -p gitgate-forge",
+        "{} is missing; build it first: cargo build --workspace --bins",
         bin.display()
     );
     bin
