@@ -121,6 +121,15 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// The server's process id (for /proc readings).
+    /// The address it listens on.
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp")
+            .parse()
+            .unwrap()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -358,4 +367,56 @@ pub async fn message(resp: reqwest::Response) -> Value {
         .find(|l| l.starts_with('{'))
         .unwrap_or(&text);
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+/// `gitgate serve --stdio` on pipes, spoken to line by line (for tests of the transport itself,
+/// where an MCP client would hide what goes over the wire).
+pub struct RawStdio {
+    pub child: Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl RawStdio {
+    /// Serves `env`'s repository as `app`, with `extra` flags; stderr piped when `log`.
+    pub fn spawn(env: &Env, extra: &[&str], log: bool) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--stdio", "--data-dir", &env.data_dir()])
+            .args(extra)
+            .arg("--repo")
+            .arg(format!("app={}", env.repo.path().display()))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(if log { Stdio::piped() } else { Stdio::null() })
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        Self {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    /// Writes `lines` and a newline.
+    pub fn send(&mut self, lines: &str) {
+        use std::io::Write;
+        let stdin = self.stdin.as_mut().expect("stdin is open");
+        writeln!(stdin, "{lines}").unwrap();
+    }
+
+    /// The next line the server wrote, as JSON.
+    pub fn answer(&mut self) -> Value {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"))
+    }
+
+    /// Closes stdin, as a client ending the session does, and waits for the exit.
+    pub fn close(&mut self) -> std::process::ExitStatus {
+        drop(self.stdin.take());
+        self.child.wait().unwrap()
+    }
 }

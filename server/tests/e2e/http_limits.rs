@@ -445,12 +445,8 @@ async fn half_sent_and_idle_connections_are_closed() {
     let env = Env::new();
     let token = env.user("alice", "git:read", &["app"]).await;
     let server = spawn_http(&env, &["--header-timeout", "1", "--idle-timeout", "1"]);
-    let addr = server
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .to_owned();
-    let connect = || tokio::net::TcpStream::connect(addr.clone());
+    let addr = server.addr();
+    let connect = || tokio::net::TcpStream::connect(addr);
     let mut half_sent = connect().await.unwrap();
     half_sent
         .write_all(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Ty")
@@ -492,12 +488,7 @@ async fn connections_past_the_per_address_cap_are_refused() {
             "600",
         ],
     );
-    let addr: std::net::SocketAddr = server
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .parse()
-        .unwrap();
+    let addr = server.addr();
     let connect_from = |from: &str| {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket
@@ -561,12 +552,7 @@ async fn users_are_served_while_a_thousand_slow_connections_are_held() {
     let token = env.user("alice", "git:read", &["app"]).await;
     // Timeouts long enough that nothing held is let go during the test.
     let server = spawn_http(&env, &["--header-timeout", "600", "--idle-timeout", "600"]);
-    let addr: std::net::SocketAddr = server
-        .url
-        .trim_start_matches("http://")
-        .trim_end_matches("/mcp")
-        .parse()
-        .unwrap();
+    let addr = server.addr();
     let mut held = Vec::new();
     for n in 0..1000 {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();

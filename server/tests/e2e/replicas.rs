@@ -38,6 +38,23 @@ impl PgSchema {
     pub(crate) fn url(&self) -> String {
         format!("{}?options[search_path]={}", self.base, self.name)
     }
+
+    /// This schema's store, with each of `users` added (`git:read` on `app`) and given a token.
+    pub(crate) async fn store_with_readers(
+        &self,
+        users: &[&str],
+    ) -> (gitgate::store::Store, Vec<String>) {
+        let store = gitgate::store::Store::connect(&self.url()).await.unwrap();
+        let mut tokens = Vec::new();
+        for user in users {
+            store
+                .add_user(user, &["git:read".into()], &["app".into()], None)
+                .await
+                .unwrap();
+            tokens.push(store.issue_token(user).await.unwrap().1);
+        }
+        (store, tokens)
+    }
 }
 
 impl Drop for PgSchema {
@@ -69,22 +86,13 @@ async fn revoking_on_a_shared_postgres_store_cuts_off_every_replica() {
     };
     let env = Env::new();
     let url = schema.url();
-    let store = gitgate::store::Store::connect(&url).await.unwrap();
-    store
-        .add_user("alice", &["git:read".into()], &["app".into()], None)
-        .await
-        .unwrap();
-    store
-        .add_user("bob", &["git:read".into()], &["app".into()], None)
-        .await
-        .unwrap();
-    let (_, alice) = store.issue_token("alice").await.unwrap();
-    let (_, bob) = store.issue_token("bob").await.unwrap();
+    let (store, tokens) = schema.store_with_readers(&["alice", "bob"]).await;
+    let (alice, bob) = (&tokens[0], &tokens[1]);
     let one = spawn_http(&env, &["--store", &url]);
     let two = spawn_http(&env, &["--store", &url]);
-    let a1 = connect_http(&one.url, &alice).await.unwrap();
-    let a2 = connect_http(&two.url, &alice).await.unwrap();
-    let b2 = connect_http(&two.url, &bob).await.unwrap();
+    let a1 = connect_http(&one.url, alice).await.unwrap();
+    let a2 = connect_http(&two.url, alice).await.unwrap();
+    let b2 = connect_http(&two.url, bob).await.unwrap();
     let status = || rmcp::model::CallToolRequestParams::new("git_status");
     assert_eq!(a2.call_tool(status()).await.unwrap().is_error, Some(false));
     // Revoke through replica one's store; replica two refuses the very next call.
@@ -154,16 +162,12 @@ async fn every_answered_call_on_postgres_survives_kill_9() {
     };
     let env = Env::new();
     let url = schema.url();
-    let store = gitgate::store::Store::connect(&url).await.unwrap();
-    store
-        .add_user("alice", &["git:read".into()], &["app".into()], None)
-        .await
-        .unwrap();
-    let (_, token) = store.issue_token("alice").await.unwrap();
+    let (store, tokens) = schema.store_with_readers(&["alice"]).await;
+    let token = &tokens[0];
     let mut server = spawn_http(&env, &["--store", &url]);
     let mut calls = tokio::task::JoinSet::new();
     for i in 0..8 {
-        let client = connect_http(&server.url, &token).await.unwrap();
+        let client = connect_http(&server.url, token).await.unwrap();
         // Eight sessions call at once, so their events share batches.
         calls.spawn(async move {
             let args = json!({"max_count": 1, "grep": format!("kill-9-pg-{i}")});

@@ -80,45 +80,27 @@ async fn a_call_in_flight_at_sigterm_is_answered_and_audited() {
 /// spool for the next start. Now the call is answered, the spool chained, exit status 0.
 #[test]
 fn sigterm_on_stdio_answers_the_call_in_flight_and_exits_cleanly() {
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
     let env = Env::new();
-    let mut child = Command::new(crate::harness::BIN)
-        .args(["serve", "--stdio", "--lean", "--data-dir", &env.data_dir()])
-        .arg("--repo")
-        .arg(format!("app={}", env.repo.path().display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut answer = || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        serde_json::from_str::<serde_json::Value>(&line).unwrap_or_default()
-    };
+    let mut server = crate::harness::RawStdio::spawn(&env, &["--lean"], false);
     let initialized = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
-    writeln!(stdin, "{}\n{initialized}", crate::harness::INIT).unwrap();
-    assert!(answer()["result"]["serverInfo"].is_object());
+    server.send(&format!("{}\n{initialized}", crate::harness::INIT));
+    assert!(server.answer()["result"]["serverInfo"].is_object());
     // A call that runs for seconds (until the jq sandbox's CPU limit), then a ping behind it:
     // the ping's answer proves the slow call was read and is running when the signal comes.
     let slow = r#"{"jsonrpc":"2.0","id":"slow","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status","jq":"last(range(1e18))"}}}"#;
     let ping = r#"{"jsonrpc":"2.0","id":"p","method":"ping"}"#;
-    writeln!(stdin, "{slow}\n{ping}").unwrap();
-    assert_eq!(answer()["id"], "p");
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+    server.send(&format!("{slow}\n{ping}"));
+    assert_eq!(server.answer()["id"], "p");
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(kill.success());
-    let a = answer();
+    let a = server.answer();
     assert_eq!(a["id"], "slow", "{a}");
     assert_eq!(a["result"]["isError"], true, "{a}");
-    let status = child.wait().unwrap();
+    let status = server.child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    drop(stdin);
     let spool_dir = env.data.path().join("gitgate.db-spool");
     let left: Vec<_> = std::fs::read_dir(&spool_dir)
         .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())

@@ -138,17 +138,13 @@ async fn two_replicas_on_one_postgres_serve_one_client_with_no_affinity() {
     };
     let env = Env::new();
     let url = schema.url();
-    let store = gitgate::store::Store::connect(&url).await.unwrap();
-    store
-        .add_user("alice", &["git:read".into()], &["app".into()], None)
-        .await
-        .unwrap();
-    let (_, token) = store.issue_token("alice").await.unwrap();
+    let (store, tokens) = schema.store_with_readers(&["alice"]).await;
+    let token = &tokens[0];
     let one = spawn_http(&env, &["--store", &url]);
     let two = spawn_http(&env, &["--store", &url]);
     let proxy = round_robin([one.url.clone(), two.url.clone()]).await;
 
-    let client = stateless_client(&proxy.url, &token).await;
+    let client = stateless_client(&proxy.url, token).await;
     for n in 1..=4 {
         let r = client
             .call_tool(

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::harness::{BIN, Env};
+use crate::harness::{BIN, Env, RawStdio};
 
 const INIT: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"0"}}}"#;
 const INITIALIZED: &str = r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#;
@@ -55,48 +55,33 @@ fn a_pipe_in_and_a_file_out_serve_a_whole_session() {
 /// -32600, and the session goes on.
 #[test]
 fn stray_and_malformed_messages_get_json_rpc_errors_and_the_session_goes_on() {
-    use std::io::{BufRead, BufReader};
     let env = Env::new();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--stdio", "--data-dir", &env.data_dir(), "--repo"])
-        .arg(format!("app={}", env.repo.path().display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut answer = || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        serde_json::from_str::<serde_json::Value>(&line).unwrap()
-    };
-    writeln!(stdin, "{INITIALIZED}").unwrap();
-    writeln!(stdin, "{STATUS}").unwrap();
-    let a = answer();
+    let mut server = RawStdio::spawn(&env, &[], false);
+    server.send(INITIALIZED);
+    server.send(STATUS);
+    let a = server.answer();
     assert_eq!(
         (a["id"].clone(), a["error"]["code"].clone()),
         (2.into(), (-32002).into()),
         "{a}"
     );
-    writeln!(stdin, "{{not json").unwrap();
-    let a = answer();
+    server.send("{not json");
+    let a = server.answer();
     assert_eq!(
         (a["id"].clone(), a["error"]["code"].clone()),
         (serde_json::Value::Null, (-32700).into()),
         "{a}"
     );
-    writeln!(stdin, "{}", "x".repeat(5 << 20)).unwrap();
-    let a = answer();
+    server.send(&"x".repeat(5 << 20));
+    let a = server.answer();
     assert_eq!(a["error"]["code"], -32600, "{a}");
-    writeln!(stdin, "{INIT}").unwrap();
-    let a = answer();
+    server.send(INIT);
+    let a = server.answer();
     assert_eq!(a["id"], 1, "{a}");
     assert!(a["result"]["serverInfo"].is_object(), "{a}");
-    writeln!(stdin, "{INITIALIZED}\n{{oops\n{STATUS}").unwrap();
+    server.send(&format!("{INITIALIZED}\n{{oops\n{STATUS}"));
     // The guard's answer and rmcp's come back on one stream, in either order.
-    let (x, y) = (answer(), answer());
+    let (x, y) = (server.answer(), server.answer());
     let (parse, status) = if x["error"].is_object() {
         (x, y)
     } else {
@@ -106,8 +91,7 @@ fn stray_and_malformed_messages_get_json_rpc_errors_and_the_session_goes_on() {
     assert_eq!(status["id"], 2, "{status}");
     let text = status["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("## main"), "{status}");
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    assert!(server.close().success());
 }
 
 /// Regression (load issue, item 5, on stdio): two requests with one id in flight at once were
@@ -116,55 +100,38 @@ fn stray_and_malformed_messages_get_json_rpc_errors_and_the_session_goes_on() {
 /// gets its own answer, and the id is free again once answered.
 #[test]
 fn a_request_id_in_flight_is_refused_and_free_again_once_answered() {
-    use std::io::{BufRead, BufReader};
     let env = Env::new();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--stdio", "--lean", "--data-dir", &env.data_dir()])
-        .arg("--repo")
-        .arg(format!("app={}", env.repo.path().display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut answer = || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        serde_json::from_str::<serde_json::Value>(&line).unwrap()
-    };
-    writeln!(stdin, "{INIT}\n{INITIALIZED}").unwrap();
-    assert!(answer()["result"]["serverInfo"].is_object());
+    let mut server = RawStdio::spawn(&env, &["--lean"], false);
+    server.send(&format!("{INIT}\n{INITIALIZED}"));
+    assert!(server.answer()["result"]["serverInfo"].is_object());
     // A call that runs until the jq sandbox's CPU limit ends it: in flight for seconds, and
     // the guard judges the next line only after passing this one on.
     let slow = r#"{"jsonrpc":"2.0","id":"same","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status","jq":"last(range(1e18))"}}}"#;
     let quick = r#"{"jsonrpc":"2.0","id":"same","method":"tools/call","params":{"name":"gitgate","arguments":{"tool":"git_status"}}}"#;
-    writeln!(stdin, "{slow}\n{quick}").unwrap();
-    let refusal = answer();
+    server.send(&format!("{slow}\n{quick}"));
+    let refusal = server.answer();
     assert_eq!(refusal["id"], "same", "{refusal}");
     assert_eq!(refusal["error"]["code"], -32600, "{refusal}");
     let why = refusal["error"]["message"].as_str().unwrap();
     assert!(why.contains("still running"), "{refusal}");
     // The first gets its own answer: the filter's limit, as a tool error.
-    let first = answer();
+    let first = server.answer();
     assert_eq!(first["id"], "same", "{first}");
     assert_eq!(first["result"]["isError"], true, "{first}");
     // Answered, so its id is free again; a number 7 and a string "7" are different ids.
     let numbered = quick.replace(r#""same""#, "7");
     let named = quick.replace(r#""same""#, r#""7""#);
-    writeln!(stdin, "{quick}\n{numbered}\n{named}").unwrap();
+    server.send(&format!("{quick}\n{numbered}\n{named}"));
     let mut ids: Vec<String> = (0..3)
         .map(|_| {
-            let a = answer();
+            let a = server.answer();
             assert_eq!(a["result"]["isError"], false, "{a}");
             a["id"].to_string()
         })
         .collect();
     ids.sort();
     assert_eq!(ids, [r#""7""#, r#""same""#, "7"]);
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    assert!(server.close().success());
 }
 
 /// Regression (load issue, item 10): a failure that repeats on every call (here the audit
@@ -173,36 +140,19 @@ fn a_request_id_in_flight_is_refused_and_free_again_once_answered() {
 /// every call is still served and audited.
 #[test]
 fn a_failure_on_every_call_writes_a_few_log_lines_not_one_per_call() {
-    use std::io::{BufRead, BufReader, Read};
+    use std::io::Read;
     const CALLS: usize = 60;
     let env = Env::new();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--stdio", "--data-dir", &env.data_dir()])
-        .args(["--audit-mirror", "/dev/full", "--repo"])
-        .arg(format!("app={}", env.repo.path().display()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut stderr = child.stderr.take().unwrap();
-    let mut answer = || {
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        serde_json::from_str::<serde_json::Value>(&line).unwrap()
-    };
-    writeln!(stdin, "{INIT}\n{INITIALIZED}").unwrap();
-    assert!(answer()["result"]["serverInfo"].is_object());
+    let mut server = RawStdio::spawn(&env, &["--audit-mirror", "/dev/full"], true);
+    let mut stderr = server.child.stderr.take().unwrap();
+    server.send(&format!("{INIT}\n{INITIALIZED}"));
+    assert!(server.answer()["result"]["serverInfo"].is_object());
     for id in 0..CALLS {
-        let call = STATUS.replace(r#""id":2"#, &format!(r#""id":{}"#, id + 10));
-        writeln!(stdin, "{call}").unwrap();
-        let a = answer();
+        server.send(&STATUS.replace(r#""id":2"#, &format!(r#""id":{}"#, id + 10)));
+        let a = server.answer();
         assert_eq!(a["result"]["isError"], false, "{a}");
     }
-    drop(stdin);
-    assert!(child.wait().unwrap().success());
+    assert!(server.close().success());
     let mut log = String::new();
     stderr.read_to_string(&mut log).unwrap();
     let lines = log
@@ -271,14 +221,7 @@ fn a_file_or_a_socket_as_stdin_and_stdout_serve_a_whole_session() {
     writeln!(writer, "{INIT}").unwrap();
     assert!(answer()["result"]["serverInfo"].is_object());
     writeln!(writer, "{INITIALIZED}\n{STATUS}").unwrap();
-    let a = answer();
-    assert_eq!(a["id"], 2, "{a}");
-    assert!(
-        a["result"]["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("## main")
-    );
+    is_the_status_answer(&answer());
     writer.shutdown(std::net::Shutdown::Write).unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
@@ -321,15 +264,17 @@ fn a_terminal_as_stdin_and_stdout_serves_a_whole_session() {
     let a = answer();
     assert_eq!(a["id"], 1, "{a}");
     writeln!(stdin, "{INITIALIZED}\n{STATUS}").unwrap();
-    let a = answer();
-    assert_eq!(a["id"], 2, "{a}");
-    assert!(
-        a["result"]["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("## main")
-    );
+    is_the_status_answer(&answer());
     drop(stdin);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status}");
+}
+
+/// `a` is the answer to [`STATUS`]: id 2, the status of the fixture's `main`.
+fn is_the_status_answer(a: &serde_json::Value) {
+    assert_eq!(a["id"], 2, "{a}");
+    let text = a["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.starts_with("## main"), "{a}");
 }
