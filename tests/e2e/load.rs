@@ -102,10 +102,20 @@ fn load_on_postgres_reports_calls_and_one_audit_event_per_call() {
     }
 }
 
-/// Drives marked git_log calls (and git_status) from two callers per user, kills the server with
-/// SIGKILL once 60 calls were answered, restarts it on the same store, and checks that every
-/// answered git_log call's marker is in exactly one audit event and that the chain verifies.
-async fn kill_9_during_load(store: Store) {
+/// How the server is stopped under load.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stop {
+    /// SIGKILL: nothing runs; the next start chains what the dead process spooled.
+    Kill9,
+    /// SIGTERM: the calls in flight are answered, the spool chained, exit 0.
+    Term,
+}
+
+/// Drives marked git_log calls (and git_status) from two callers per user, stops the server
+/// (`how`) once 60 calls were answered, and checks that every answered git_log call's marker is
+/// in exactly one audit event and that the chain verifies. After a kill the server is restarted
+/// on the same store first; after SIGTERM it must have exited 0 with its spool chained.
+async fn stop_during_load(store: Store, how: Stop) {
     let bin = binary("gitgate");
     let fixture = match Fixture::new(&store).await {
         Ok(f) => f,
@@ -141,18 +151,34 @@ async fn kill_9_during_load(store: Store) {
         .await
         .expect("60 replies within a minute")
         .unwrap();
-    server.kill9().unwrap();
+    match how {
+        Stop::Kill9 => server.kill9().unwrap(),
+        // Off the runtime: the calls in flight are answered while it waits for the exit.
+        Stop::Term => tokio::task::spawn_blocking(move || server.stop())
+            .await
+            .unwrap()
+            .expect("SIGTERM under load: exit 0"),
+    }
     driver.halt();
     let outcomes = load.await.unwrap();
-
-    // The restarted server chains what the killed one spooled before it serves. A session
-    // opened on it shows it serves (and has its SIGTERM handler, installed only once its serve
-    // loop runs) before it is stopped.
-    let restarted = Server::start(&bin, &fixture).unwrap();
-    Session::open(&http, &restarted.url, &tokens[0])
-        .await
-        .unwrap();
-    restarted.stop().unwrap();
+    match how {
+        Stop::Kill9 => {
+            // The restarted server chains what the killed one spooled before it serves.
+            let restarted = Server::start(&bin, &fixture).unwrap();
+            Session::open(&http, &restarted.url, &tokens[0])
+                .await
+                .unwrap();
+            restarted.stop().unwrap();
+        }
+        Stop::Term => {
+            // A clean stop left nothing for a restart to chain.
+            let spool = fixture.data_dir().join("gitgate.db-spool");
+            let left: Vec<_> = std::fs::read_dir(&spool)
+                .map(|d| d.filter_map(Result::ok).map(|e| e.file_name()).collect())
+                .unwrap_or_default();
+            assert!(left.is_empty(), "spool files left: {left:?}");
+        }
+    }
     check_every_reply_audited(&bin, &fixture, &outcomes);
     fixture.cleanup().await.unwrap();
 }
@@ -162,7 +188,7 @@ fn check_every_reply_audited(
     fixture: &Fixture,
     outcomes: &[gitgate_bench::load::drive::Outcome],
 ) {
-    // The only failures are the calls the kill cut off.
+    // The only failures are the calls the stop cut off.
     let failed: Vec<_> = outcomes
         .iter()
         .filter(|o| o.error.is_some_and(|(kind, _)| kind != "transport"))
@@ -180,7 +206,7 @@ fn check_every_reply_audited(
     );
     let unanswered = outcomes.iter().filter(|o| o.error.is_some()).count();
     eprintln!(
-        "{} calls, {} marked calls answered, {unanswered} cut off by the kill",
+        "{} calls, {} marked calls answered, {unanswered} cut off by the stop",
         outcomes.len(),
         answered.len()
     );
@@ -206,10 +232,20 @@ fn check_every_reply_audited(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_kill_9_on_sqlite_loses_no_answered_call() {
-    kill_9_during_load(Store::Sqlite).await;
+    stop_during_load(Store::Sqlite, Stop::Kill9).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn load_kill_9_on_postgres_loses_no_answered_call() {
-    kill_9_during_load(Store::Postgres(postgres_url())).await;
+    stop_during_load(Store::Postgres(postgres_url()), Stop::Kill9).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_sigterm_on_sqlite_answers_and_audits_every_call_in_flight() {
+    stop_during_load(Store::Sqlite, Stop::Term).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_sigterm_on_postgres_answers_and_audits_every_call_in_flight() {
+    stop_during_load(Store::Postgres(postgres_url()), Stop::Term).await;
 }

@@ -229,10 +229,8 @@ impl Server {
         self.child.id()
     }
 
-    /// Stops the server as an operator would (SIGTERM) and waits: it finishes what is in flight
-    /// and chains its audit spool into the store. gitgate installs its SIGTERM handler when its
-    /// serve loop first runs, just after the "serving MCP at" line: stop a server only once it
-    /// has answered a request, or the signal's default action kills it.
+    /// Stops the server as an operator would (SIGTERM) and waits: it answers what is in flight
+    /// and chains its audit spool into the store; an exit other than 0 is an error.
     pub fn stop(mut self) -> Result<()> {
         signal::send(self.child.id(), Signal::TERM);
         let status = self.child.wait().context("waiting for gitgate to stop")?;
