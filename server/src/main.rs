@@ -289,10 +289,11 @@ struct HttpLimitArgs {
     #[arg(long, value_name = "N", env = "GITGATE_MAX_CONNECTIONS_PER_ADDRESS",
           default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections_per_address: u32,
-    /// On SIGTERM or Ctrl-C: seconds that calls in flight get to finish and be answered, while
-    /// no new connection is taken; calls still running then are cut off (their audit events
-    /// are kept either way). Keep it below the supervisor's own grace period (`docker stop
-    /// --time`, compose `stop_grace_period`, systemd `TimeoutStopSec`).
+    /// On SIGTERM or Ctrl-C (HTTP and stdio): seconds that calls in flight get to finish and be
+    /// answered, while no new connection or line is taken. Calls still running then get no
+    /// answer, and one that has not finished 2 s later has no audit event either. Keep it below
+    /// the supervisor's own grace period (`docker stop --time`, compose `stop_grace_period`,
+    /// systemd `TimeoutStopSec`).
     #[arg(long, value_name = "SECS", env = "GITGATE_SHUTDOWN_TIMEOUT", default_value_t = 25.0,
           value_parser = positive_seconds)]
     shutdown_timeout: f64,
