@@ -44,19 +44,18 @@ const REPO: Arg = Arg {
     description: "Repository (default: the configured one)",
 };
 
+const PR_NUMBER: Arg = Arg {
+    name: "number",
+    kind: Kind::PullRequest,
+    required: true,
+    description: "Pull request number",
+};
+
 const TEMPLATES: &[Template] = &[
     Template {
         name: "review_pr",
         description: "Review a pull request: its change, discussion and checks",
-        args: &[
-            REPO,
-            Arg {
-                name: "number",
-                kind: Kind::PullRequest,
-                required: true,
-                description: "Pull request number",
-            },
-        ],
+        args: &[REPO, PR_NUMBER],
         text: "Review pull request #{number}{in_repo}. Read it with its review comments \
                (gh pr view {number} --comments), its diff (gh pr diff {number}) and its checks \
                (gh pr checks {number}). Report correctness problems first, then risks and \
@@ -88,15 +87,7 @@ const TEMPLATES: &[Template] = &[
     Template {
         name: "explain_ci_failure",
         description: "Find why a pull request's CI fails",
-        args: &[
-            REPO,
-            Arg {
-                name: "number",
-                kind: Kind::PullRequest,
-                required: true,
-                description: "Pull request number",
-            },
-        ],
+        args: &[REPO, PR_NUMBER],
         text: "Find out why CI fails on pull request #{number}{in_repo}: list its checks \
                (gh pr checks {number}), open the failing run's failed steps' log \
                (gh run view RUN --log-failed) and name the failing test and its cause, with the \

@@ -325,6 +325,28 @@ impl Runner<'_, '_> {
         self.export_as(export, data, gh_json::Style::Export)
     }
 
+    /// A list as gh prints it: with `--json`, each item's exported object (in the style of
+    /// gh's search and run lists); without, one table row per item.
+    pub(super) fn print_list(
+        &self,
+        export: Option<&Export>,
+        items: &[serde_json::Value],
+        object: impl Fn(&Export, &serde_json::Value) -> serde_json::Value,
+        row: impl Fn(&serde_json::Value) -> String,
+    ) -> Result<Printed, Failed> {
+        match export {
+            Some(export) => {
+                let data = items.iter().map(|v| object(export, v)).collect();
+                self.export_as(
+                    export,
+                    serde_json::Value::Array(data),
+                    gh_json::Style::SearchExport,
+                )
+            }
+            None => Ok(items.iter().map(row).collect()),
+        }
+    }
+
     /// [`Runner::export`] with the `--json` output written in `style`.
     pub(super) fn export_as(
         &self,

@@ -97,16 +97,14 @@ pub(super) fn run_list(
     runner.gh_call("gh_run_list", argv, p.repo(), None, |gh| {
         let repo = resolve(gh, p.repo().as_deref())?;
         let (runs, _) = gh.wait(records::run_page(gh.clients, gh.user, &repo, &args))?;
-        if let Some(export) = &export {
-            let data = runs
-                .iter()
-                .map(|r| gh_ci_json::run(export, r, &[]))
-                .collect();
-            return runner.export_as(export, Value::Array(data), Style::SearchExport);
-        }
         let now = Utc::now();
         // No runs prints nothing: gh says "no runs found" only to a terminal.
-        Ok(runs.iter().map(|r| run_row(r, now)).collect())
+        runner.print_list(
+            export.as_ref(),
+            &runs,
+            |export, r| gh_ci_json::run(export, r, &[]),
+            |r| run_row(r, now),
+        )
     })
 }
 

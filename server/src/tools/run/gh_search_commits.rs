@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use super::Runner;
 use super::gh::{self, Failed, Flag, JQ, JSON, Printed, REPO, switch, value};
 use super::gh_issue::limit;
-use super::gh_json::{Export, Style};
+use super::gh_json::Export;
 use crate::github::SearchCommitsArgs;
 use crate::github::records;
 
@@ -103,13 +103,7 @@ pub(super) fn run(
     };
     runner.gh_call("gh_commits", argv, args.repo.clone(), None, |gh| {
         let (items, _) = gh.wait(records::search_commit_items(gh.clients, gh.user, &args))?;
-        match &export {
-            Some(export) => {
-                let data = items.iter().map(|v| object(export, v)).collect();
-                runner.export_as(export, Value::Array(data), Style::SearchExport)
-            }
-            None => Ok(items.iter().map(row).collect()),
-        }
+        runner.print_list(export.as_ref(), &items, object, row)
     })
 }
 
