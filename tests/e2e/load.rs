@@ -179,7 +179,7 @@ async fn stop_during_load(store: Store, how: Stop) {
             assert!(left.is_empty(), "spool files left: {left:?}");
         }
     }
-    check_every_reply_audited(&bin, &fixture, &outcomes);
+    check_every_reply_audited(&bin, &fixture, &outcomes, how);
     fixture.cleanup().await.unwrap();
 }
 
@@ -187,11 +187,15 @@ fn check_every_reply_audited(
     bin: &Path,
     fixture: &Fixture,
     outcomes: &[gitgate_bench::load::drive::Outcome],
+    how: Stop,
 ) {
-    // The only failures are the calls the stop cut off.
+    // The only failures are the calls the stop cut off: no reply at all, or (SIGTERM) an HTTP
+    // refusal of a request whose headers the server was still reading when its calls in flight
+    // were all answered and the sessions ended (a known race; nothing of such a call ran).
+    let cut_off = |kind: &str| kind == "transport" || (how == Stop::Term && kind == "http_status");
     let failed: Vec<_> = outcomes
         .iter()
-        .filter(|o| o.error.is_some_and(|(kind, _)| kind != "transport"))
+        .filter(|o| o.error.is_some_and(|(kind, _)| !cut_off(kind)))
         .collect();
     assert!(failed.is_empty(), "{failed:?}");
     let answered: Vec<String> = outcomes
