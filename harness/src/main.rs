@@ -69,7 +69,8 @@ enum Command {
     /// the run the server is stopped and `gitgate audit verify` must find exactly one event per
     /// call that reached its tool (successes and tool errors; refusals before the tool, such
     /// as HTTP 429, may or may not have one). RSS is the server's VmRSS idle (after setup), peak (sampled every 100 ms
-    /// under load; VmHWM too) and after the load. Progress goes to stderr, a table to stdout.
+    /// under load; VmHWM too), after the load, and settled (--settle seconds after the
+    /// sessions closed). Progress goes to stderr, a table to stdout.
     ///
     /// --compare OLD runs the same load on a second binary (own store and server) in
     /// alternating rounds, A B A B ..., and reports both and their ratio.
@@ -162,9 +163,11 @@ struct LoadArgs {
     #[arg(long, default_value_t = 50, value_name = "N")]
     users: usize,
     /// Closed loop: this many callers, each sending its next call when the last one is
-    /// answered (default 16 unless --rate is given). Raise it until calls/s stops growing to
-    /// find saturation.
-    #[arg(long, value_name = "C", conflicts_with = "rate")]
+    /// answered (default 16). Raise it until calls/s stops growing to find saturation. With
+    /// --rate: the callers (connections) that send the schedule's calls, and so the calls in
+    /// flight at most (default 64); a call due while all are busy waits and is charged the
+    /// wait.
+    #[arg(long, value_name = "C")]
     concurrency: Option<usize>,
     /// Open loop: send this many calls per second on a fixed schedule, whatever the latency.
     #[arg(long, value_name = "R")]
@@ -178,6 +181,11 @@ struct LoadArgs {
     /// Measured rounds per binary (default 1, or 3 with --compare).
     #[arg(long, value_name = "N")]
     rounds: Option<usize>,
+    /// Quiet seconds after the last round, with every session closed, before the server's
+    /// "settled" RSS is read: how much of the burst's memory it gives back. The default
+    /// outlasts the idle time (10 s) after which the server's blocking threads end.
+    #[arg(long, default_value_t = 12.0, value_name = "SECS")]
+    settle: f64,
     /// Also write the result as JSON here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
@@ -206,8 +214,11 @@ fn load_config(args: &LoadArgs) -> Result<gitgate_bench::load::Config> {
         (Some(rate), _) if !(rate.is_finite() && rate > 0.0) => {
             anyhow::bail!("--rate must be more than 0 calls/s, not {rate}")
         }
-        (Some(rate), _) => Load::Open { rate },
-        (None, Some(0)) => anyhow::bail!("--concurrency must be at least 1"),
+        (_, Some(0)) => anyhow::bail!("--concurrency must be at least 1"),
+        (Some(rate), callers) => Load::Open {
+            rate,
+            callers: callers.unwrap_or(64),
+        },
         (None, c) => Load::Closed {
             concurrency: c.unwrap_or(16),
         },
@@ -234,6 +245,7 @@ fn load_config(args: &LoadArgs) -> Result<gitgate_bench::load::Config> {
         warmup: seconds("warmup", args.warmup)?,
         duration,
         rounds,
+        settle: seconds("settle", args.settle)?,
     })
 }
 

@@ -38,7 +38,16 @@ fn run_bench(store_args: &[&str]) -> Option<Value> {
         .arg("load")
         .arg("--gitgate")
         .arg(binary("gitgate"))
-        .args(["--users", "3", "--duration", "2", "--warmup", "0"])
+        .args([
+            "--users",
+            "3",
+            "--duration",
+            "2",
+            "--warmup",
+            "0",
+            "--settle",
+            "0.5",
+        ])
         .args(["--concurrency", "4", "--json"])
         .arg(&json)
         .args(store_args)
@@ -85,6 +94,9 @@ fn check_report(result: &Value, store: &str) {
         memory["peak_kib"].as_u64() >= memory["idle_kib"].as_u64(),
         "{memory}"
     );
+    // Read after the sessions closed and the server stood idle (--settle): a live process.
+    assert!(memory["settled_kib"].as_u64().unwrap() > 0, "{memory}");
+    assert_eq!(run["settle_s"], 0.5);
     assert!(result["ratio"].is_null());
 }
 

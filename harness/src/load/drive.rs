@@ -5,6 +5,13 @@
 //! Open-loop latency is measured from the time a call was *scheduled*, not from when it was
 //! sent: when the server falls behind, the calls queued behind a slow one are charged the wait,
 //! which a closed loop hides (coordinated omission).
+//!
+//! The open loop sends over a fixed number of callers, as a fleet of clients holds a fixed set
+//! of connections (wrk2's design): a call due while every caller is busy waits for the next
+//! free one and is charged the wait. An earlier version spawned a task per scheduled call;
+//! when the server slowed, the calls in flight outgrew the connection pool, the HTTP client
+//! opened new connections for them, and that churn (on the same 2 cores as the server) tipped
+//! a server with headroom into collapse at well under its closed-loop rate.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,14 +28,10 @@ use super::session::Session;
 pub enum Load {
     /// `concurrency` callers, each with one call in flight at a time.
     Closed { concurrency: usize },
-    /// `rate` calls per second on a fixed schedule.
-    Open { rate: f64 },
+    /// `rate` calls per second on a fixed schedule, sent by `callers` callers (the calls in
+    /// flight at most).
+    Open { rate: f64, callers: usize },
 }
-
-/// Calls an open loop may have in flight before it stops sending. Past it the server is far
-/// behind the schedule; the calls still due wait and are charged that wait (see the module
-/// comment), and memory in this process stays bounded.
-const OPEN_MAX_IN_FLIGHT: usize = 4096;
 
 /// What happened to one call.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,7 +112,7 @@ impl Driver {
     pub async fn run(self: &Arc<Self>, load: Load, duration: Duration) -> Vec<Outcome> {
         match load {
             Load::Closed { concurrency } => self.closed(concurrency, duration).await,
-            Load::Open { rate } => self.open(rate, duration).await,
+            Load::Open { rate, callers } => self.open(rate, callers, duration).await,
         }
     }
 
@@ -139,38 +142,44 @@ impl Driver {
         all
     }
 
-    async fn open(self: &Arc<Self>, rate: f64, duration: Duration) -> Vec<Outcome> {
+    async fn open(self: &Arc<Self>, rate: f64, callers: usize, duration: Duration) -> Vec<Outcome> {
         let start = Instant::now();
         let end = start + duration;
         let interval = Duration::from_secs_f64(1.0 / rate.max(1e-3));
-        let permits = Arc::new(tokio::sync::Semaphore::new(OPEN_MAX_IN_FLIGHT));
-        let mut calls = tokio::task::JoinSet::new();
-        let mut all = Vec::new();
-        for k in 0u32.. {
-            let scheduled = start + interval * k;
-            if scheduled >= end || self.halt.load(Ordering::SeqCst) {
-                break;
-            }
-            tokio::time::sleep_until(scheduled.into()).await;
-            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                break;
-            };
+        // The schedule's next slot: slot k is due at start + k * interval, whoever sends it.
+        let next_slot = Arc::new(AtomicU64::new(0));
+        let mut workers = tokio::task::JoinSet::new();
+        for _ in 0..callers.max(1) {
             let driver = Arc::clone(self);
-            let session = Arc::clone(&self.sessions[k as usize % self.sessions.len()]);
-            let seq = self.seq.fetch_add(1, Ordering::Relaxed);
-            calls.spawn(async move {
-                let outcome = driver.one(&session, seq, scheduled).await;
-                drop(permit);
-                outcome
+            let next_slot = Arc::clone(&next_slot);
+            workers.spawn(async move {
+                let mut out = Vec::new();
+                loop {
+                    let k = next_slot.fetch_add(1, Ordering::Relaxed);
+                    let Some(scheduled) = u32::try_from(k)
+                        .ok()
+                        .and_then(|k| interval.checked_mul(k))
+                        .map(|offset| start + offset)
+                        .filter(|due| *due < end)
+                    else {
+                        break;
+                    };
+                    if driver.halt.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    tokio::time::sleep_until(scheduled.into()).await;
+                    // Users in turn, by slot, whichever caller sends it.
+                    let session = &driver.sessions[k as usize % driver.sessions.len()];
+                    let seq = driver.seq.fetch_add(1, Ordering::Relaxed);
+                    out.push(driver.one(session, seq, scheduled).await);
+                }
+                out
             });
-            // Collect what has finished so the set does not grow with the run's length.
-            while let Some(Ok(done)) = calls.try_join_next() {
-                all.push(done);
-            }
         }
-        while let Some(done) = calls.join_next().await {
-            if let Ok(outcome) = done {
-                all.push(outcome);
+        let mut all = Vec::new();
+        while let Some(done) = workers.join_next().await {
+            if let Ok(out) = done {
+                all.extend(out);
             }
         }
         all

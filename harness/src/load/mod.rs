@@ -38,6 +38,8 @@ pub struct Config {
     pub duration: Duration,
     /// Rounds per binary (alternating when comparing).
     pub rounds: usize,
+    /// Quiet time after the sessions are closed before the settled RSS is read.
+    pub settle: Duration,
 }
 
 /// How often the server's VmRSS is sampled while load runs: often enough to catch a peak that
@@ -217,6 +219,15 @@ impl Arm {
         for session in self.driver.sessions() {
             session.close().await;
         }
+        if !config.settle.is_zero() {
+            progress(&format!(
+                "{}: sessions closed; reading RSS after {:?} idle",
+                self.bin.display(),
+                config.settle
+            ));
+            tokio::time::sleep(config.settle).await;
+        }
+        let settled = rss::read(self.server.pid()).unwrap_or_default();
         self.server.stop()?;
         let measured = report::measure(&self.outcomes, self.seconds);
         let verify = setup::audit_verify(&self.bin, &self.fixture)?;
@@ -237,12 +248,13 @@ impl Arm {
             users: config.users,
             load: config.load,
             warmup_s: config.warmup.as_secs_f64(),
+            settle_s: config.settle.as_secs_f64(),
             rounds: config.rounds,
             setup_calls: self.setup_calls,
             warmup_calls: self.warmup_calls,
             measured,
             round_calls_per_s: self.round_calls_per_s,
-            memory: MemoryReport::new(self.idle, self.peak_rss_kib, after),
+            memory: MemoryReport::new(self.idle, self.peak_rss_kib, after, settled),
             audit,
         })
     }

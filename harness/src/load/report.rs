@@ -85,16 +85,20 @@ pub struct MemoryReport {
     pub hwm_kib: u64,
     /// VmRSS once the load stopped.
     pub after_kib: u64,
+    /// VmRSS after every session was closed and the server stood idle `settle_s` seconds:
+    /// what it kept of the burst.
+    pub settled_kib: u64,
 }
 
 impl MemoryReport {
     /// From the idle reading, the sampled peak and the reading after.
-    pub fn new(idle: Memory, peak_rss_kib: u64, after: Memory) -> Self {
+    pub fn new(idle: Memory, peak_rss_kib: u64, after: Memory, settled: Memory) -> Self {
         Self {
             idle_kib: idle.rss_kib,
             peak_kib: peak_rss_kib.max(after.rss_kib),
-            hwm_kib: after.hwm_kib,
+            hwm_kib: after.hwm_kib.max(settled.hwm_kib),
             after_kib: after.rss_kib,
+            settled_kib: settled.rss_kib,
         }
     }
 }
@@ -141,6 +145,7 @@ pub struct RunReport {
     pub users: usize,
     pub load: super::drive::Load,
     pub warmup_s: f64,
+    pub settle_s: f64,
     /// Rounds this binary ran (1 unless comparing).
     pub rounds: usize,
     /// One tool call per user after opening its session, checking it works.
@@ -213,14 +218,14 @@ impl LoadResult {
 /// A Markdown table of the result.
 pub fn table(result: &LoadResult) -> String {
     let mut out = String::from(
-        "| gitgate | store | load | calls | calls/s | p50 | p95 | p99 | errors | RSS idle / peak / after | audit |\n\
+        "| gitgate | store | load | calls | calls/s | p50 | p95 | p99 | errors | RSS idle / peak / after / settled | audit |\n\
          |---|---|---|---:|---:|---:|---:|---:|---:|---|---|\n",
     );
     for r in &result.runs {
         let m = &r.measured;
         let load = match r.load {
             super::drive::Load::Closed { concurrency } => format!("closed c={concurrency}"),
-            super::drive::Load::Open { rate } => format!("open {rate:.0}/s"),
+            super::drive::Load::Open { rate, callers } => format!("open {rate:.0}/s c={callers}"),
         };
         let audit = if r.audit.consistent {
             format!("ok ({} events)", r.audit.events)
@@ -237,7 +242,7 @@ pub fn table(result: &LoadResult) -> String {
             )
         };
         out.push_str(&format!(
-            "| {} | {} | {load} | {} | {:.0} | {} | {} | {} | {} | {} / {} / {} MiB | {audit} |\n",
+            "| {} | {} | {load} | {} | {:.0} | {} | {} | {} | {} | {} / {} / {} / {} MiB | {audit} |\n",
             r.gitgate,
             r.store,
             m.calls,
@@ -249,6 +254,7 @@ pub fn table(result: &LoadResult) -> String {
             mib(r.memory.idle_kib),
             mib(r.memory.peak_kib),
             mib(r.memory.after_kib),
+            mib(r.memory.settled_kib),
         ));
     }
     if let Some(ratio) = &result.ratio {
