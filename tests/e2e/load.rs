@@ -106,6 +106,21 @@ fn load_on_sqlite_reports_calls_and_one_audit_event_per_call() {
     check_report(&result, "sqlite");
 }
 
+/// The open loop sends exactly the schedule (rate x duration calls) over its fixed callers,
+/// with the callers recorded in the report.
+#[test]
+fn the_open_loop_sends_the_whole_schedule_over_its_callers() {
+    let result = run_bench(&["--rate", "40"]).unwrap();
+    check_report(&result, "sqlite");
+    let run = &result["runs"][0];
+    assert_eq!(
+        run["load"],
+        serde_json::json!({"mode": "open", "rate": 40.0, "callers": 4})
+    );
+    // Slot k is due at k / 40 s; the 2 s run holds slots 0..=79.
+    assert_eq!(run["calls"], 80, "{run:#}");
+}
+
 #[test]
 fn load_on_postgres_reports_calls_and_one_audit_event_per_call() {
     let url = postgres_url();
