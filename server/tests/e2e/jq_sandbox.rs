@@ -101,6 +101,25 @@ fn plain_filters_run_in_the_sandbox() {
     assert_eq!(e, JqError::TooManyValues(10));
 }
 
+/// A filter that builds a large value well inside the memory budget (`RLIMIT_DATA`, 256 MiB)
+/// runs: the worker's allocator (mimalloc, which reserves address space up front) must leave
+/// the budget to the filter, not refuse its allocations early.
+#[test]
+fn a_filter_well_inside_the_memory_budget_runs() {
+    let s = sandbox();
+    let out = s
+        .run(
+            "alice",
+            "[range(1000000) | tostring] | length",
+            json!(null),
+            json!([]),
+            10,
+            Duration::from_secs(60),
+        )
+        .unwrap();
+    assert_eq!(out, vec![json!(1000000)]);
+}
+
 /// Regression (security issue, classes 2 and 3): each bomb aborted the server (stack), took
 /// it to gigabytes (memory) or kept a thread spinning after its call returned (runaways). Now
 /// each ends in its worker with an error naming the limit, no worker outlives its call, and the
