@@ -2,13 +2,6 @@
 
 mod cli;
 
-/// mimalloc rather than glibc's malloc for Rust's allocations: under load glibc's malloc and
-/// free took about 18% of the server's CPU (arena locks, consolidation across the tokio and
-/// blocking threads); see the README's Load section for the figures side by side. C libraries
-/// (libgit2, SQLite) keep glibc's malloc, which `memory.rs` still trims.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,6 +15,13 @@ use gitgate::server::{AuditSetup, HttpSetup, Listener, Setup};
 use gitgate::settings::layered;
 use gitgate::tools::{Catalogue, Toolset};
 use gitgate::transport;
+
+/// mimalloc rather than glibc's malloc for Rust's allocations: under load glibc's malloc and
+/// free took about 18% of the server's CPU (arena locks, consolidation across the tokio and
+/// blocking threads); see the README's Load section for the figures side by side. C libraries
+/// (libgit2, SQLite) keep glibc's malloc, which `memory.rs` still trims.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// gitgate: git and GitHub for AI agents, as MCP tools.
 ///
@@ -376,7 +376,7 @@ fn raise_fd_limit() -> Option<u64> {
 }
 
 fn main() -> ExitCode {
-    gitgate::memory::configure_allocator();
+    gitgate::memory::disable_transparent_huge_pages();
     // A jq worker is this binary started by the server's sandbox with an empty environment;
     // it must do nothing else (no flags, no tracing, no store), so it is dispatched first.
     if std::env::args_os().nth(1).as_deref() == Some(gitgate::jq::worker::SUBCOMMAND.as_ref()) {

@@ -60,7 +60,7 @@ pub fn trim_if_worth_it() -> bool {
 /// is read before `main` (from `MIMALLOC_ALLOW_THP`), after its first arena is set up, so the
 /// process-wide switch is used instead: the kernel checks it on every page fault. Call first
 /// thing in `main`.
-pub fn configure_allocator() {
+pub fn disable_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes integer arguments only and changes no memory.
     unsafe {
@@ -112,6 +112,16 @@ fn trim() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// After the call the kernel reports huge pages off for the process.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn transparent_huge_pages_are_turned_off() {
+        disable_transparent_huge_pages();
+        // SAFETY: PR_GET_THP_DISABLE takes integer arguments only and returns the flag.
+        let flag = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+        assert_eq!(flag, 1);
+    }
 
     /// Freed memory past the threshold is given back; below it nothing happens.
     #[test]
