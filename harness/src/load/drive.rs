@@ -132,14 +132,7 @@ impl Driver {
                 out
             });
         }
-        let mut all = Vec::new();
-        while let Some(done) = workers.join_next().await {
-            // A worker panicking is a bug in this module; its calls are lost, not the run.
-            if let Ok(out) = done {
-                all.extend(out);
-            }
-        }
-        all
+        gather(workers).await
     }
 
     async fn open(self: &Arc<Self>, rate: f64, callers: usize, duration: Duration) -> Vec<Outcome> {
@@ -176,13 +169,7 @@ impl Driver {
                 out
             });
         }
-        let mut all = Vec::new();
-        while let Some(done) = workers.join_next().await {
-            if let Ok(out) = done {
-                all.extend(out);
-            }
-        }
-        all
+        gather(workers).await
     }
 
     /// Makes call `seq` on `session`; its latency counts from `since`.
@@ -209,6 +196,18 @@ impl Driver {
             error,
         }
     }
+}
+
+/// Every caller's outcomes, once all have returned.
+async fn gather(mut workers: tokio::task::JoinSet<Vec<Outcome>>) -> Vec<Outcome> {
+    let mut all = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        // A caller panicking is a bug in this module; its calls are lost, not the run.
+        if let Ok(out) = done {
+            all.extend(out);
+        }
+    }
+    all
 }
 
 #[cfg(test)]
