@@ -209,10 +209,13 @@ struct ServeArgs {
     #[arg(long, value_name = "URL", env = "GITGATE_GITHUB_GIT_URL")]
     github_git_url: Option<String>,
 
-    /// Toolsets to offer: git, github, actions, meta (comma-separated). Default: git, plus github
-    /// and actions (CI checks, workflow runs and logs) when a GitHub URL is configured.
-    /// `--toolsets github` alone talks to api.github.com; meta adds the `gitgate` tool (jq
-    /// filters, pipelines, command lines) beside the others.
+    /// Toolsets to offer: git, github, actions, meta (comma-separated). Default: git and meta,
+    /// plus github and actions (CI checks, workflow runs and logs) when a GitHub URL is
+    /// configured. `--toolsets github` alone talks to api.github.com. meta is the `gitgate` tool
+    /// (command lines, jq filters, pipelines); with it, tools/list leaves out the less used tools
+    /// (git_stash, git_tag, git_reset, git_rm, git_mv, git_delete_branch, git_merge_base,
+    /// gh_pr_commits, gh_file, gh_commits), which stay callable by name and through it; without
+    /// it, tools/list offers every tool of the toolsets.
     #[arg(
         long,
         value_name = "LIST",
@@ -224,7 +227,8 @@ struct ServeArgs {
     /// called (with jq filters and server-side pipelines); signatures and schemas on demand.
     #[arg(long, env = "GITGATE_LEAN")]
     lean: bool,
-    /// Offer only these tools (comma-separated names), within the toolsets.
+    /// Offer only these tools (comma-separated names), within the toolsets; each is listed in
+    /// tools/list (name `gitgate` too to keep the meta tool).
     #[arg(
         long,
         value_name = "LIST",
@@ -625,6 +629,7 @@ impl ToolChoice {
                 toolsets.push(Toolset::Github);
                 toolsets.push(Toolset::Actions);
             }
+            toolsets.push(Toolset::Meta);
         }
         let only: Vec<String> = if !args.tools.is_empty() {
             args.tools.clone()

@@ -27,13 +27,12 @@ const FILE_MAX: u64 = 64 << 20;
 pub struct GrepArgs {
     /// Rust regex syntax.
     pub pattern: String,
-    /// Search revision, not worktree.
     pub rev: Option<String>,
     /// Path prefixes or globs.
     #[serde(default)]
     pub paths: Vec<String>,
     pub ignore_case: Option<bool>,
-    /// Max lines (default 100).
+    /// Default 100.
     pub max_count: Option<usize>,
 }
 

@@ -15,7 +15,6 @@ pub const FIELDS: &[&str] = &["path", "mode", "size"];
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LsFilesArgs {
-    /// Tree of this revision, not index.
     pub rev: Option<String>,
     /// Path prefixes or globs.
     #[serde(default)]

@@ -39,7 +39,6 @@ const DEFAULT_WINDOW: usize = 400;
 #[serde(deny_unknown_fields)]
 pub struct ReadFileArgs {
     pub path: String,
-    /// Read at revision, not worktree.
     pub rev: Option<String>,
     pub start_line: Option<usize>,
     /// Default start_line+399.

@@ -18,10 +18,9 @@ pub const FIELDS: &[&str] = &["path", "index", "worktree", "old_path"];
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusArgs {
-    /// Limit to these paths.
     #[serde(default)]
     pub paths: Vec<String>,
-    /// Max entries (default 200).
+    /// Default 200.
     pub limit: Option<usize>,
 }
 

@@ -34,9 +34,9 @@ pub struct RunListArgs {
 pub struct RunViewArgs {
     pub repo: Option<String>,
     pub run_id: u64,
-    /// Like --log-failed: the failed steps' log tail.
+    /// Like --log-failed.
     pub log_failed: Option<bool>,
-    /// Log lines shown per failed job (default 60).
+    /// Per failed job (default 60).
     pub log_lines: Option<usize>,
 }
 
@@ -46,7 +46,7 @@ pub struct RunViewArgs {
 pub struct RunRerunArgs {
     pub repo: Option<String>,
     pub run_id: u64,
-    /// Like --failed: only the failed jobs.
+    /// Only the failed jobs.
     pub failed: Option<bool>,
 }
 

@@ -16,13 +16,13 @@ use super::{Clients, Error, Output, RepoName, upstream_path};
 pub struct ApiArgs {
     /// OWNER/NAME.
     pub repo: Option<String>,
-    /// Path under repos/OWNER/NAME/, e.g. issues/1/comments ("" for the repository).
+    /// Under repos/OWNER/NAME/, e.g. pulls/1/files.
     #[serde(default)]
     pub path: String,
-    /// Query parameters (per_page, page, state, sort, direction, ref, ...).
+    /// Query parameters.
     #[serde(default)]
     pub query: BTreeMap<String, String>,
-    /// A file's raw contents (Accept: application/vnd.github.raw).
+    /// contents/PATH as raw text.
     #[serde(default)]
     pub raw: bool,
 }

@@ -109,9 +109,7 @@ pub struct IssueEditArgs {
     pub add_assignee: Vec<String>,
     #[serde(default)]
     pub remove_assignee: Vec<String>,
-    /// Close or reopen.
     pub state: Option<State>,
-    /// Close reason.
     pub reason: Option<Reason>,
 }
 

@@ -18,7 +18,6 @@ pub struct PrEditArgs {
     pub number: u64,
     pub title: Option<String>,
     pub body: Option<String>,
-    /// New base branch.
     pub base: Option<String>,
     #[serde(default)]
     pub add_label: Vec<String>,
@@ -28,7 +27,6 @@ pub struct PrEditArgs {
     pub add_assignee: Vec<String>,
     #[serde(default)]
     pub remove_assignee: Vec<String>,
-    /// Close or reopen.
     pub state: Option<State>,
 }
 

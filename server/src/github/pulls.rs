@@ -80,7 +80,6 @@ pub struct PrCreateArgs {
     pub repo: Option<String>,
     pub title: String,
     pub body: Option<String>,
-    /// Default: repository default branch.
     pub base: Option<String>,
     pub head: String,
     #[serde(default)]

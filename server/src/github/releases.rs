@@ -22,7 +22,6 @@ pub struct ReleaseListArgs {
 #[serde(deny_unknown_fields)]
 pub struct ReleaseViewArgs {
     pub repo: Option<String>,
-    /// Default: the latest release.
     pub tag: Option<String>,
 }
 
@@ -34,7 +33,7 @@ pub struct ReleaseCreateArgs {
     pub tag: String,
     pub title: Option<String>,
     pub notes: Option<String>,
-    /// Branch or commit the tag is made at when it does not exist (default branch if unset).
+    /// Commit for a new tag (default branch).
     pub target: Option<String>,
     pub draft: Option<bool>,
     pub prerelease: Option<bool>,

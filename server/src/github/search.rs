@@ -31,7 +31,6 @@ fn scoped_query(
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchIssuesArgs {
-    /// GitHub search query.
     #[serde(default)]
     pub query: String,
     pub repo: Option<String>,

@@ -382,6 +382,8 @@ impl Services {
         let near = crate::git::nearest(name, names, 3);
         let listed = if self.catalogue.is_lean() {
             r#"{"tool": "help"} lists them all"#
+        } else if self.catalogue.has_gitgate_tool() {
+            r#"the gitgate tool's {"tool": "help"} lists them all"#
         } else {
             "tools/list lists them all"
         };

@@ -29,6 +29,8 @@ macro_rules! git_tool {
             handler: Handler::Git(handler),
             audit: AuditTarget::default(),
             escalation: None,
+            listed: true,
+            json_fields: $fields,
         }
     }};
 }
@@ -79,7 +81,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         git_tool!(
             "git_log",
-            "Commit history (git log).",
+            "Commit history.",
             Read,
             git::LogArgs,
             git::log,
@@ -88,7 +90,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_ref("rev"),
         git_tool!(
             "git_show",
-            "A commit with its patch (git show).",
+            "A commit with its patch.",
             Read,
             git::ShowArgs,
             git::show,
@@ -139,7 +141,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_ref("rev"),
         git_tool!(
             "git_ls_files",
-            "Tracked files (git ls-files), or a revision's tree.",
+            "Tracked files, or a revision's tree.",
             Read,
             git::LsFilesArgs,
             git::ls_files,
@@ -157,7 +159,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_ref("rev"),
         git_tool!(
             "git_add",
-            "Stage paths (git add).",
+            "Stage paths.",
             Write,
             git::AddArgs,
             git::add,
@@ -188,18 +190,15 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             None
         ),
         ToolSpec {
-            tool: define::<git::CommitArgs>(
-                "git_commit",
-                "Commit the index as you (git commit).",
-                Write,
-                None,
-            ),
+            tool: define::<git::CommitArgs>("git_commit", "Commit the index as you.", Write, None),
             effect: Write,
             class: class(Write),
             toolset: Toolset::Git,
             handler: Handler::Git(commit_handler),
             audit: AuditTarget::default(),
             escalation: None,
+            listed: true,
+            json_fields: None,
         },
         git_tool!(
             "git_create_branch",
@@ -227,21 +226,20 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             handler: Handler::Git(tag_handler),
             audit: AuditTarget::default(),
             escalation: None,
+            listed: true,
+            json_fields: None,
         }
         .audit_ref("name"),
         ToolSpec {
-            tool: define::<git::MergeArgs>(
-                "git_merge",
-                "Merge into HEAD (git merge).",
-                Write,
-                None,
-            ),
+            tool: define::<git::MergeArgs>("git_merge", "Merge into HEAD.", Write, None),
             effect: Write,
             class: class(Write),
             toolset: Toolset::Git,
             handler: Handler::Git(merge_handler),
             audit: AuditTarget::default(),
             escalation: None,
+            listed: true,
+            json_fields: None,
         }
         .audit_ref("rev"),
         ToolSpec {
@@ -252,6 +250,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             handler: Handler::Git(stash_handler),
             audit: AuditTarget::default(),
             escalation: None,
+            listed: true,
+            json_fields: None,
         },
         // A hard reset discards worktree changes, as git_restore worktree=true does: both are
         // destructive tools under the same git:write scope (the annotation tells clients).
@@ -266,7 +266,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_ref("rev"),
         git_tool!(
             "git_switch",
-            "Switch branches (git switch).",
+            "Switch branches.",
             Write,
             git::SwitchArgs,
             git::switch,

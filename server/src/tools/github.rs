@@ -31,6 +31,8 @@ macro_rules! gh_tool {
             handler: Handler::Github(handler),
             audit: AuditTarget::default(),
             escalation: None,
+            listed: true,
+            json_fields: $fields,
         }
     }};
 }
@@ -63,7 +65,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     vec![
         gh_tool!(
             "gh_repo_view",
-            "Repository summary (gh repo view).",
+            "Repository summary.",
             Read,
             R,
             github::RepoViewArgs,
@@ -72,7 +74,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_issue_list",
-            "List issues (gh issue list).",
+            "List issues.",
             Read,
             R,
             github::IssueListArgs,
@@ -91,7 +93,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_issue_create",
-            "Open an issue (gh issue create).",
+            "Open an issue.",
             Write,
             W,
             github::IssueCreateArgs,
@@ -100,7 +102,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_issue_comment",
-            "Comment on an issue or pull request (gh issue comment).",
+            "Comment on an issue or pull request.",
             Write,
             W,
             github::IssueCommentArgs,
@@ -120,7 +122,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_pr_list",
-            "List pull requests (gh pr list).",
+            "List pull requests.",
             Read,
             R,
             github::PrListArgs,
@@ -130,7 +132,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_ref("head"),
         gh_tool!(
             "gh_pr_view",
-            "Show a pull request (gh pr view).",
+            "Show a pull request.",
             Read,
             R,
             github::PrViewArgs,
@@ -140,7 +142,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_pr_comment",
-            "Comment on a PR, or reply in a review thread (gh pr comment).",
+            "Comment on a PR, or reply in a review thread.",
             Write,
             W,
             github::PrCommentArgs,
@@ -150,7 +152,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_pr_diff",
-            "A pull request's patch (gh pr diff).",
+            "A pull request's patch.",
             Read,
             R,
             github::PrDiffArgs,
@@ -170,7 +172,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_pr_create",
-            "Open a pull request from head into base (gh pr create).",
+            "Open a pull request from head into base.",
             Write,
             W,
             github::PrCreateArgs,
@@ -180,7 +182,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_ref("head"),
         gh_tool!(
             "gh_pr_merge",
-            "Merge a pull request (gh pr merge).",
+            "Merge a pull request.",
             Write,
             ToolClass::GITHUB_MERGE,
             github::PrMergeArgs,
@@ -190,7 +192,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_pr_review",
-            "Review a pull request: approve, comment or request_changes (gh pr review).",
+            "Review a pull request: approve, comment or request_changes.",
             Write,
             W,
             github::PrReviewArgs,
@@ -200,7 +202,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_pr_edit",
-            "Edit a pull request: title, body, base, labels, assignees; close or reopen with state (gh pr edit, close, reopen).",
+            "Edit a pull request: title, body, base, labels, assignees; close or reopen with state.",
             Write,
             W,
             github::PrEditArgs,
@@ -220,7 +222,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_search_issues",
-            "Search issues and pull requests with GitHub search syntax (gh search issues).",
+            "Search issues and pull requests with GitHub search syntax.",
             Read,
             R,
             github::SearchIssuesArgs,
@@ -229,7 +231,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_search_code",
-            "Search code (gh search code).",
+            "Search code.",
             Read,
             R,
             github::SearchCodeArgs,

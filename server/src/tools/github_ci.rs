@@ -23,7 +23,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     [
         gh_tool!(
             "gh_pr_checks",
-            "CI checks of a pull request (gh pr checks).",
+            "CI checks of a pull request.",
             Read,
             R,
             actions::PrChecksArgs,
@@ -33,7 +33,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         .audit_number("number"),
         gh_tool!(
             "gh_run_list",
-            "Recent workflow runs (gh run list).",
+            "Recent workflow runs.",
             Read,
             R,
             actions::RunListArgs,
@@ -42,7 +42,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_run_view",
-            "A workflow run's jobs and steps; log_failed shows why it failed (gh run view).",
+            "A workflow run's jobs and steps; log_failed shows why it failed.",
             Read,
             R,
             actions::RunViewArgs,
@@ -51,7 +51,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_run_rerun",
-            "Re-run a workflow run (gh run rerun).",
+            "Re-run a workflow run.",
             Write,
             W,
             actions::RunRerunArgs,

@@ -18,7 +18,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     [
         gh_tool!(
             "gh_release_list",
-            "Releases, newest first (gh release list).",
+            "Releases, newest first.",
             Read,
             R,
             github::ReleaseListArgs,
@@ -27,7 +27,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_release_view",
-            "A release and its notes; the latest without tag (gh release view).",
+            "A release and its notes; the latest without tag.",
             Read,
             R,
             github::ReleaseViewArgs,
@@ -36,7 +36,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         ),
         gh_tool!(
             "gh_release_create",
-            "Publish a release, tagging target if the tag is new (gh release create).",
+            "Publish a release, tagging target if the tag is new.",
             Write,
             W,
             github::ReleaseCreateArgs,

@@ -40,6 +40,8 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         handler: Handler::Meta(run),
         audit: AuditTarget::default(),
         escalation: None,
+        listed: true,
+        json_fields: None,
     }]
 }
 
@@ -203,10 +205,23 @@ fn help(services: &Services, call: &MetaCall<'_>, args: HelpArgs) -> Result<Outp
             .iter()
             .find(|s| s.tool.name == name)
             .ok_or_else(|| unknown_tool(&name, &visible))?;
+        let mut input = (*spec.tool.input_schema).clone();
+        if let (Some(fields), Some(json)) = (
+            spec.json_fields,
+            input
+                .get_mut("properties")
+                .and_then(|p| p.get_mut("json"))
+                .and_then(Value::as_object_mut),
+        ) {
+            json.insert(
+                "description".into(),
+                Value::String(format!("Fields, comma-separated: {}.", fields.join(","))),
+            );
+        }
         let schema = json!({
             "name": spec.tool.name,
             "description": spec.tool.description,
-            "inputSchema": &*spec.tool.input_schema,
+            "inputSchema": input,
         });
         return Ok(plain(schema.to_string(), schema));
     }
@@ -226,7 +241,7 @@ fn help(services: &Services, call: &MetaCall<'_>, args: HelpArgs) -> Result<Outp
             .to_ascii_lowercase();
             words.iter().all(|w| hay.contains(w.as_str()))
         })
-        .map(|s| signature(&s.tool))
+        .map(|s| signature(s))
         .collect();
     if lines.is_empty() {
         return Err(ToolError::new(format!(
@@ -248,7 +263,8 @@ fn unknown_tool(name: &str, visible: &[&ToolSpec]) -> ToolError {
 
 /// `name(required*, choice=a|b, list[], other) description`: enough to call a tool whose
 /// arguments are the CLI's flags; `help {tool}` gives the full schema.
-pub(super) fn signature(tool: &Tool) -> String {
+pub(super) fn signature(spec: &ToolSpec) -> String {
+    let tool = &spec.tool;
     let schema = &*tool.input_schema;
     let required: Vec<&str> = schema
         .get("required")
@@ -271,7 +287,10 @@ pub(super) fn signature(tool: &Tool) -> String {
                         .join("|")
                 })
             };
-            if let Some(choices) = enum_of(p) {
+            if let (Some(fields), "json") = (spec.json_fields, name.as_str()) {
+                s.push('=');
+                s.push_str(&fields.join(","));
+            } else if let Some(choices) = enum_of(p) {
                 s.push('=');
                 s.push_str(&choices);
             } else if p.get("type").and_then(Value::as_str) == Some("array") {

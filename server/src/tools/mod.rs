@@ -146,6 +146,12 @@ pub struct ToolSpec {
     /// A flag that raises the class a call is judged as (`git_push` with `force: true` needs
     /// `git:force`, not only `git:push`).
     pub escalation: Option<Escalation>,
+    /// Offered in `tools/list`; `false` for the tools behind the `gitgate` tool (see
+    /// [`BEHIND_THE_GITGATE_TOOL`]). Every tool stays callable by name either way.
+    pub listed: bool,
+    /// The fields its `json` argument takes, for the `gitgate` tool's help and errors; the
+    /// `tools/list` schema says only that `json` is a string (`--json a,b` as gh takes it).
+    pub json_fields: Option<&'static [&'static str]>,
 }
 
 /// A boolean argument that, when `true`, makes policy judge the call as another class.
@@ -214,6 +220,9 @@ impl Catalogue {
         specs.extend(github_releases::specs());
         specs.extend(remote::specs());
         specs.extend(meta::specs());
+        for spec in &mut specs {
+            spec.listed = !BEHIND_THE_GITGATE_TOOL.contains(&spec.tool.name.as_ref());
+        }
         Self { specs, lean: false }
     }
 
@@ -250,13 +259,37 @@ impl Catalogue {
             .into_iter()
             .filter(|s| toolsets.contains(&s.toolset))
             .filter(|s| only.is_none_or(|names| names.iter().any(|n| *n == s.tool.name)))
+            // A tool the operator names is one they want offered.
+            .map(|mut s| {
+                s.listed |= only.is_some();
+                s
+            })
             .collect();
         Ok(Self { specs, lean: false })
     }
 
-    /// Definitions in `tools/list` order.
+    /// Whether `tools/list` offers `spec`: in lean mode only the `gitgate` tool; else every
+    /// listed tool, and the others too when no `gitgate` tool is there to reach them.
+    pub fn lists(&self, spec: &ToolSpec) -> bool {
+        if self.lean {
+            spec.toolset == Toolset::Meta
+        } else {
+            spec.listed || !self.has_gitgate_tool()
+        }
+    }
+
+    /// Whether the `gitgate` tool (the meta toolset) is offered, with its help over every tool.
+    pub fn has_gitgate_tool(&self) -> bool {
+        self.specs.iter().any(|s| s.toolset == Toolset::Meta)
+    }
+
+    /// The definitions `tools/list` offers, in catalogue order.
     pub fn tools(&self) -> Vec<Tool> {
-        self.specs.iter().map(|s| s.tool.clone()).collect()
+        self.specs
+            .iter()
+            .filter(|s| self.lists(s))
+            .map(|s| s.tool.clone())
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<&ToolSpec> {
@@ -306,7 +339,7 @@ impl Services {
         self.catalogue
             .specs()
             .iter()
-            .filter(|s| !self.catalogue.lean || s.toolset == Toolset::Meta)
+            .filter(|s| self.catalogue.lists(s))
             .filter(|s| self.policy.visible(&caller.principal, s.class))
             .map(|s| s.tool.clone())
             .collect()
@@ -318,6 +351,27 @@ pub fn parse_args<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, To
     serde_json::from_value(Value::Object(args))
         .map_err(|e| ToolError::new(format!("invalid arguments: {e}")))
 }
+
+/// The tools `tools/list` leaves out when the `gitgate` tool is on (the default), to keep the
+/// whole list within its token budget (4,000 o200k tokens; issue 16): an agent reaches them
+/// with the command line it knows (`{"run": "git stash pop"}`), through the `gitgate` tool's
+/// `tool` form, or by calling them by name; its `help` lists them. Each is either a git
+/// command an agent needs less often than the listed ones, or a GitHub read another listed
+/// tool answers too (`gh_pr_commits`: `gh_pr_view` counts them and `gh_api pulls/N/commits`
+/// lists them; `gh_file`: `gh_api contents/PATH` with `raw`; `gh_commits`: `gh_api commits`,
+/// or `git_fetch` and `git_log`).
+pub const BEHIND_THE_GITGATE_TOOL: [&str; 10] = [
+    "git_merge_base",
+    "git_rm",
+    "git_mv",
+    "git_tag",
+    "git_stash",
+    "git_reset",
+    "git_delete_branch",
+    "gh_pr_commits",
+    "gh_file",
+    "gh_commits",
+];
 
 /// Builds a tool definition from its argument type, adding the common `repo` and (for tools whose
 /// output has records) `json` arguments, and minimising the schema to what an agent needs.
@@ -335,11 +389,10 @@ fn define<A: schemars::JsonSchema>(
     }
     if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
         props.insert("repo".into(), serde_json::json!({"type": "string"}));
-        if let Some(fields) = json_fields {
-            props.insert(
-                "json".into(),
-                serde_json::json!({"type": "array", "items": {"enum": fields}}),
-            );
+        // gh's `--json a,b`: the field names cost tokens on every turn in tools/list, so they
+        // are told by the gitgate tool's help and by the error an unknown or empty one gets.
+        if json_fields.is_some() {
+            props.insert("json".into(), serde_json::json!({"type": "string"}));
         }
     }
     let schema = match schema {
@@ -357,6 +410,59 @@ fn define<A: schemars::JsonSchema>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn listed_names(catalogue: &Catalogue) -> Vec<String> {
+        catalogue
+            .tools()
+            .iter()
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+
+    /// With the gitgate tool there to reach them, the tools behind it are left out of
+    /// tools/list but stay in the catalogue (callable by name); without it, or when the
+    /// operator names one, they are listed.
+    #[test]
+    fn tools_behind_the_gitgate_tool_are_listed_only_when_nothing_else_reaches_them() {
+        let all = Catalogue::new();
+        for name in BEHIND_THE_GITGATE_TOOL {
+            assert!(all.get(name).is_some(), "{name} is not a tool");
+            assert!(!listed_names(&all).contains(&name.to_owned()), "{name}");
+        }
+        let without_meta =
+            Catalogue::select(&[Toolset::Git, Toolset::Github, Toolset::Actions], None)
+                .expect("toolsets");
+        assert_eq!(
+            listed_names(&without_meta).len(),
+            without_meta.specs().len(),
+            "without the gitgate tool every tool is listed"
+        );
+        let named = Catalogue::select(
+            &[Toolset::Git, Toolset::Meta],
+            Some(&[
+                "git_stash".to_owned(),
+                "git_status".to_owned(),
+                "gitgate".to_owned(),
+            ]),
+        )
+        .expect("tools");
+        assert_eq!(listed_names(&named), ["git_status", "git_stash", "gitgate"]);
+        let lean = Catalogue::new().lean();
+        assert_eq!(listed_names(&lean), ["gitgate"]);
+        assert!(lean.get("git_stash").is_some());
+    }
+
+    /// `json` is gh's `--json a,b` string in tools/list; the spec keeps its fields for help.
+    #[test]
+    fn json_is_a_string_and_its_fields_stay_with_the_spec() {
+        let all = Catalogue::new();
+        let spec = all.get("gh_pr_list").expect("gh_pr_list");
+        assert_eq!(
+            spec.tool.input_schema["properties"]["json"],
+            serde_json::json!({"type": "string"})
+        );
+        assert!(spec.json_fields.is_some_and(|f| f.contains(&"headRefName")));
+    }
 
     /// Every argument a tool declares as its audit target is one of its arguments, and every
     /// tool with a `number` argument records it.

@@ -14,6 +14,13 @@ pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResu
             output.text.clone(),
         )]));
     };
+    // As gh answers `--json` without fields: with the ones there are.
+    if fields.is_empty() {
+        return Err(ToolError::new(format!(
+            "json takes field names, comma-separated: {}",
+            output.fields.join(",")
+        )));
+    }
     if let Some(unknown) = fields.iter().find(|f| !output.fields.contains(&f.as_str())) {
         return Err(ToolError::new(format!(
             "unknown json field '{unknown}'; available: {}",
@@ -122,6 +129,15 @@ mod tests {
     fn unknown_field_names_the_available_ones() {
         let err = render(&output(json!([]), None), Some(&["zz".into()])).expect_err("unknown");
         assert_eq!(err.message, "unknown json field 'zz'; available: a, b, c");
+    }
+
+    #[test]
+    fn no_fields_names_the_available_ones() {
+        let err = render(&output(json!([]), None), Some(&[])).expect_err("no fields");
+        assert_eq!(
+            err.message,
+            "json takes field names, comma-separated: a,b,c"
+        );
     }
 
     #[test]

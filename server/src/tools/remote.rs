@@ -151,6 +151,8 @@ fn spec(
         handler: Handler::Git(handler),
         audit: AuditTarget::default(),
         escalation: None,
+        listed: true,
+        json_fields: None,
     }
 }
 
@@ -159,7 +161,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
     let mut push_spec = spec(
         define::<remote::PushArgs>(
             "git_push",
-            "Push a branch to GitHub as you (git push).",
+            "Push a branch to GitHub as you.",
             Effect::Write,
             None,
         ),
@@ -176,7 +178,7 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         spec(
             define::<remote::FetchArgs>(
                 "git_fetch",
-                "Fetch branches from GitHub (git fetch).",
+                "Fetch branches from GitHub.",
                 Effect::Write,
                 None,
             ),

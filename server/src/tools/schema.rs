@@ -57,8 +57,9 @@ fn resolve(value: &mut Value, defs: &serde_json::Map<String, Value>, depth: usiz
                 let def = def.clone();
                 map.remove("$ref");
                 for (k, v) in def {
-                    // The argument's own description says more than its type's.
-                    if k == "description" && map.contains_key("description") {
+                    // A type's doc comment is for Rust readers ("How to merge."): its values
+                    // say it to a model; an argument that needs words has its own.
+                    if k == "description" {
                         continue;
                     }
                     map.entry(k).or_insert(v);
@@ -171,8 +172,7 @@ mod tests {
                    "properties": {
                        "state": {"type": "string", "enum": ["open", "closed"],
                                  "description": "Close or reopen."},
-                       "other": {"description": "New state.", "type": "string",
-                                 "enum": ["open", "closed"]}}}),
+                       "other": {"type": "string", "enum": ["open", "closed"]}}}),
         );
         // A recursive definition keeps its $defs rather than growing without end.
         let recursive = json!({"$defs": {"N": {"type": "object",

@@ -110,7 +110,7 @@ fn a_filter_well_inside_the_memory_budget_runs() {
     let out = s
         .run(
             "alice",
-            "[range(1000000) | tostring] | length",
+            "[range(1000000)] | length",
             json!(null),
             json!([]),
             10,

@@ -327,3 +327,127 @@ async fn a_pipeline_fans_out_in_one_round_trip_under_policy() {
     .await;
     assert_eq!(bounded, "5");
 }
+
+/// The default tools/list (the gitgate tool on) leaves the less used tools out; each is still
+/// called by name, through the gitgate tool's run and tool forms, and shown by its help.
+/// Without the gitgate tool, nothing else would reach them, so they are listed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_less_used_tools_wait_behind_the_gitgate_tool_and_stay_callable() {
+    let env = Env::new();
+    let s = Session::stdio(&env, &[]).await;
+    let tools = s.client.list_all_tools().await.unwrap();
+    let names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    assert!(names.contains(&"gitgate"), "{names:?}");
+    assert!(names.contains(&"git_status"), "{names:?}");
+    for hidden in ["git_stash", "git_tag", "git_merge_base", "git_rm"] {
+        assert!(!names.contains(&hidden), "{hidden} listed: {names:?}");
+    }
+
+    // By name: a tag, then read back through the run form.
+    ok(
+        &s.client,
+        "git_tag",
+        json!({"name": "v1", "message": "first release"}),
+    )
+    .await;
+    let tags = ok(&s.client, "gitgate", json!({"run": "git tag -l"})).await;
+    assert_eq!(tags.trim(), "v1");
+    // Through the run form, as a model would type it.
+    let base = ok(
+        &s.client,
+        "gitgate",
+        json!({"run": "git merge-base main v1"}),
+    )
+    .await;
+    let head = ok(&s.client, "gitgate", json!({"run": "git rev-parse HEAD"})).await;
+    assert_eq!(base.trim(), head.trim());
+    // Through the tool form, and in help with its signature.
+    std::fs::write(env.repo.path().join("README.md"), "changed\n").unwrap();
+    ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "git_stash", "action": "push", "message": "wip"}),
+    )
+    .await;
+    assert_eq!(
+        std::fs::read_to_string(env.repo.path().join("README.md")).unwrap(),
+        "hello\nworld\n"
+    );
+    let help = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "query": "stash"}),
+    )
+    .await;
+    assert!(help.starts_with("git_stash("), "{help}");
+
+    // Without the gitgate tool every tool of the toolset is listed.
+    let plain = Session::stdio(&env, &["--toolsets", "git"]).await;
+    let names: Vec<String> = plain
+        .client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert!(names.contains(&"git_stash".to_owned()), "{names:?}");
+    assert!(!names.contains(&"gitgate".to_owned()), "{names:?}");
+}
+
+/// `json` is gh's `--json a,b` string in tools/list, without the field names: a bare or wrong
+/// one gets an error naming them, and the gitgate tool's help shows them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_fields_are_told_by_errors_and_help() {
+    let env = Env::new();
+    let s = Session::stdio(&env, &[]).await;
+    let tools = s.client.list_all_tools().await.unwrap();
+    let log = tools.iter().find(|t| t.name == "git_log").unwrap();
+    assert_eq!(
+        log.input_schema["properties"]["json"],
+        json!({"type": "string"})
+    );
+
+    let subjects = ok(
+        &s.client,
+        "git_log",
+        json!({"json": "subject,short", "max_count": 1}),
+    )
+    .await;
+    // The records, then a line saying how to get the rest.
+    let first_line = subjects.lines().next().unwrap_or_default();
+    let parsed: Value = serde_json::from_str(first_line).unwrap();
+    assert_eq!(parsed[0]["subject"], "second commit");
+    // A list of names works as before.
+    let listed = ok(
+        &s.client,
+        "git_log",
+        json!({"json": ["subject", "short"], "max_count": 1}),
+    )
+    .await;
+    assert_eq!(listed, subjects);
+
+    let bare = err(&s.client, "git_log", json!({"json": ""})).await;
+    assert!(bare.contains("sha,short,date,author"), "{bare}");
+    let wrong = err(&s.client, "git_log", json!({"json": "title"})).await;
+    assert!(wrong.contains("unknown json field 'title'"), "{wrong}");
+    assert!(wrong.contains("subject"), "{wrong}");
+    let help = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "query": "history"}),
+    )
+    .await;
+    assert!(help.contains("json=sha,short,date,author"), "{help}");
+    let schema = ok(
+        &s.client,
+        "gitgate",
+        json!({"tool": "help", "name": "git_log"}),
+    )
+    .await;
+    let schema: Value = serde_json::from_str(&schema).unwrap();
+    let described = schema["inputSchema"]["properties"]["json"]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(described.contains("subject"), "{schema}");
+}

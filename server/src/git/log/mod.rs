@@ -48,7 +48,7 @@ pub struct LogArgs {
     pub paths: Vec<String>,
     /// Substring of author name or email.
     pub author: Option<String>,
-    /// Date (YYYY-MM-DD or RFC 3339).
+    /// YYYY-MM-DD or RFC 3339.
     pub since: Option<String>,
     pub until: Option<String>,
     /// Regex over the message.

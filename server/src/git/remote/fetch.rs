@@ -15,11 +15,9 @@ use crate::git::{Error, Identity, Output, Repo};
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FetchArgs {
-    /// Default: origin.
     pub remote: Option<String>,
     /// Only this branch.
     pub branch: Option<String>,
-    /// Like --prune.
     pub prune: Option<bool>,
 }
 
@@ -27,11 +25,9 @@ pub struct FetchArgs {
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PullArgs {
-    /// Default: origin.
     pub remote: Option<String>,
-    /// Default: the current branch's name.
     pub branch: Option<String>,
-    /// Make a merge commit when not a fast-forward (default: --ff-only).
+    /// Merge when not a fast-forward.
     pub merge: Option<bool>,
 }
 

@@ -13,9 +13,7 @@ use crate::git::{Error, Output, Repo};
 #[derive(Debug, Default, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PushArgs {
-    /// Default: the current branch.
     pub branch: Option<String>,
-    /// Default: origin.
     pub remote: Option<String>,
     /// Like -u.
     pub set_upstream: Option<bool>,
