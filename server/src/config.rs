@@ -40,7 +40,8 @@ pub struct FileConfig {
     pub http: HttpSection,
     /// The GitHub API the github toolset talks to; its presence switches that toolset on.
     pub github: Option<GithubSection>,
-    /// Toolsets offered (`git`, `github`); default git, plus github when configured.
+    /// Toolsets offered (`git`, `github`, `actions`, `meta`); default git and meta, plus github
+    /// and actions when configured.
     pub toolsets: Option<Vec<String>>,
     /// Only these tools (by name), within the toolsets.
     pub tools: Option<Vec<String>>,
