@@ -421,13 +421,7 @@ async fn policy_and_grants_govern_github_tools() {
     let alice = w.client("alice").await;
 
     // A read-only user sees no write tools and cannot merge.
-    let names: Vec<String> = carol
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = crate::harness::tool_names(&carol).await;
     assert!(names.contains(&"gh_pr_view".to_owned()), "{names:?}");
     assert!(
         !names

@@ -257,6 +257,17 @@ impl Session {
     }
 }
 
+/// The names `tools/list` gives `client`, in order.
+pub async fn tool_names(client: &Client) -> Vec<String> {
+    client
+        .list_all_tools()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name.into_owned())
+        .collect()
+}
+
 /// An MCP client over Streamable HTTP sending `token` as its bearer.
 pub async fn connect_http(
     url: &str,

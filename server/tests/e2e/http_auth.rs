@@ -160,14 +160,7 @@ async fn grants_scopes_and_read_only_are_enforced_and_audited() {
     assert_eq!(denied_with(&env, "denied:no-grant").await, 1);
 
     // A read-only user never sees write tools, and calling one is refused.
-    let names: Vec<String> = r
-        .client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.into_owned())
-        .collect();
+    let names = crate::harness::tool_names(&r.client).await;
     assert!(
         names.contains(&"git_log".to_owned()) && !names.contains(&"git_commit".to_owned()),
         "{names:?}"

@@ -383,14 +383,7 @@ async fn the_less_used_tools_wait_behind_the_gitgate_tool_and_stay_callable() {
 
     // Without the gitgate tool every tool of the toolset is listed.
     let plain = Session::stdio(&env, &["--toolsets", "git"]).await;
-    let names: Vec<String> = plain
-        .client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = crate::harness::tool_names(&plain.client).await;
     assert!(names.contains(&"git_stash".to_owned()), "{names:?}");
     assert!(!names.contains(&"gitgate".to_owned()), "{names:?}");
 }

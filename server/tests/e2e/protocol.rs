@@ -66,14 +66,7 @@ async fn tools_list_is_the_committed_catalogue() {
         &["--toolsets", "git,github", "--tools", "git_log,gh_pr_view"],
     )
     .await;
-    let names: Vec<String> = s
-        .client
-        .list_all_tools()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|t| t.name.to_string())
-        .collect();
+    let names = crate::harness::tool_names(&s.client).await;
     assert_eq!(names, ["git_log", "gh_pr_view"]);
     s.client.cancel().await.unwrap();
 }
