@@ -601,19 +601,22 @@ fn result_bytes(result: &CallToolResult) -> u64 {
     (text + structured) as u64
 }
 
+const JSON_USAGE: &str = "invalid arguments: json takes field names, comma-separated (\"number,title\"), or true for all";
+
+/// The caller's `json` argument: `None` for text; the field names, or [`super::output::ALL`].
 fn take_json_fields(args: &mut Map<String, Value>) -> Result<Option<Vec<String>>, ToolError> {
     match args.remove("json") {
-        None | Some(Value::Null) => Ok(None),
+        None | Some(Value::Null | Value::Bool(false)) => Ok(None),
         Some(Value::Array(items)) => items
             .into_iter()
             .map(|v| match v {
                 Value::String(s) => Ok(s),
-                _ => Err(ToolError::new(
-                    "invalid arguments: json must be a list of field names",
-                )),
+                _ => Err(ToolError::new(JSON_USAGE)),
             })
             .collect::<Result<Vec<_>, _>>()
             .map(Some),
+        // Every field: `json: true`.
+        Some(Value::Bool(true)) => Ok(Some(vec![super::output::ALL.to_owned()])),
         // gh's own form: `--json number,title`.
         Some(Value::String(s)) => Ok(Some(
             s.split(',')
@@ -622,8 +625,6 @@ fn take_json_fields(args: &mut Map<String, Value>) -> Result<Option<Vec<String>>
                 .map(str::to_owned)
                 .collect(),
         )),
-        Some(_) => Err(ToolError::new(
-            "invalid arguments: json must be a list of field names",
-        )),
+        Some(_) => Err(ToolError::new(JSON_USAGE)),
     }
 }

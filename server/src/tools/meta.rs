@@ -215,7 +215,10 @@ fn help(services: &Services, call: &MetaCall<'_>, args: HelpArgs) -> Result<Outp
         ) {
             json.insert(
                 "description".into(),
-                Value::String(format!("Fields, comma-separated: {}.", fields.join(","))),
+                Value::String(format!(
+                    "Fields, comma-separated (true: all): {}.",
+                    fields.join(",")
+                )),
             );
         }
         let schema = json!({

@@ -14,6 +14,8 @@ pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResu
             output.text.clone(),
         )]));
     };
+    let all = every_field(output, fields);
+    let fields = all.as_deref().unwrap_or(fields);
     // As gh answers `--json` without fields: with the ones there are.
     if fields.is_empty() {
         return Err(ToolError::new(format!(
@@ -57,11 +59,26 @@ pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResu
 pub(crate) fn projected(output: &Output, fields: Option<&[String]>) -> Value {
     match fields {
         None => output.data.clone(),
-        Some(fields) => match &output.data {
-            Value::Array(items) => Value::Array(items.iter().map(|i| project(i, fields)).collect()),
-            other => project(other, fields),
-        },
+        Some(fields) => {
+            let all = every_field(output, fields);
+            let fields = all.as_deref().unwrap_or(fields);
+            match &output.data {
+                Value::Array(items) => {
+                    Value::Array(items.iter().map(|i| project(i, fields)).collect())
+                }
+                other => project(other, fields),
+            }
+        }
     }
+}
+
+/// `json: true` (or `"*"`): every field the tool has, for an agent that wants the records
+/// whole, or to see the field names, in one call.
+pub(crate) const ALL: &str = "*";
+
+/// The tool's own field list when `fields` asks for all of them.
+fn every_field(output: &Output, fields: &[String]) -> Option<Vec<String>> {
+    (fields == [ALL]).then(|| output.fields.iter().map(|f| (*f).to_owned()).collect())
 }
 
 /// Keeps only `fields` of an object, in the order asked; other values pass through.
@@ -137,6 +154,16 @@ mod tests {
         assert_eq!(
             err.message,
             "json takes field names, comma-separated: a,b,c"
+        );
+    }
+
+    #[test]
+    fn a_star_asks_for_every_field() {
+        check(
+            json!([{"a":1,"b":2,"c":3}]),
+            &["*"],
+            None,
+            r#"[{"a":1,"b":2,"c":3}]"#,
         );
     }
 

@@ -420,6 +420,11 @@ async fn json_fields_are_told_by_errors_and_help() {
     .await;
     assert_eq!(listed, subjects);
 
+    // `true`: every field.
+    let whole = ok(&s.client, "git_log", json!({"json": true, "max_count": 1})).await;
+    let whole: Value = serde_json::from_str(whole.lines().next().unwrap_or_default()).unwrap();
+    assert_eq!(whole[0]["subject"], "second commit");
+    assert!(whole[0]["parents"].is_array(), "{whole}");
     let bare = err(&s.client, "git_log", json!({"json": ""})).await;
     assert!(bare.contains("sha,short,date,author"), "{bare}");
     let wrong = err(&s.client, "git_log", json!({"json": "title"})).await;
