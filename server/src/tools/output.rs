@@ -16,6 +16,11 @@ pub fn render(output: &Output, fields: Option<&[String]>) -> Result<CallToolResu
     };
     let all = every_field(output, fields);
     let fields = all.as_deref().unwrap_or(fields);
+    if output.fields.is_empty() {
+        return Err(ToolError::new(
+            "this tool answers in text only; call it without json",
+        ));
+    }
     // As gh answers `--json` without fields: with the ones there are.
     if fields.is_empty() {
         return Err(ToolError::new(format!(
