@@ -163,6 +163,21 @@ mod tests {
     }
 
     #[test]
+    fn a_text_only_tool_says_so() {
+        let text_only = Output {
+            text: "t".into(),
+            data: Value::Null,
+            fields: &[],
+            more: None,
+        };
+        let err = render(&text_only, Some(&["*".into()])).expect_err("text only");
+        assert_eq!(
+            err.message,
+            "this tool answers in text only; call it without json"
+        );
+    }
+
+    #[test]
     fn a_star_asks_for_every_field() {
         check(
             json!([{"a":1,"b":2,"c":3}]),
