@@ -204,7 +204,14 @@ async fn every_mutant_of_a_compose_step_list_fails_its_check() {
             let failure = a.attempts[0].failure.clone().unwrap_or_default();
             if t.id.ends_with("~original") {
                 if !a.passed {
-                    broken.push(format!("{} on {arm_name}: {failure}", t.id));
+                    // What the failing step answered, so a red run says why.
+                    let answered = a.attempts[0]
+                        .steps
+                        .iter()
+                        .find(|s| s.is_error)
+                        .map(|s| format!(" ({} answered: {})", s.call, s.result))
+                        .unwrap_or_default();
+                    broken.push(format!("{} on {arm_name}: {failure}{answered}", t.id));
                 }
             } else {
                 mutated += 1;
