@@ -29,7 +29,6 @@ macro_rules! git_tool {
             handler: Handler::Git(handler),
             audit: AuditTarget::default(),
             escalation: None,
-            listed: true,
             json_fields: $fields,
         }
     }};
@@ -197,7 +196,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             handler: Handler::Git(commit_handler),
             audit: AuditTarget::default(),
             escalation: None,
-            listed: true,
             json_fields: None,
         },
         git_tool!(
@@ -226,7 +224,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             handler: Handler::Git(tag_handler),
             audit: AuditTarget::default(),
             escalation: None,
-            listed: true,
             json_fields: None,
         }
         .audit_ref("name"),
@@ -238,7 +235,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             handler: Handler::Git(merge_handler),
             audit: AuditTarget::default(),
             escalation: None,
-            listed: true,
             json_fields: None,
         }
         .audit_ref("rev"),
@@ -250,7 +246,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
             handler: Handler::Git(stash_handler),
             audit: AuditTarget::default(),
             escalation: None,
-            listed: true,
             json_fields: None,
         },
         // A hard reset discards worktree changes, as git_restore worktree=true does: both are

@@ -31,7 +31,6 @@ macro_rules! gh_tool {
             handler: Handler::Github(handler),
             audit: AuditTarget::default(),
             escalation: None,
-            listed: true,
             json_fields: $fields,
         }
     }};

@@ -40,7 +40,6 @@ pub(super) fn specs() -> Vec<ToolSpec> {
         handler: Handler::Meta(run),
         audit: AuditTarget::default(),
         escalation: None,
-        listed: true,
         json_fields: None,
     }]
 }

@@ -146,9 +146,6 @@ pub struct ToolSpec {
     /// A flag that raises the class a call is judged as (`git_push` with `force: true` needs
     /// `git:force`, not only `git:push`).
     pub escalation: Option<Escalation>,
-    /// Offered in `tools/list`; `false` for the tools behind the `gitgate` tool (see
-    /// [`BEHIND_THE_GITGATE_TOOL`]). Every tool stays callable by name either way.
-    pub listed: bool,
     /// The fields its `json` argument takes, for the `gitgate` tool's help and errors; the
     /// `tools/list` schema says only that `json` is a string (`--json a,b` as gh takes it).
     pub json_fields: Option<&'static [&'static str]>,
@@ -209,6 +206,9 @@ pub struct Catalogue {
     /// Lean mode: `tools/list` offers only the meta tool; the others stay callable through it
     /// (and directly, by name).
     lean: bool,
+    /// The operator named the tools (`--tools`): each is one they want offered, so none waits
+    /// behind the `gitgate` tool.
+    named: bool,
 }
 
 impl Catalogue {
@@ -220,10 +220,11 @@ impl Catalogue {
         specs.extend(github_releases::specs());
         specs.extend(remote::specs());
         specs.extend(meta::specs());
-        for spec in &mut specs {
-            spec.listed = !BEHIND_THE_GITGATE_TOOL.contains(&spec.tool.name.as_ref());
+        Self {
+            specs,
+            lean: false,
+            named: false,
         }
-        Self { specs, lean: false }
     }
 
     /// Lean mode: only the meta tool is listed.
@@ -259,22 +260,24 @@ impl Catalogue {
             .into_iter()
             .filter(|s| toolsets.contains(&s.toolset))
             .filter(|s| only.is_none_or(|names| names.iter().any(|n| *n == s.tool.name)))
-            // A tool the operator names is one they want offered.
-            .map(|mut s| {
-                s.listed |= only.is_some();
-                s
-            })
             .collect();
-        Ok(Self { specs, lean: false })
+        Ok(Self {
+            specs,
+            lean: false,
+            named: only.is_some(),
+        })
     }
 
     /// Whether `tools/list` offers `spec`: in lean mode only the `gitgate` tool; else every
-    /// listed tool, and the others too when no `gitgate` tool is there to reach them.
+    /// tool but those of [`BEHIND_THE_GITGATE_TOOL`], and those too when the operator named the
+    /// tools or no `gitgate` tool is there to reach them. Every tool stays callable by name.
     pub fn lists(&self, spec: &ToolSpec) -> bool {
         if self.lean {
             spec.toolset == Toolset::Meta
         } else {
-            spec.listed || !self.has_gitgate_tool()
+            self.named
+                || !BEHIND_THE_GITGATE_TOOL.contains(&spec.tool.name.as_ref())
+                || !self.has_gitgate_tool()
         }
     }
 

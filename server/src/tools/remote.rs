@@ -151,7 +151,6 @@ fn spec(
         handler: Handler::Git(handler),
         audit: AuditTarget::default(),
         escalation: None,
-        listed: true,
         json_fields: None,
     }
 }
